@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# `make bench`: every benchmark of the project, each reporting ratios against
+# a baseline measured in the same run on the same machine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+status=0
+for b in bench/ova.sh bench/images.sh; do
+	if [ -f "$b" ]; then
+		echo "=== $b"
+		bash "$b" || status=$?
+	fi
+done
+echo "=== go test -bench (library micro-benchmarks)"
+go test -run '^$' -bench . -benchtime 3x ./ova/... ./ovf/... ./ociarchive/... || status=$?
+exit $status
