@@ -1,0 +1,138 @@
+package ova
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+)
+
+// bufSize and the pool depth bound memory (nbuf * bufSize per fanout) while
+// giving the slower consumer enough slack that neither core idles.
+const (
+	bufSize = 4 << 20
+	nbuf    = 8
+)
+
+// chunk is one slice of the byte stream, shared read-only by every sink; the
+// buffer goes back to the pool when the last sink releases it.
+type chunk struct {
+	data []byte
+	buf  []byte // pooled buffer behind data; nil for small one-off chunks
+	refs atomic.Int32
+	tag  any // per-sink meaning (e.g. *diskCheck for the verifier)
+}
+
+// fanout feeds one ordered byte stream to several sinks, each running in its
+// own goroutine, so writing and hashing proceed in parallel on all cores
+// while every byte is read only once.
+type fanout struct {
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	free   chan []byte
+	chans  []chan *chunk
+	wg     sync.WaitGroup
+}
+
+func newFanout(ctx context.Context, sinks ...func(*chunk) error) *fanout {
+	f := &fanout{free: make(chan []byte, nbuf)}
+	f.ctx, f.cancel = context.WithCancelCause(ctx)
+	for range nbuf {
+		f.free <- nil // allocated lazily, so small streams stay cheap
+	}
+	for _, s := range sinks {
+		// Capacity above the number of chunks in flight: sends never block,
+		// so a failed sink cannot deadlock the producer.
+		ch := make(chan *chunk, nbuf+64)
+		f.chans = append(f.chans, ch)
+		f.wg.Add(1)
+		go func(s func(*chunk) error) {
+			defer f.wg.Done()
+			for c := range ch {
+				if f.ctx.Err() == nil {
+					if err := s(c); err != nil {
+						f.cancel(err)
+					}
+				}
+				f.release(c)
+			}
+		}(s)
+	}
+	return f
+}
+
+func (f *fanout) release(c *chunk) {
+	if c.refs.Add(-1) == 0 && c.buf != nil {
+		f.free <- c.buf
+	}
+}
+
+func (f *fanout) send(c *chunk) {
+	c.refs.Store(int32(len(f.chans)))
+	for _, ch := range f.chans {
+		ch <- c
+	}
+}
+
+// small sends bytes that are not from the pool (headers, padding, the
+// descriptor and manifest).
+func (f *fanout) small(data []byte, tag any) error {
+	if err := f.err(); err != nil {
+		return err
+	}
+	if len(data) > 0 {
+		f.send(&chunk{data: data, tag: tag})
+	}
+	return nil
+}
+
+// copyN streams exactly n bytes of r to the sinks in pooled buffers.
+func (f *fanout) copyN(r io.Reader, n int64, name string, tag any) error {
+	for n > 0 {
+		var buf []byte
+		select {
+		case buf = <-f.free:
+		case <-f.ctx.Done():
+			return f.err()
+		}
+		if buf == nil {
+			buf = make([]byte, bufSize)
+		}
+		want := int64(len(buf))
+		if n < want {
+			want = n
+		}
+		got, err := io.ReadFull(r, buf[:want])
+		if err != nil {
+			f.free <- buf
+			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+				return fmt.Errorf("%s ended %d bytes early; was it changed while packing?", name, n-int64(got))
+			}
+			return fmt.Errorf("reading %s: %w", name, err)
+		}
+		n -= want
+		f.send(&chunk{data: buf[:want], buf: buf, tag: tag})
+	}
+	return f.err()
+}
+
+// err reports why the fanout stopped: a sink's error or the caller's context.
+func (f *fanout) err() error {
+	if f.ctx.Err() == nil {
+		return nil
+	}
+	return context.Cause(f.ctx)
+}
+
+// close waits for every sink to finish and returns the first failure.
+func (f *fanout) close() error {
+	for _, ch := range f.chans {
+		close(ch)
+	}
+	f.wg.Wait()
+	err := f.err()
+	f.cancel(nil)
+	return err
+}
