@@ -1,0 +1,121 @@
+//go:generate packer-sdc mapstructure-to-hcl2 -type Config
+//go:generate packer-sdc struct-markdown
+
+package vsphereova
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/hashicorp/packer-plugin-sdk/common"
+	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
+	"github.com/hashicorp/packer-plugin-sdk/template/config"
+	"github.com/hashicorp/packer-plugin-sdk/template/interpolate"
+)
+
+// Config is the `vsphere-ova` post-processor's configuration. Every option
+// is optional: with none, the artifact's single `.ovf` is packed into
+// `<ovf folder>/<ovf base name>.ova` with a SHA-256 manifest and a `.sha256`
+// checksum file.
+type Config struct {
+	common.PackerConfig `mapstructure:",squash"`
+
+	// Path of the OVA to write. A template: `{{.BuildName}}` and
+	// `{{.BuilderType}}` are available, as are the upstream build's generated
+	// data. Relative paths are relative to the folder Packer runs in. Defaults
+	// to `<ovf folder>/<ovf base name>.ova`, next to the exported `.ovf`.
+	// The checksum file is written beside it as `<output>.sha256` (or
+	// `.sha512`).
+	OutputPath string `mapstructure:"output"`
+	// Which `.ovf` of the input artifact to pack, by file name (`vm.ovf`) or
+	// path. Only needed when the artifact contains more than one `.ovf`.
+	OVF string `mapstructure:"ovf"`
+	// Digest algorithm of the `.mf` manifest inside the OVA: `sha256`
+	// (default), `sha512` or `sha1`. Use `sha1` only for old importers that
+	// require it (OVF 1.0 era, ESXi 5.x).
+	ManifestAlgorithm string `mapstructure:"manifest_algorithm"`
+	// Digest algorithm of the checksum file written beside the OVA
+	// (`<output>.sha256` or `<output>.sha512`, in `sha256sum -c` format):
+	// `sha256` (default), `sha512`, or `none` to write no checksum file.
+	ChecksumAlgorithm string `mapstructure:"checksum_algorithm"`
+	// Overwrite an existing OVA (and its checksum file). Packer's
+	// `packer build -force` has the same effect. Without either, an existing
+	// output is an error and the file is left untouched.
+	Force bool `mapstructure:"force"`
+	// Make the OVA byte-for-byte reproducible: every member's modification
+	// time is set to `$SOURCE_DATE_EPOCH` when that is set, else to 0
+	// (1970-01-01). Setting `SOURCE_DATE_EPOCH` in the environment has the
+	// same effect even without this option. Default false: members keep the
+	// files' own modification times.
+	Reproducible bool `mapstructure:"reproducible"`
+
+	ctx interpolate.Context
+}
+
+var (
+	manifestAlgorithms = []string{"sha256", "sha512", "sha1"}
+	checksumAlgorithms = []string{"sha256", "sha512", "none"}
+)
+
+// Prepare decodes and validates raw configuration (see PostProcessor.Configure).
+func (c *Config) Prepare(raws ...interface{}) error {
+	err := config.Decode(c, &config.DecodeOpts{
+		PluginType:         "vsphere-ova",
+		Interpolate:        true,
+		InterpolateContext: &c.ctx,
+		InterpolateFilter: &interpolate.RenderFilter{
+			// Rendered in PostProcess, when the build's data is known.
+			Exclude: []string{"output"},
+		},
+	}, raws...)
+	if err != nil {
+		return fmt.Errorf("vsphere-ova post-processor: %w", err)
+	}
+	var errs *packersdk.MultiError
+	c.ManifestAlgorithm, err = enum("manifest_algorithm", c.ManifestAlgorithm, manifestAlgorithms)
+	if err != nil {
+		errs = packersdk.MultiErrorAppend(errs, err)
+	}
+	c.ChecksumAlgorithm, err = enum("checksum_algorithm", c.ChecksumAlgorithm, checksumAlgorithms)
+	if err != nil {
+		errs = packersdk.MultiErrorAppend(errs, err)
+	}
+	if c.OutputPath != "" {
+		if err := interpolate.Validate(c.OutputPath, &c.ctx); err != nil {
+			errs = packersdk.MultiErrorAppend(errs, fmt.Errorf(
+				"output %q is not a valid template: %w (use e.g. \"output/{{.BuildName}}.ova\")", c.OutputPath, err))
+		}
+	}
+	if strings.ContainsAny(c.OVF, "*?[") {
+		errs = packersdk.MultiErrorAppend(errs, fmt.Errorf(
+			"ovf %q: give the .ovf's file name or path, not a pattern", c.OVF))
+	}
+	if errs != nil && len(errs.Errors) > 0 {
+		return errs
+	}
+	return nil
+}
+
+// enum normalises v (case-insensitive, "" means the first allowed value) and
+// rejects values outside allowed with the list of valid ones.
+func enum(key, v string, allowed []string) (string, error) {
+	if v == "" {
+		return allowed[0], nil
+	}
+	l := strings.ToLower(strings.TrimSpace(v))
+	for _, a := range allowed {
+		if l == a {
+			return a, nil
+		}
+	}
+	return v, fmt.Errorf("%s = %q is not supported: use one of %s (default %q)",
+		key, v, strings.Join(quoteAll(allowed), ", "), allowed[0])
+}
+
+func quoteAll(s []string) []string {
+	q := make([]string, len(s))
+	for i, v := range s {
+		q[i] = fmt.Sprintf("%q", v)
+	}
+	return q
+}
