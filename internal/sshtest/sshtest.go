@@ -1,0 +1,427 @@
+// Package sshtest runs a real OpenSSH server on 127.0.0.1 for tests, by
+// default confined to a disposable Debian guest root so provisioners can
+// install into /usr/local/bin, /etc and /var/lib without touching the host.
+//
+// Chroot mode runs the guest's own sshd under chroot(2) (instead of the
+// host's sshd with ChrootDirectory): then the guest's /etc/passwd, sudo and
+// shell apply, so test users exist only inside the guest, and every session,
+// scp and sudo run against the guest root. The guest is a `debootstrap
+// --variant=minbase` Debian bookworm, built once and cached (see CacheDir),
+// copied with `cp -a` per test.
+package sshtest
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testenv"
+)
+
+// Suite and Packages define the cached guest; changing them changes the
+// cache key, so an old cache is never reused for a different package set.
+const (
+	Suite    = "bookworm"
+	Packages = "systemd,sudo,openssh-server,ca-certificates"
+)
+
+// Options selects how the server is run.
+type Options struct {
+	// Chroot confines sessions to a fresh copy of the cached Debian guest.
+	// Without it, the host's sshd serves the host's User (default root).
+	Chroot bool
+	// User to log in as; "" means root. In chroot mode a non-root user is
+	// created inside the guest.
+	User string
+	// Sudo gives a non-root chroot user password-less sudo.
+	Sudo bool
+}
+
+// Server is a running sshd.
+type Server struct {
+	Host           string
+	Port           int
+	User           string
+	PrivateKeyPath string
+	// Root is the guest root on the host ("" without Chroot).
+	Root string
+	// Log returns sshd's output so far (for failure messages).
+	Log func() string
+}
+
+// Path returns the host path of a guest path.
+func (s *Server) Path(guest string) string { return filepath.Join(s.Root, guest) }
+
+// CacheDir is where the pristine guest root is cached: $OVAKIT_CACHE or
+// /var/cache/ovakit.
+func CacheDir() string {
+	if d := os.Getenv("OVAKIT_CACHE"); d != "" {
+		return d
+	}
+	return "/var/cache/ovakit"
+}
+
+// Start starts sshd and stops it (and every process left in the guest) when
+// the test ends.
+func Start(t testing.TB, o Options) *Server {
+	t.Helper()
+	testenv.RequireRoot(t)
+	dir := t.TempDir()
+	s := &Server{Host: "127.0.0.1", User: o.User}
+	if s.User == "" {
+		s.User = "root"
+	}
+	keyGen := testenv.LookPath(t, "ssh-keygen")
+	s.PrivateKeyPath = filepath.Join(dir, "id_ed25519")
+	run(t, keyGen, "-q", "-t", "ed25519", "-N", "", "-C", "sshtest", "-f", s.PrivateKeyPath)
+	pub, err := os.ReadFile(s.PrivateKeyPath + ".pub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfgDir, sshdPath string // as seen by sshd
+	var argv []string
+	if o.Chroot {
+		testenv.LookPath(t, "chroot")
+		pristine := Guest(t)
+		s.Root = filepath.Join(dir, "root")
+		start := time.Now()
+		run(t, "cp", "-a", pristine, s.Root)
+		t.Logf("sshtest: copied guest root in %s", time.Since(start).Round(time.Millisecond))
+		t.Cleanup(func() { killGuestProcesses(t, s.Root) })
+		cfgDir = "/etc/ssh/sshtest"
+		if err := os.MkdirAll(s.Path(cfgDir), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		// sudo resolves the host name; without it every sudo prints a warning.
+		host, _ := os.Hostname()
+		writeFile(t, s.Path("/etc/hosts"), fmt.Sprintf("127.0.0.1 localhost %s\n", host), 0o644)
+		if s.User != "root" {
+			chrootRun(t, s.Root, "useradd", "-m", "-s", "/bin/bash", s.User)
+			// A locked account ("!" password) may not log in even by key.
+			chrootRun(t, s.Root, "usermod", "-p", "*", s.User)
+			if o.Sudo {
+				writeFile(t, s.Path("/etc/sudoers.d/"+s.User), s.User+" ALL=(ALL) NOPASSWD:ALL\n", 0o440)
+			}
+		}
+		home := "/root"
+		if s.User != "root" {
+			home = "/home/" + s.User
+		}
+		if err := os.MkdirAll(s.Path(home+"/.ssh"), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, s.Path(home+"/.ssh/authorized_keys"), string(pub), 0o600)
+		if s.User != "root" {
+			chrootRun(t, s.Root, "chown", "-R", s.User+":", home+"/.ssh")
+		}
+		if err := os.MkdirAll(s.Path("/run/sshd"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		sshdPath = "/usr/sbin/sshd"
+		argv = []string{"chroot", s.Root}
+	} else {
+		sshdPath = testenv.LookPath(t, "sshd")
+		cfgDir = filepath.Join(dir, "sshd")
+		if err := os.MkdirAll(cfgDir, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.MkdirAll("/run/sshd", 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hostCfgDir := cfgDir
+	if o.Chroot {
+		hostCfgDir = s.Path(cfgDir)
+	}
+	run(t, keyGen, "-q", "-t", "ed25519", "-N", "", "-f", filepath.Join(hostCfgDir, "host_key"))
+	auth := ".ssh/authorized_keys"
+	if !o.Chroot {
+		writeFile(t, filepath.Join(hostCfgDir, "authorized_keys"), string(pub), 0o600)
+		auth = filepath.Join(cfgDir, "authorized_keys")
+	}
+
+	var lastErr error
+	for attempt := 0; attempt < 5; attempt++ {
+		port, err := freePort()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := fmt.Sprintf(`ListenAddress 127.0.0.1
+Port %d
+HostKey %s/host_key
+AuthorizedKeysFile %s
+AllowUsers %s
+PermitRootLogin prohibit-password
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+PidFile none
+Subsystem sftp internal-sftp
+AcceptEnv LANG LC_*
+`, port, cfgDir, auth, s.User)
+		writeFile(t, filepath.Join(hostCfgDir, "sshd_config"), cfg, 0o600)
+		if lastErr = s.launch(t, append(argv, sshdPath, "-D", "-e", "-f", cfgDir+"/sshd_config"), port); lastErr == nil {
+			s.Port = port
+			return s
+		}
+	}
+	t.Fatalf("sshtest: sshd did not start: %v", lastErr)
+	return nil
+}
+
+func (s *Server) launch(t testing.TB, argv []string, port int) error {
+	var mu sync.Mutex
+	var log bytes.Buffer
+	ready := make(chan struct{})
+	cmd := exec.Command(argv[0], argv[1:]...)
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	cmd.Stdout, cmd.Stderr = pw, pw
+	if err := cmd.Start(); err != nil {
+		pw.Close()
+		pr.Close()
+		return fmt.Errorf("start %v: %w", argv, err)
+	}
+	pw.Close()
+	go func() {
+		sc := bufio.NewScanner(pr)
+		once := sync.Once{}
+		for sc.Scan() {
+			mu.Lock()
+			log.WriteString(sc.Text() + "\n")
+			mu.Unlock()
+			if strings.Contains(sc.Text(), "Server listening on 127.0.0.1") {
+				once.Do(func() { close(ready) })
+			}
+		}
+		pr.Close()
+	}()
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	s.Log = func() string { mu.Lock(); defer mu.Unlock(); return log.String() }
+	select {
+	case <-ready:
+	case err := <-exited:
+		return fmt.Errorf("sshd exited (%v) on port %d: %s", err, port, s.Log())
+	case <-time.After(20 * time.Second):
+		_ = cmd.Process.Kill()
+		<-exited
+		return fmt.Errorf("sshd not listening after 20s: %s", s.Log())
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(5 * time.Second):
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+		if t.Failed() {
+			t.Logf("sshd log:\n%s", s.Log())
+		}
+	})
+	return nil
+}
+
+// killGuestProcesses ends processes whose root is the guest (sessions and
+// background programs the test started there), found by their /proc root link.
+func killGuestProcesses(t testing.TB, root string) {
+	for i := 0; i < 20; i++ {
+		ents, _ := os.ReadDir("/proc")
+		found := 0
+		for _, e := range ents {
+			pid, err := strconv.Atoi(e.Name())
+			if err != nil {
+				continue
+			}
+			if r, err := os.Readlink(fmt.Sprintf("/proc/%d/root", pid)); err == nil && r == root {
+				found++
+				_ = syscall.Kill(pid, syscall.SIGKILL)
+			}
+		}
+		if found == 0 {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Logf("sshtest: processes still running in %s", root)
+}
+
+var guestOnce struct {
+	sync.Mutex
+	path string
+}
+
+// Guest returns the pristine cached guest root, running debootstrap (about
+// 1.5 minutes with a nearby mirror) when it is not cached yet. A file lock
+// serialises concurrent test binaries; the root is built in a temp folder and
+// renamed, so an interrupted build is never mistaken for a cached one.
+func Guest(t testing.TB) string {
+	t.Helper()
+	guestOnce.Lock()
+	defer guestOnce.Unlock()
+	if guestOnce.path != "" {
+		return guestOnce.path
+	}
+	sum := sha256.Sum256([]byte(Suite + "|minbase|" + Packages))
+	cache := CacheDir()
+	final := filepath.Join(cache, "debian-"+Suite+"-"+hex.EncodeToString(sum[:])[:12])
+	if _, err := os.Stat(filepath.Join(final, "etc", "debian_version")); err == nil {
+		guestOnce.path = final
+		return final
+	}
+	debootstrap := testenv.LookPath(t, "debootstrap")
+	if err := os.MkdirAll(cache, 0o755); err != nil {
+		t.Fatalf("sshtest: create cache %s: %v", cache, err)
+	}
+	lock, err := os.OpenFile(filepath.Join(cache, ".lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
+	if _, err := os.Stat(filepath.Join(final, "etc", "debian_version")); err == nil {
+		guestOnce.path = final
+		return final
+	}
+	mirror, err := DebianMirror()
+	if err != nil {
+		testenv.Unavailable(t, "sshtest: %v", err)
+	}
+	tmp, err := os.MkdirTemp(cache, ".build-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(tmp)
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, debootstrap, "--variant=minbase", "--include="+Packages, Suite, filepath.Join(tmp, "root"), mirror).CombinedOutput()
+	if err != nil {
+		testenv.Unavailable(t, "sshtest: debootstrap %s from %s failed: %v\n%s", Suite, mirror, err, tail(out, 3000))
+	}
+	if err := os.RemoveAll(final); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(filepath.Join(tmp, "root"), final); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("sshtest: debootstrap of %s took %s (cached in %s)", Suite, time.Since(start).Round(time.Second), final)
+	guestOnce.path = final
+	return final
+}
+
+// DebianMirror returns the Debian archive URI this machine's apt uses (never a
+// built-in host name), from /etc/apt/sources.list.d/*.sources (deb822) or
+// *.list and /etc/apt/sources.list.
+func DebianMirror() (string, error) {
+	files, _ := filepath.Glob("/etc/apt/sources.list.d/*.sources")
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		for _, stanza := range strings.Split(string(data), "\n\n") {
+			var uris, suites []string
+			for _, line := range strings.Split(stanza, "\n") {
+				if k, v, ok := strings.Cut(line, ":"); ok {
+					switch strings.TrimSpace(k) {
+					case "URIs":
+						uris = strings.Fields(v)
+					case "Suites":
+						suites = strings.Fields(v)
+					}
+				}
+			}
+			for _, su := range suites {
+				if su == Suite && len(uris) > 0 {
+					return uris[0], nil
+				}
+			}
+		}
+	}
+	lists, _ := filepath.Glob("/etc/apt/sources.list.d/*.list")
+	for _, f := range append([]string{"/etc/apt/sources.list"}, lists...) {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(data), "\n") {
+			fields := strings.Fields(line)
+			if len(fields) >= 3 && fields[0] == "deb" {
+				i := 1
+				if strings.HasPrefix(fields[1], "[") {
+					for i < len(fields) && !strings.HasSuffix(fields[i], "]") {
+						i++
+					}
+					i++
+				}
+				if i+1 < len(fields) && fields[i+1] == Suite {
+					return fields[i], nil
+				}
+			}
+		}
+	}
+	return "", fmt.Errorf("no apt source for Debian %s found in /etc/apt; cannot debootstrap the test guest", Suite)
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+func run(t testing.TB, name string, args ...string) {
+	t.Helper()
+	if out, err := exec.Command(name, args...).CombinedOutput(); err != nil {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
+}
+
+func chrootRun(t testing.TB, root string, args ...string) {
+	t.Helper()
+	run(t, "chroot", append([]string{root}, args...)...)
+}
+
+func writeFile(t testing.TB, p, data string, mode os.FileMode) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(data), mode); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(p, mode); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func tail(b []byte, n int) string {
+	if len(b) > n {
+		b = b[len(b)-n:]
+	}
+	return string(b)
+}

@@ -1,0 +1,413 @@
+package k3sbundle
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
+)
+
+// standinK3s is a STAND-IN for the real k3s binary, which tests cannot
+// download: a shell script that fakes just enough of `k3s server`,
+// `k3s kubectl get nodes` and `k3s ctr images ls` for the install and verify
+// paths. Started as a server it writes files where real k3s keeps its
+// cluster identity, so tests can prove `verify` removes them; `ctr images ls`
+// prints the references listed in /etc/k3s-standin-images (written by the
+// test), because the stand-in cannot import archives. A real k3s would
+// import the bundled archives itself and report a real node.
+const standinK3s = `#!/bin/sh
+# k3s-standin: test STAND-IN for k3s (see provisioner_test.go).
+case "$1" in
+--version) echo "k3s version v1.31.4+k3s1 (k3s-standin)" ;;
+server)
+	mkdir -p /var/lib/rancher/k3s/server/tls /var/lib/rancher/k3s/server/db /etc/rancher/node /var/lib/rancher/k3s/agent/etc /etc/rancher/k3s
+	echo standin-ca-key > /var/lib/rancher/k3s/server/tls/server-ca.key
+	echo K10standin::server:token > /var/lib/rancher/k3s/server/token
+	echo standin-node-password > /etc/rancher/node/password
+	echo standin-cert > /var/lib/rancher/k3s/agent/client-kubelet.crt
+	echo standin-key > /var/lib/rancher/k3s/agent/client-kubelet.key
+	echo standin-kubeconfig > /etc/rancher/k3s/k3s.yaml
+	date > /var/lib/rancher/k3s/standin-started
+	exec sleep 600 ;;
+kubectl)
+	[ -e /var/lib/rancher/k3s/standin-started ] && echo "standin Ready control-plane 1m v1.31.4+k3s1" ;;
+ctr)
+	[ -e /var/lib/rancher/k3s/standin-started ] && cat /etc/k3s-standin-images 2>/dev/null ;;
+esac
+exit 0
+`
+
+// mirror is a loopback k3s "release mirror": it serves assets under
+// /<version>/<asset> like GitHub releases, and counts requests.
+type mirror struct {
+	*httptest.Server
+	requests atomic.Int64
+	mu       sync.Mutex
+	files    map[string][]byte
+}
+
+func newMirror(t testing.TB, version string, assets map[string][]byte) *mirror {
+	t.Helper()
+	m := &mirror{files: map[string][]byte{}}
+	var sums strings.Builder
+	for name, data := range assets {
+		m.files["/"+version+"/"+name] = data
+		sum := sha256.Sum256(data)
+		fmt.Fprintf(&sums, "%s  %s\n", hex.EncodeToString(sum[:]), name)
+	}
+	m.files["/"+version+"/sha256sum-amd64.txt"] = []byte(sums.String())
+	m.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		m.requests.Add(1)
+		m.mu.Lock()
+		data, ok := m.files[r.URL.Path]
+		m.mu.Unlock()
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		w.Write(data)
+	}))
+	t.Cleanup(m.Close)
+	return m
+}
+
+// set replaces one served file (to corrupt an asset).
+func (m *mirror) set(p string, data []byte) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.files[p] = data
+}
+
+const testVersion = "v1.31.4+k3s1"
+
+// standinAirgap is a STAND-IN for k3s-airgap-images-amd64.tar.zst: bytes
+// that are only checksummed and copied, never imported.
+var standinAirgap = []byte("k3s-airgap-images stand-in: checksummed and copied, never imported\n")
+
+func defaultMirror(t testing.TB) *mirror {
+	return newMirror(t, testVersion, map[string][]byte{
+		"k3s":                             []byte(standinK3s),
+		"k3s-airgap-images-amd64.tar.zst": standinAirgap,
+	})
+}
+
+// recComm records every command and upload, in order, on top of the SDK's
+// MockCommunicator; exit picks a command's exit status.
+type recComm struct {
+	packersdk.MockCommunicator
+	mu      sync.Mutex
+	log     []string
+	uploads map[string]string
+	exit    func(cmd string) (int, string)
+}
+
+func (c *recComm) Start(ctx context.Context, rc *packersdk.RemoteCmd) error {
+	c.mu.Lock()
+	c.log = append(c.log, "run "+rc.Command)
+	c.mu.Unlock()
+	c.StartExitStatus, c.StartStderr = 0, ""
+	if c.exit != nil {
+		c.StartExitStatus, c.StartStderr = c.exit(rc.Command)
+	}
+	return c.MockCommunicator.Start(ctx, rc)
+}
+
+func (c *recComm) Upload(p string, r io.Reader, fi *os.FileInfo) error {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.log = append(c.log, "upload "+p)
+	if c.uploads == nil {
+		c.uploads = map[string]string{}
+	}
+	c.uploads[p] = string(data)
+	return nil
+}
+
+func (c *recComm) script(t *testing.T) string {
+	for p, d := range c.uploads {
+		if strings.HasSuffix(p, "/k3s-bundle.sh.part") {
+			return d
+		}
+	}
+	t.Fatalf("install script was not uploaded; log:\n%s", strings.Join(c.log, "\n"))
+	return ""
+}
+
+func prepare(t *testing.T, cfg map[string]any) *Provisioner {
+	t.Helper()
+	p := &Provisioner{}
+	if err := p.Prepare(cfg); err != nil {
+		t.Fatalf("Prepare: %v", err)
+	}
+	return p
+}
+
+func baseConfig(t *testing.T, m *mirror) map[string]any {
+	return map[string]any{
+		"k3s_version": testVersion,
+		"release_url": m.URL,
+		"cache_dir":   t.TempDir(),
+	}
+}
+
+func TestPrepareRejectsBadInput(t *testing.T) {
+	dir := t.TempDir()
+	cases := []struct {
+		name string
+		cfg  map[string]any
+		want string
+	}{
+		{"no version", map[string]any{}, "k3s_version: required"},
+		{"bad version", map[string]any{"k3s_version": "1.31"}, `k3s_version: "1.31" is not a k3s release tag`},
+		{"bad arch", map[string]any{"k3s_version": testVersion, "arch": "s390x"}, `arch: "s390x" is not supported`},
+		{"zero_fill alone", map[string]any{"k3s_version": testVersion, "zero_fill": true}, "zero_fill: only takes effect with cleanup"},
+		{"missing manifest", map[string]any{"k3s_version": testVersion, "manifests": []string{filepath.Join(dir, "nope.yaml")}}, "manifests[0]: cannot read"},
+		{"chart not tgz", map[string]any{"k3s_version": testVersion, "charts": []string{dir}}, "charts[0]"},
+		{"bad bin_dir", map[string]any{"k3s_version": testVersion, "bin_dir": "usr/bin"}, "bin_dir"},
+		{"auth without registry", map[string]any{"k3s_version": testVersion, "registry_auth": []map[string]any{{"username": "u", "password": "unit-test-secret-1"}}}, "registry_auth[0]: registry is required"},
+		{"bad release_url", map[string]any{"k3s_version": testVersion, "release_url": "ftp://x"}, "release_url"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			err := (&Provisioner{}).Prepare(tc.cfg)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("want error containing %q, got %v", tc.want, err)
+			}
+		})
+	}
+}
+
+func TestAssetURLEscapesPlus(t *testing.T) {
+	got := assetURL(DefaultReleaseURL, testVersion, "k3s")
+	want := "https://github.com/k3s-io/k3s/releases/download/v1.31.4%2Bk3s1/k3s"
+	if got != want {
+		t.Fatalf("got %s, want %s", got, want)
+	}
+	if binaryAsset("arm64") != "k3s-arm64" || airgapAsset("arm64") != "k3s-airgap-images-arm64.tar.zst" {
+		t.Fatal("arm64 asset names wrong")
+	}
+}
+
+// TestProvisionSequence checks the order of operations against the SDK's
+// MockCommunicator: staging folder, uploads to .part names then renames, the
+// script run through execute_command (sudo for non-root), staging removed.
+func TestProvisionSequence(t *testing.T) {
+	m := defaultMirror(t)
+	dir := t.TempDir()
+	manifest := filepath.Join(dir, "app.yaml")
+	chart := filepath.Join(dir, "demo-0.1.0.tgz")
+	os.WriteFile(manifest, []byte("apiVersion: v1\nkind: Namespace\nmetadata: {name: demo}\n"), 0o644)
+	os.WriteFile(chart, []byte("not really a chart"), 0o644)
+	cfg := baseConfig(t, m)
+	cfg["manifests"] = []string{manifest}
+	cfg["charts"] = []string{chart}
+	cfg["cleanup"] = true
+	p := prepare(t, cfg)
+	comm := &recComm{}
+	ui := packersdk.TestUi(t)
+	if err := p.Provision(context.Background(), ui, comm, nil); err != nil {
+		t.Fatalf("Provision: %v\n%s", err, strings.Join(comm.log, "\n"))
+	}
+	log := strings.Join(comm.log, "\n")
+	first := comm.log[0]
+	if !strings.HasPrefix(first, "run mkdir -m 0700 /tmp/k3s-bundle-") {
+		t.Fatalf("first step should create the staging folder, got %q", first)
+	}
+	staging := strings.TrimPrefix(first, "run mkdir -m 0700 ")
+	for _, name := range []string{"f00-k3s", "f01-k3s-airgap-images-amd64.tar.zst", "f02-app.yaml", "f03-demo-0.1.0.tgz", "f04-demo-0-1-0-chart.yaml", "f05-k3s.service", "k3s-bundle.sh"} {
+		up := "upload " + staging + "/" + name + ".part\nrun mv -f " + staging + "/" + name + ".part " + staging + "/" + name
+		if !strings.Contains(log, up) {
+			t.Errorf("missing upload-then-rename of %s in:\n%s", name, log)
+		}
+	}
+	if got := comm.uploads[staging+"/f00-k3s.part"]; got != standinK3s {
+		t.Errorf("uploaded binary differs from the mirror's")
+	}
+	if got := comm.uploads[staging+"/f04-demo-0-1-0-chart.yaml.part"]; !strings.Contains(got, "chart: https://%{KUBERNETES_API}%/static/charts/demo-0.1.0.tgz") {
+		t.Errorf("HelmChart manifest wrong:\n%s", got)
+	}
+	unit := comm.uploads[staging+"/f05-k3s.service.part"]
+	for _, want := range []string{"Type=notify", "ExecStart=/usr/local/bin/k3s server", "EnvironmentFile=-/etc/systemd/system/k3s.service.env", "KillMode=process", "Delegate=yes", "WantedBy=multi-user.target"} {
+		if !strings.Contains(unit, want) {
+			t.Errorf("unit lacks %q:\n%s", want, unit)
+		}
+	}
+	script := comm.script(t)
+	for _, want := range []string{
+		"place \"$S\"/'f00-k3s' '/usr/local/bin/k3s' 0755",
+		"place \"$S\"/'f01-k3s-airgap-images-amd64.tar.zst' '/var/lib/rancher/k3s/agent/images/k3s-airgap-images-amd64.tar.zst' 0644",
+		"'/var/lib/rancher/k3s/server/manifests/app.yaml'",
+		"'/var/lib/rancher/k3s/server/static/charts/demo-0.1.0.tgz'",
+		"systemctl enable k3s",
+		"guest has no systemd",
+		": > /etc/machine-id",
+		"fstrim -av",
+	} {
+		if !strings.Contains(script, want) {
+			t.Errorf("script lacks %q", want)
+		}
+	}
+	if strings.Contains(script, "systemctl start k3s") {
+		t.Error("k3s must not be started without verify")
+	}
+	n := len(comm.log)
+	exec := comm.log[n-2]
+	if !strings.Contains(exec, "sudo -n -E sh -c ' "+staging+"/k3s-bundle.sh'") || !strings.Contains(exec, "chmod 0700 "+staging+"/k3s-bundle.sh") {
+		t.Errorf("execute_command not rendered as expected: %q", exec)
+	}
+	if comm.log[n-1] != "run rm -rf "+staging {
+		t.Errorf("staging folder not removed last: %q", comm.log[n-1])
+	}
+}
+
+func TestDownloadsAreCachedBySHA256(t *testing.T) {
+	m := defaultMirror(t)
+	cfg := baseConfig(t, m)
+	for i := 0; i < 2; i++ {
+		p := prepare(t, cfg)
+		if err := p.Provision(context.Background(), packersdk.TestUi(t), &recComm{}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// First run: checksum file + 2 assets; second: checksum file only.
+	if got := m.requests.Load(); got != 4 {
+		t.Fatalf("want 4 requests (second run served from cache), got %d", got)
+	}
+	sum := sha256.Sum256([]byte(standinK3s))
+	cached := filepath.Join(cfg["cache_dir"].(string), "sha256", hex.EncodeToString(sum[:]), "k3s")
+	if data, err := os.ReadFile(cached); err != nil || string(data) != standinK3s {
+		t.Fatalf("binary not cached at %s: %v", cached, err)
+	}
+}
+
+func TestChecksumMismatchNamesAssetAndDigests(t *testing.T) {
+	m := defaultMirror(t)
+	m.set("/"+testVersion+"/k3s", []byte("tampered"))
+	cfg := baseConfig(t, m)
+	p := prepare(t, cfg)
+	comm := &recComm{}
+	err := p.Provision(context.Background(), packersdk.TestUi(t), comm, nil)
+	if err == nil {
+		t.Fatal("want checksum error")
+	}
+	bad := sha256.Sum256([]byte("tampered"))
+	good := sha256.Sum256([]byte(standinK3s))
+	for _, want := range []string{"checksum mismatch for k3s", hex.EncodeToString(bad[:]), hex.EncodeToString(good[:])} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q: %v", want, err)
+		}
+	}
+	if len(comm.log) != 0 {
+		t.Errorf("guest touched despite a bad download: %v", comm.log)
+	}
+	entries, _ := filepath.Glob(filepath.Join(cfg["cache_dir"].(string), "sha256", "*", "*"))
+	for _, e := range entries {
+		if filepath.Base(e) == "k3s" || strings.Contains(e, ".part-") {
+			t.Errorf("corrupt download left in cache: %s", e)
+		}
+	}
+}
+
+func TestScriptFailureReportsCommandExitAndStderr(t *testing.T) {
+	m := defaultMirror(t)
+	p := prepare(t, baseConfig(t, m))
+	comm := &recComm{exit: func(cmd string) (int, string) {
+		if strings.Contains(cmd, "sudo") {
+			return 1, "sudo: a password is required\n"
+		}
+		return 0, ""
+	}}
+	err := p.Provision(context.Background(), packersdk.TestUi(t), comm, nil)
+	if err == nil || !strings.Contains(err.Error(), "exited with status 1") || !strings.Contains(err.Error(), "sudo: a password is required") {
+		t.Fatalf("want exit status and stderr in error, got %v", err)
+	}
+	if last := comm.log[len(comm.log)-1]; !strings.HasPrefix(last, "run rm -rf /tmp/k3s-bundle-") {
+		t.Fatalf("staging not removed after failure: %q", last)
+	}
+}
+
+func TestVerifyScriptWaitsForEveryImage(t *testing.T) {
+	c := &Config{BinDir: "/usr/local/bin", Verify: true, VerifyTimeout: 90e9}
+	s := installScript(c, "/tmp/x", nil, []string{"127.0.0.1:5000/app:1", "docker.io/library/busybox:1"})
+	for _, want := range []string{"for img in '127.0.0.1:5000/app:1' 'docker.io/library/busybox:1'", "k3s ctr -n k8s.io images ls", "after 90s", "clear_identity", "/etc/rancher/node"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("verify script lacks %q", want)
+		}
+	}
+	var buf bytes.Buffer
+	for _, p := range IdentityPaths {
+		buf.WriteString(strings.Fields(p)[0] + "\n")
+	}
+	for _, p := range strings.Fields(buf.String()) {
+		if strings.HasSuffix(p, "/*") {
+			continue
+		}
+		if !strings.Contains(s, p) {
+			t.Errorf("documented identity path %s is not removed by the script", p)
+		}
+	}
+}
+
+// TestScriptsParse runs `sh -n` (the guest's POSIX shell grammar, via the
+// host's sh) over the scripts generated for several configurations.
+func TestScriptsParse(t *testing.T) {
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := append(nativeFiles("/usr/local/bin"), file{name: "f00-k3s", dest: "/usr/local/bin/k3s", mode: "0755"})
+	configs := []*Config{
+		{BinDir: "/usr/local/bin"},
+		{BinDir: "/opt/bin", Verify: true, VerifyTimeout: 60e9, Cleanup: true, ZeroFill: true},
+		{BinDir: "/usr/local/bin", InstallScript: "install.sh", InstallScriptEnv: []string{"INSTALL_K3S_EXEC=server --disable=traefik"}, Cleanup: true},
+	}
+	for i, c := range configs {
+		script := installScript(c, "/tmp/k3s-bundle-x", files, []string{"example.com/app:1", "docker.io/library/it's:odd"})
+		cmd := exec.Command(sh, "-n")
+		cmd.Stdin = strings.NewReader(script)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("config %d: sh -n: %v\n%s", i, err, out)
+		}
+		for _, f := range nativeFiles(c.BinDir) {
+			if strings.HasSuffix(f.dest, ".sh") {
+				cmd := exec.Command(sh, "-n")
+				cmd.Stdin = bytes.NewReader(f.data)
+				if out, err := cmd.CombinedOutput(); err != nil {
+					t.Errorf("%s: sh -n: %v\n%s", f.dest, err, out)
+				}
+			}
+		}
+	}
+}
+
+func TestCancelledBuildTouchesNoGuest(t *testing.T) {
+	m := defaultMirror(t)
+	p := prepare(t, baseConfig(t, m))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	comm := &recComm{}
+	err := p.Provision(ctx, packersdk.TestUi(t), comm, nil)
+	if err == nil || !strings.Contains(err.Error(), "context canceled") {
+		t.Fatalf("want context canceled, got %v", err)
+	}
+	if len(comm.log) != 0 {
+		t.Fatalf("guest touched after cancel: %v", comm.log)
+	}
+}
