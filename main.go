@@ -8,6 +8,9 @@ import (
 
 	"github.com/hashicorp/packer-plugin-sdk/plugin"
 
+	ovabuilder "github.com/ovakit/packer-plugin-vsphere-ova/builder/vsphereova"
+	ovapp "github.com/ovakit/packer-plugin-vsphere-ova/post-processor/vsphereova"
+	"github.com/ovakit/packer-plugin-vsphere-ova/provisioner/k3sbundle"
 	"github.com/ovakit/packer-plugin-vsphere-ova/version"
 )
 
@@ -15,6 +18,9 @@ func main() {
 	pps := plugin.NewSet()
 	// Components register here, one line each (plugin.DEFAULT_NAME is the bare
 	// plugin name, `vsphere-ova`).
+	pps.RegisterBuilder(plugin.DEFAULT_NAME, new(ovabuilder.Builder))
+	pps.RegisterPostProcessor(plugin.DEFAULT_NAME, new(ovapp.PostProcessor))
+	pps.RegisterProvisioner("k3s-bundle", new(k3sbundle.Provisioner))
 	pps.SetVersion(version.PluginVersion)
 	if err := pps.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, err.Error())
