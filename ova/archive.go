@@ -2,10 +2,8 @@ package ova
 
 import (
 	"archive/tar"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"os"
 	"path"
@@ -159,11 +157,8 @@ func (a *Archive) open(name string, mf *ovf.Manifest) (io.ReadCloser, int64, err
 		}
 		sr := io.NewSectionReader(a.r, m.Offset, m.Size)
 		if e, ok := mf.Lookup(name); ok {
-			h, err := ovf.NewHash(e.Algorithm)
-			if err != nil {
-				return nil, 0, err
-			}
-			return &verifyingReader{r: sr, h: h, e: e}, m.Size, nil
+			rc, err := ovf.VerifyReader(io.NopCloser(sr), e, "the OVA's manifest")
+			return rc, m.Size, err
 		}
 		return io.NopCloser(sr), m.Size, nil
 	}
@@ -193,31 +188,3 @@ func (a *Archive) Close() error {
 	}
 	return nil
 }
-
-// verifyingReader hashes what it reads and checks the digest at the end.
-type verifyingReader struct {
-	r    io.Reader
-	h    hash.Hash
-	e    ovf.ManifestEntry
-	done error
-}
-
-func (v *verifyingReader) Read(p []byte) (int, error) {
-	if v.done != nil {
-		return 0, v.done
-	}
-	n, err := v.r.Read(p)
-	v.h.Write(p[:n])
-	if errors.Is(err, io.EOF) {
-		if got := hex.EncodeToString(v.h.Sum(nil)); got != v.e.Digest {
-			v.done = fmt.Errorf("OVA member %s does not match the OVA's manifest: %s expected %s, actual %s; the OVA is damaged or was modified",
-				v.e.Name, strings.ToUpper(v.e.Algorithm), v.e.Digest, got)
-		} else {
-			v.done = io.EOF
-		}
-		return n, v.done
-	}
-	return n, err
-}
-
-func (v *verifyingReader) Close() error { return nil }

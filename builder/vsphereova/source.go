@@ -4,9 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/md5"
-	"crypto/sha1"
-	"crypto/sha256"
-	"crypto/sha512"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -194,12 +191,12 @@ func (s *source) Open(name string) (io.ReadCloser, int64, error) {
 		rc.Close()
 		return nil, 0, fmt.Errorf("the manifest has no digest for %q", name)
 	}
-	h, err := ovf.NewHash(e.Algorithm)
+	vr, err := ovf.VerifyReader(rc, e, "the source's manifest")
 	if err != nil {
 		rc.Close()
 		return nil, 0, err
 	}
-	return &verifyingReader{rc: rc, h: h, want: e.Digest, name: name}, size, nil
+	return vr, size, nil
 }
 
 func (s *source) verifyMember(name string, data []byte) error {
@@ -218,38 +215,13 @@ func (s *source) verifyMember(name string, data []byte) error {
 	return nil
 }
 
-type verifyingReader struct {
-	rc   io.ReadCloser
-	h    hash.Hash
-	want string
-	name string
-}
-
-func (v *verifyingReader) Read(p []byte) (int, error) {
-	n, err := v.rc.Read(p)
-	v.h.Write(p[:n])
-	if err == io.EOF {
-		if got := hex.EncodeToString(v.h.Sum(nil)); !strings.EqualFold(got, v.want) {
-			return n, fmt.Errorf("%s does not match its manifest digest (expected %s, computed %s): the source is corrupt or was modified", v.name, v.want, got)
-		}
-	}
-	return n, err
-}
-
-func (v *verifyingReader) Close() error { return v.rc.Close() }
-
+// newChecksumHash is the manifest algorithms plus md5, which published
+// checksum files (not manifests) still use.
 func newChecksumHash(alg string) (hash.Hash, error) {
-	switch alg {
-	case "md5":
+	if alg == "md5" {
 		return md5.New(), nil
-	case "sha1":
-		return sha1.New(), nil
-	case "sha256":
-		return sha256.New(), nil
-	case "sha512":
-		return sha512.New(), nil
 	}
-	return nil, fmt.Errorf("unsupported checksum algorithm %q", alg)
+	return ovf.NewHash(alg)
 }
 
 // verifyChecksum hashes the local file against source_checksum.

@@ -6,14 +6,12 @@
 package containerdtest
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -30,7 +28,7 @@ type Containerd struct {
 	// Ctr is the path of the ctr program.
 	Ctr string
 
-	log *syncBuffer
+	log *testenv.SyncBuffer
 }
 
 // disabled lists the plugins an image import does not use; several of them
@@ -78,7 +76,7 @@ func Start(t testing.TB) *Containerd {
 		Root:    filepath.Join(dir, "root"),
 		State:   filepath.Join(sockDir, "state"),
 		Ctr:     ctr,
-		log:     &syncBuffer{},
+		log:     &testenv.SyncBuffer{},
 	}
 	cfg := fmt.Sprintf(`version = 2
 root = %q
@@ -161,20 +159,3 @@ func (c *Containerd) Try(args ...string) (string, error) {
 
 // Log is what containerd printed so far.
 func (c *Containerd) Log() string { return c.log.String() }
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}

@@ -5,7 +5,6 @@
 package packertest
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -126,7 +125,7 @@ func (e *Env) Command(ctx context.Context, dir string, w io.Writer, args ...stri
 
 // Run runs packer with args in dir and waits for it.
 func (e *Env) Run(ctx context.Context, dir string, args ...string) Result {
-	var buf syncBuffer
+	var buf testenv.SyncBuffer
 	cmd := e.Command(ctx, dir, &buf, args...)
 	err := cmd.Run()
 	res := Result{Output: buf.String(), Err: err}
@@ -151,22 +150,4 @@ func (e *Env) Build(t testing.TB, dir string, args ...string) string {
 		t.Fatalf("packer %s: %v\n%s", strings.Join(full, " "), res.Err, res.Output)
 	}
 	return res.Output
-}
-
-// syncBuffer is a bytes.Buffer safe for packer's concurrent stdout and stderr.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

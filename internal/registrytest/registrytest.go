@@ -6,7 +6,6 @@
 package registrytest
 
 import (
-	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -23,7 +22,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -51,7 +49,7 @@ type Registry struct {
 
 	cmd    *exec.Cmd
 	exited chan struct{}
-	log    *syncBuffer
+	log    *testenv.SyncBuffer
 	pool   *x509.CertPool
 }
 
@@ -144,7 +142,7 @@ http:
 		if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 			return nil, err
 		}
-		r.log = &syncBuffer{}
+		r.log = &testenv.SyncBuffer{}
 		r.cmd = exec.Command(bin, "serve", cfgPath)
 		r.cmd.Stdout, r.cmd.Stderr = r.log, r.log
 		r.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -326,21 +324,4 @@ func makeCerts(dir string) (caFile, tlsConf string, err error) {
 		}
 	}
 	return caFile, fmt.Sprintf("  tls:\n    certificate: %s\n    key: %s\n", certFile, keyFile), nil
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
