@@ -420,11 +420,27 @@ func TestPackerBuildInstallScript(t *testing.T) {
 	if err := os.WriteFile(script, []byte(standinInstallScript), 0o755); err != nil {
 		t.Fatal(err)
 	}
+	// zero_fill writes zeros until the disk is full. A small tmpfs over the
+	// guest's /var/tmp stands in for the guest disk, so the fill really runs
+	// into ENOSPC without filling the host's disk.
+	varTmp := s.Path("/var/tmp")
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", varTmp).CombinedOutput(); err != nil {
+		t.Fatalf("mount tmpfs over the guest's /var/tmp: %v: %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", "-l", varTmp).Run() })
 	dir := writeTemplate(t, s, m, fmt.Sprintf(`    install_script     = %q
     install_script_env = ["INSTALL_K3S_EXEC=server --disable=traefik"]
     bin_dir            = "/opt/k3s/bin"
-    skip_airgap_images = true`, script))
+    skip_airgap_images = true
+    cleanup            = true
+    zero_fill          = true`, script))
 	out := env.Build(t, dir)
+	if !strings.Contains(out, "k3s-bundle: zero-filling free space") {
+		t.Errorf("zero_fill did not run:\n%s", out)
+	}
+	if left, _ := os.ReadDir(varTmp); len(left) != 0 {
+		t.Errorf("zero_fill left files in the guest's /var/tmp: %v", left)
+	}
 	if !strings.Contains(out, "k3s-bundle: running install_script") {
 		t.Errorf("install_script not run:\n%s", out)
 	}
