@@ -13,21 +13,13 @@
 # The simulator is stopped on exit, also on failure or Ctrl-C.
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-OUT=${DEMO_OUT:-$ROOT/example/output-demo}
+DEMO_NAME=demo-builder
+# shellcheck source=example/demo-common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/demo-common.sh"
 BOUT=$OUT/builder
-PACKER=$ROOT/bin/packer
-PLUGIN=${DEMO_PLUGIN:-$ROOT/bin/packer-plugin-vsphere-ova}
 BASE_NAME=base-vm
 VM_NAME=demo-appliance
 MODE=${DEMO_VCSIM_MODE:-vcenter} # or esxi
-
-# Same private Packer folders as example/demo.sh.
-export PACKER_CONFIG_DIR=$OUT/packer-config
-export PACKER_PLUGIN_PATH=$OUT/packer-plugins
-export CHECKPOINT_DISABLE=1
-
-say() { printf '\n==> %s\n' "$*"; }
 
 VCSIM_PID=
 stop_vcsim() {
@@ -39,30 +31,6 @@ stop_vcsim() {
 }
 trap stop_vcsim EXIT
 trap 'stop_vcsim; exit 130' INT TERM
-
-check_tools() {
-	local missing=0
-	for f in "$PACKER" "$PLUGIN"; do
-		if [[ ! -x $f ]]; then
-			echo "demo-builder: $f not found: run 'make tools build' (or 'make demo', which does)" >&2
-			missing=1
-		fi
-	done
-	for p in qemu-img sha256sum tar go; do
-		if ! command -v "$p" >/dev/null; then
-			echo "demo-builder: $p not found on PATH (qemu-img: apt-get install qemu-utils)" >&2
-			missing=1
-		fi
-	done
-	return $missing
-}
-
-install_plugin() {
-	# Also done by example/demo.sh; repeated so this script runs on its own.
-	say "Stage 0: packer plugins install --path $PLUGIN"
-	mkdir -p "$PACKER_CONFIG_DIR" "$PACKER_PLUGIN_PATH"
-	"$PACKER" plugins install --path "$PLUGIN" github.com/ovakit/vsphere-ova
-}
 
 start_vcsim() {
 	say "Stage 1: simulator ($MODE) on 127.0.0.1"
@@ -129,7 +97,7 @@ verify() {
 
 main() {
 	check_tools
-	install_plugin
+	install_plugin 0
 	start_vcsim
 	make_base_ova
 	build

@@ -11,35 +11,10 @@
 #   4. check the OVA with sha256sum -c and list it with tar
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-OUT=${DEMO_OUT:-$ROOT/example/output-demo}
-PACKER=$ROOT/bin/packer
-PLUGIN=$ROOT/bin/packer-plugin-vsphere-ova
+DEMO_NAME=demo
+# shellcheck source=example/demo-common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/demo-common.sh"
 VM_NAME=demo-vm
-
-# Private Packer folders: the demo never touches the user's own plugins.
-export PACKER_CONFIG_DIR=$OUT/packer-config
-export PACKER_PLUGIN_PATH=$OUT/packer-plugins
-export CHECKPOINT_DISABLE=1
-
-say() { printf '\n==> %s\n' "$*"; }
-
-check_tools() {
-	local missing=0
-	for f in "$PACKER" "$PLUGIN"; do
-		if [[ ! -x $f ]]; then
-			echo "demo: $f not found: run 'make tools build' (or 'make demo', which does)" >&2
-			missing=1
-		fi
-	done
-	for p in qemu-img sha256sum tar go; do
-		if ! command -v "$p" >/dev/null; then
-			echo "demo: $p not found on PATH (qemu-img: apt-get install qemu-utils)" >&2
-			missing=1
-		fi
-	done
-	return $missing
-}
 
 make_export() {
 	say "Stage 1: sample vSphere-style export in $OUT/export"
@@ -47,12 +22,6 @@ make_export() {
 	(cd "$ROOT" && go run ./internal/fixture/cmd/mkexport -dir "$OUT/export" -name "$VM_NAME" \
 		-disk-mib "${DEMO_DISK_MIB:-256}" -data-mib "${DEMO_DATA_MIB:-32}" -manifest)
 	ls -l "$OUT/export"
-}
-
-install_plugin() {
-	say "Stage 2: packer plugins install --path $PLUGIN"
-	mkdir -p "$PACKER_CONFIG_DIR" "$PACKER_PLUGIN_PATH"
-	"$PACKER" plugins install --path "$PLUGIN" github.com/ovakit/vsphere-ova
 }
 
 pack_ova() {
@@ -77,7 +46,7 @@ verify_ova() {
 main() {
 	check_tools
 	make_export
-	install_plugin
+	install_plugin 2
 	pack_ova
 	verify_ova
 }

@@ -1,0 +1,39 @@
+# Shared by example/demo.sh and example/demo-builder.sh (sourced, not run):
+# paths, the private Packer folders, and the stages both scripts need.
+# Callers set DEMO_NAME (for messages) before sourcing.
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+OUT=${DEMO_OUT:-$ROOT/example/output-demo}
+PACKER=$ROOT/bin/packer
+PLUGIN=${DEMO_PLUGIN:-$ROOT/bin/packer-plugin-vsphere-ova}
+
+# Private Packer folders: the demo never touches the user's own plugins.
+export PACKER_CONFIG_DIR=$OUT/packer-config
+export PACKER_PLUGIN_PATH=$OUT/packer-plugins
+export CHECKPOINT_DISABLE=1
+
+say() { printf '\n==> %s\n' "$*"; }
+
+check_tools() {
+	local missing=0
+	for f in "$PACKER" "$PLUGIN"; do
+		if [[ ! -x $f ]]; then
+			echo "$DEMO_NAME: $f not found: run 'make tools build' (or 'make demo', which does)" >&2
+			missing=1
+		fi
+	done
+	for p in qemu-img sha256sum tar go; do
+		if ! command -v "$p" >/dev/null; then
+			echo "$DEMO_NAME: $p not found on PATH (qemu-img: apt-get install qemu-utils)" >&2
+			missing=1
+		fi
+	done
+	return $missing
+}
+
+# install_plugin STAGE: packer plugins install --path, as users install it.
+install_plugin() {
+	say "Stage $1: packer plugins install --path $PLUGIN"
+	mkdir -p "$PACKER_CONFIG_DIR" "$PACKER_PLUGIN_PATH"
+	"$PACKER" plugins install --path "$PLUGIN" github.com/ovakit/vsphere-ova
+}
