@@ -12,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -27,25 +26,7 @@ import (
 	"github.com/ovakit/packer-plugin-vsphere-ova/ovf"
 )
 
-// syncBuffer collects UI output from the builder's goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func testUI(out *syncBuffer) packersdk.Ui {
+func testUI(out *testenv.SyncBuffer) packersdk.Ui {
 	return &packersdk.BasicUi{Reader: strings.NewReader(""), Writer: out, ErrorWriter: out, PB: &packersdk.NoopProgressTracker{}}
 }
 
@@ -114,7 +95,7 @@ func runBuild(t *testing.T, ctx context.Context, raw map[string]interface{}) (pa
 	if _, _, err := b.Prepare(raw); err != nil {
 		return nil, "", err
 	}
-	out := &syncBuffer{}
+	out := &testenv.SyncBuffer{}
 	a, err := b.Run(ctx, testUI(out), &packersdk.MockHook{})
 	t.Logf("builder output:\n%s", out.String())
 	return a, out.String(), err

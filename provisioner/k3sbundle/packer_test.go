@@ -2,7 +2,6 @@ package k3sbundle
 
 import (
 	"archive/tar"
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -12,7 +11,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -172,7 +170,7 @@ func TestPackerBuildInstallsBundle(t *testing.T) {
 	}
 	// PACKER_LOG=1 so the debug log (plugin side included) is checked for
 	// the password too.
-	var buf lockedBuffer
+	var buf testenv.SyncBuffer
 	cmd := env.Command(t.Context(), dir, &buf, "build", "-color=false", ".")
 	cmd.Env = append(cmd.Env, "PACKER_LOG=1")
 	err := cmd.Run()
@@ -488,24 +486,6 @@ func TestExampleValidates(t *testing.T) {
 	}
 }
 
-// lockedBuffer collects packer's output while the test polls it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // TestPackerBuildInterruptRollsBack interrupts `packer build` (SIGINT, as
 // Ctrl-C) while verify waits for an image the stand-in never lists, and
 // checks the guest is rolled back: nothing installed, no identity, no staging.
@@ -519,7 +499,7 @@ func TestPackerBuildInterruptRollsBack(t *testing.T) {
 	if res := env.Run(t.Context(), dir, "init", "."); res.ExitCode != 0 {
 		t.Fatalf("packer init: %v\n%s", res.Err, res.Output)
 	}
-	var out lockedBuffer
+	var out testenv.SyncBuffer
 	cmd := env.Command(t.Context(), dir, &out, "build", "-color=false", ".")
 	// Packer re-executes itself (panicwrap) and its parent ignores SIGINT:
 	// like Ctrl-C in a terminal, signal the whole process group.
