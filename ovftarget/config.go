@@ -13,7 +13,7 @@ import (
 
 // Customization is what a user can ask of the OVF descriptor, for every
 // target. The post-processor squashes it into its Config
-// (`ovftarget.Customization `mapstructure:",squash"``), calls Prepare from
+// (`ovftarget.Customization `mapstructure:",squash"“), calls Prepare from
 // its Configure and Customize once per target.
 type Customization struct {
 	// Where the OVA will be imported: one or more of `vsphere` (the export as

@@ -436,4 +436,3 @@ func (s *session) firmwareLoss() error {
 	s.warn("%s; set fail_on_firmware_loss = true to fail the build instead", msg)
 	return nil
 }
-

@@ -181,9 +181,9 @@ var configNeeds = []struct {
 	version    int
 	what       string
 }{
-	{"firmware", "efi", 8, "EFI firmware"},                                   // ESXi 5.0
-	{"bootOptions.efiSecureBootEnabled", "true", 13, "UEFI Secure Boot"},     // ESXi 6.5
-	{"nestedHVEnabled", "true", 9, "nested hardware virtualization"},         // ESXi 5.1
+	{"firmware", "efi", 8, "EFI firmware"},                                  // ESXi 5.0
+	{"bootOptions.efiSecureBootEnabled", "true", 13, "UEFI Secure Boot"},    // ESXi 6.5
+	{"nestedHVEnabled", "true", 9, "nested hardware virtualization"},        // ESXi 5.1
 	{"flags.vbsEnabled", "true", 14, "virtualization-based security (VBS)"}, // ESXi 6.7
 }
 

@@ -330,14 +330,13 @@ func contains(ss []string, s string) bool {
 // "hostname"), public-keys, instance-id; cfg_props password; "user-data",
 // base64-decoded when it decodes).
 func cloudInitProperties() []Property {
-	no := false
 	return []Property{
-		{Key: "instance-id", Label: "Instance ID", Value: "id-ovf", UserConfigurable: &no,
+		{Key: "instance-id", Label: "Instance ID",
 			Description: "Unique instance ID; cloud-init runs its per-instance modules again when it changes."},
 		{Key: "hostname", Label: "Hostname", Description: "Host name of the appliance (cloud-init's local-hostname)."},
 		{Key: "seedfrom", Label: "Seed URL", Description: "URL to fetch further user-data and meta-data from (NoCloud seed), if any."},
 		{Key: "public-keys", Label: "SSH public keys", Description: "SSH public keys for the default user, one per line."},
 		{Key: "user-data", Label: "Encoded user-data", Description: "cloud-init user-data, base64-encoded (#cloud-config, a script, ...)."},
-		{Key: "password", Label: "Default user's password", Password: true, Description: "Password for the default user; cloud-init forces a change at first login."},
+		{Key: "password", Label: "Default user's password", Password: true, Description: "Password for the default user (cloud-init may ask for a new one at first login)."},
 	}
 }
