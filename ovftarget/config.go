@@ -11,10 +11,13 @@ import (
 	"strings"
 )
 
-// Customization is what a user can ask of the OVF descriptor, for every
-// target. The post-processor squashes it into its Config
-// (`ovftarget.Customization `mapstructure:",squash"“), calls Prepare from
-// its Configure and Customize once per target.
+// For developers: the post-processor embeds Customization in its Config with
+// mapstructure ",squash", calls Prepare from Configure and Customize once
+// per target.
+
+// Customization adapts the OVF descriptor to where the OVA will be imported
+// and describes the appliance: product, annotation, EULA and vApp
+// properties. Bytes no option asks to change stay as vCenter wrote them.
 type Customization struct {
 	// Where the OVA will be imported: one or more of `vsphere` (the export as
 	// it is, plus the options below), `workstation` (VMware Workstation,
