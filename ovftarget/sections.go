@@ -140,6 +140,8 @@ func (s *session) properties() []Property {
 	return out
 }
 
+// product is long because it handles both a new ProductSection and an
+// existing one edited in place, which share the field order and options.
 func (s *session) product() error {
 	props := s.properties()
 	if s.c.Product.empty() && len(props) == 0 {

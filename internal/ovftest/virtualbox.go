@@ -33,7 +33,9 @@ const (
 //
 // It reads the XML with encoding/xml and matches names the way VirtualBox
 // does (local names, attributes by local name), independently of the ovf
-// package whose output it judges.
+// package whose output it judges. It and checkHardware are long because
+// they follow ovfreader.cpp's sections and two item loops in order, so they
+// can be read against it line by line.
 func CheckVirtualBox(descriptor []byte, files []string, release VirtualBoxRelease) error {
 	root, err := parseTree(descriptor)
 	if err != nil {
