@@ -351,3 +351,35 @@ func TestPrepareNamesTheOption(t *testing.T) {
 		t.Errorf("Customize with an unknown target: %v", err)
 	}
 }
+
+// A descriptor that already has the sections is edited in place: fields are
+// rewritten, missing ones inserted in schema order, a redeclared property
+// replaced rather than duplicated.
+func TestExistingSectionsAreEditedInPlace(t *testing.T) {
+	first := customize(t, ovftest.Basic(), VSphere, prepared(t, Customization{
+		Product:    Product{Name: "Old", Version: "0.9"},
+		Annotation: "old notes",
+		EULA:       "old terms",
+		Properties: []Property{{Key: "ip0", Label: "old label"}, {Key: "keep", Label: "kept"}},
+	})).Descriptor
+	r := customize(t, first, VSphere, prepared(t, Customization{
+		Product:    Product{Name: "New", Vendor: "Acme"},
+		Annotation: "new notes",
+		EULA:       "new terms",
+		Properties: []Property{{Key: "ip0", Label: "new label"}},
+	}))
+	out := string(r.Descriptor)
+	want := strings.NewReplacer(
+		"<Product>Old</Product>", "<Product>New</Product>\n      <Vendor>Acme</Vendor>",
+		"<Annotation>old notes</Annotation>", "<Annotation>new notes</Annotation>",
+		"<License>old terms</License>", "<License>new terms</License>",
+		"\n      <Property ovf:key=\"ip0\" ovf:type=\"string\" ovf:userConfigurable=\"true\" ovf:value=\"\">\n        <Label>old label</Label>\n      </Property>", "",
+		"        <Label>kept</Label>\n      </Property>", "        <Label>kept</Label>\n      </Property>\n      <Property ovf:key=\"ip0\" ovf:type=\"string\" ovf:userConfigurable=\"true\" ovf:value=\"\">\n        <Label>new label</Label>\n      </Property>",
+	).Replace(string(first))
+	if out != want {
+		t.Errorf("in-place edit:\n%s\nwant:\n%s", out, want)
+	}
+	if strings.Count(out, "<ProductSection>") != 1 || strings.Count(out, `ovf:key="ip0"`) != 1 {
+		t.Error("sections or properties duplicated")
+	}
+}
