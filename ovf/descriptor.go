@@ -1,11 +1,9 @@
 package ovf
 
 import (
-	"bytes"
 	"encoding/xml"
 	"errors"
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
 )
@@ -25,33 +23,44 @@ type File struct {
 	Size int64 // -1 when the File has no ovf:size
 }
 
-// Descriptor is an OVF descriptor kept as its raw bytes plus the byte
-// positions of the References/File attributes, so an edit rewrites only the
-// bytes it must and every other byte (prefixes, comments, vendor sections)
-// survives unchanged.
+// Descriptor is an OVF descriptor: a Document whose root is an OVF Envelope,
+// with its References/File entries read and checked.
 type Descriptor struct {
-	raw   []byte
-	files []fileSpan
+	doc   *Document
+	files []fileRef
 }
 
-type fileSpan struct {
+type fileRef struct {
 	File
-	tagStart, tagEnd int // the File start tag: raw[tagStart:tagEnd] is "<...>"
-	hrefName         string
-	size             span // value of the size attribute; size.start < 0 when absent
-	selfClosing      bool
+	elem *Element
 }
-
-type span struct{ start, end int }
 
 // Parse reads a descriptor and validates every File href with CheckHref.
 func Parse(data []byte) (*Descriptor, error) {
-	d := &Descriptor{raw: bytes.Clone(data)}
+	doc, err := ParseDocument(data)
+	if errors.Is(err, errNoRoot) {
+		return nil, errNoEnvelope
+	}
+	if err != nil {
+		return nil, err
+	}
+	return NewDescriptor(doc)
+}
+
+// NewDescriptor checks that doc is an OVF descriptor and reads its files.
+func NewDescriptor(doc *Document) (*Descriptor, error) {
+	d := &Descriptor{doc: doc}
 	if err := d.index(); err != nil {
 		return nil, err
 	}
 	return d, nil
 }
+
+// Document returns the descriptor's document, for edits beyond file sizes.
+func (d *Descriptor) Document() *Document { return d.doc }
+
+// Namespace returns the OVF envelope namespace the descriptor uses.
+func (d *Descriptor) Namespace() string { return d.doc.root.Name.Space }
 
 // Files returns the References entries in document order.
 func (d *Descriptor) Files() []File {
@@ -62,8 +71,18 @@ func (d *Descriptor) Files() []File {
 	return out
 }
 
+// FileElement returns the References/File element with this href.
+func (d *Descriptor) FileElement(href string) *Element {
+	for _, f := range d.files {
+		if f.Href == href {
+			return f.elem
+		}
+	}
+	return nil
+}
+
 // Bytes returns the descriptor, including any edits.
-func (d *Descriptor) Bytes() []byte { return bytes.Clone(d.raw) }
+func (d *Descriptor) Bytes() []byte { return d.doc.Bytes() }
 
 // SetFileSize sets the ovf:size of the File with this href, rewriting only
 // that attribute value (or inserting the attribute when the File has none).
@@ -75,29 +94,14 @@ func (d *Descriptor) SetFileSize(href string, size int64) error {
 		if f.Href != href {
 			continue
 		}
-		val := []byte(strconv.FormatInt(size, 10))
-		var edited []byte
-		if f.size.start >= 0 {
-			edited = concat(d.raw[:f.size.start], val, d.raw[f.size.end:])
-		} else {
-			// No size attribute: append one at the end of the tag, with the
-			// same namespace prefix as the href attribute.
-			prefix := ""
-			if i := strings.IndexByte(f.hrefName, ':'); i >= 0 {
-				prefix = f.hrefName[:i+1]
-			}
-			end := f.tagEnd - 1 // the '>'
-			if f.selfClosing {
-				end-- // the '/'
-			}
-			for end > f.tagStart && isXMLSpace(d.raw[end-1]) {
-				end--
-			}
-			attr := []byte(fmt.Sprintf(` %ssize="%s"`, prefix, val))
-			edited = concat(d.raw[:end], attr, d.raw[end:])
+		ed := d.doc.Edit()
+		ed.SetAttr(f.elem, d.attrName(f.elem, "size"), strconv.FormatInt(size, 10))
+		doc, err := ed.Apply()
+		if err != nil {
+			return fmt.Errorf("ovf: set size of %q: %w", href, err)
 		}
-		nd := &Descriptor{raw: edited}
-		if err := nd.index(); err != nil {
+		nd, err := NewDescriptor(doc)
+		if err != nil {
 			return fmt.Errorf("ovf: internal error re-reading descriptor after setting size of %q: %w", href, err)
 		}
 		*d = *nd
@@ -106,62 +110,62 @@ func (d *Descriptor) SetFileSize(href string, size int64) error {
 	return fmt.Errorf("ovf: no References/File with href %q", href)
 }
 
-func concat(parts ...[]byte) []byte {
-	n := 0
-	for _, p := range parts {
-		n += len(p)
+// attrName is the name an OVF attribute of e has or should get: the one
+// already written, else the envelope namespace when e's own href is
+// namespaced (or e uses no unprefixed OVF attributes), else unprefixed.
+func (d *Descriptor) attrName(e *Element, local string) xml.Name {
+	for _, a := range e.attrs {
+		if a.Name.Local == local && (a.Name.Space == "" || isOVFNamespace(a.Name.Space)) {
+			return a.Name
+		}
 	}
-	out := make([]byte, 0, n)
-	for _, p := range parts {
-		out = append(out, p...)
+	for _, a := range e.attrs {
+		if a.Name.Space == "" && (a.Name.Local == "href" || a.Name.Local == "id") {
+			return xml.Name{Local: local}
+		}
 	}
-	return out
+	return xml.Name{Space: d.Namespace(), Local: local}
+}
+
+// OVFAttr returns an OVF attribute of e, accepting the unprefixed form some
+// tools write inside a default OVF namespace.
+func OVFAttr(e *Element, local string) (string, bool) {
+	for _, a := range e.attrs {
+		if a.Name.Local == local && (a.Name.Space == "" || isOVFNamespace(a.Name.Space)) {
+			return a.Value, true
+		}
+	}
+	return "", false
+}
+
+// IsOVF reports whether e is the OVF element with this local name.
+func IsOVF(e *Element, local string) bool {
+	return e != nil && e.Name.Local == local && isOVFNamespace(e.Name.Space)
 }
 
 func isOVFNamespace(ns string) bool { return ns == NamespaceOVF1 || ns == NamespaceOVF2 }
 
-// index walks the XML with encoding/xml (which resolves namespaces) and maps
-// each References/File start tag back to its raw bytes.
 func (d *Descriptor) index() error {
-	dec := xml.NewDecoder(bytes.NewReader(d.raw))
-	dec.Strict = true
-	var stack []xml.Name
-	sawEnvelope := false
-	d.files = nil
-	for {
-		start := int(dec.InputOffset())
-		tok, err := dec.Token()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			line, col := dec.InputPos()
-			return fmt.Errorf("ovf: descriptor is not well-formed XML (line %d, column %d): %w", line, col, err)
-		}
-		switch t := tok.(type) {
-		case xml.StartElement:
-			if len(stack) == 0 {
-				if t.Name.Local != "Envelope" || !isOVFNamespace(t.Name.Space) {
-					return fmt.Errorf("ovf: root element is {%s}%s, want an OVF Envelope in namespace %s or %s; is this an OVF descriptor?",
-						t.Name.Space, t.Name.Local, NamespaceOVF1, NamespaceOVF2)
-				}
-				sawEnvelope = true
-			}
-			if len(stack) == 2 && t.Name.Local == "File" && isOVFNamespace(t.Name.Space) &&
-				stack[1].Local == "References" && isOVFNamespace(stack[1].Space) {
-				fs, err := d.fileAt(start, int(dec.InputOffset()), t)
-				if err != nil {
-					return err
-				}
-				d.files = append(d.files, fs)
-			}
-			stack = append(stack, t.Name)
-		case xml.EndElement:
-			stack = stack[:len(stack)-1]
-		}
+	root := d.doc.root
+	if !IsOVF(root, "Envelope") {
+		return fmt.Errorf("ovf: root element is {%s}%s, want an OVF Envelope in namespace %s or %s; is this an OVF descriptor?",
+			root.Name.Space, root.Name.Local, NamespaceOVF1, NamespaceOVF2)
 	}
-	if !sawEnvelope {
-		return errors.New("ovf: descriptor has no Envelope element; is this an OVF descriptor?")
+	d.files = nil
+	for _, refs := range root.children {
+		if !IsOVF(refs, "References") {
+			continue
+		}
+		for _, f := range refs.children {
+			if !IsOVF(f, "File") {
+				continue
+			}
+			fr, err := readFile(f)
+			if err != nil {
+				return err
+			}
+			d.files = append(d.files, fr)
+		}
 	}
 	seen := map[string]string{}
 	for i, f := range d.files {
@@ -176,106 +180,22 @@ func (d *Descriptor) index() error {
 	return nil
 }
 
-// fileAt locates the raw attributes of the File start tag decoded as t,
-// which occupies raw[from:to] (possibly with leading whitespace).
-func (d *Descriptor) fileAt(from, to int, t xml.StartElement) (fileSpan, error) {
-	lt := bytes.IndexByte(d.raw[from:to], '<')
-	if lt < 0 {
-		return fileSpan{}, fmt.Errorf("ovf: internal error: File tag not found at byte %d", from)
+func readFile(e *Element) (fileRef, error) {
+	fr := fileRef{elem: e, File: File{Size: -1}}
+	fr.ID, _ = OVFAttr(e, "id")
+	href, ok := OVFAttr(e, "href")
+	if !ok {
+		return fileRef{}, fmt.Errorf("ovf: References/File (id %q) at line %d has no ovf:href attribute", fr.ID, e.Line())
 	}
-	fs := fileSpan{tagStart: from + lt, tagEnd: to, size: span{-1, -1}, File: File{Size: -1}}
-	raws, selfClosing, err := scanAttrs(d.raw[fs.tagStart:fs.tagEnd])
-	if err != nil {
-		return fileSpan{}, fmt.Errorf("ovf: References/File at byte %d: %w", fs.tagStart, err)
-	}
-	fs.selfClosing = selfClosing
-	if len(raws) != len(t.Attr) {
-		return fileSpan{}, fmt.Errorf("ovf: internal error: File tag at byte %d has %d raw attributes, decoder saw %d", fs.tagStart, len(raws), len(t.Attr))
-	}
-	// encoding/xml keeps attributes in source order, so raws[i] is t.Attr[i].
-	// Unprefixed attributes have no namespace in XML; accept them as well,
-	// since some tools write them inside a default OVF namespace.
-	var haveHref bool
-	for i, a := range t.Attr {
-		if a.Name.Space != "" && !isOVFNamespace(a.Name.Space) {
-			continue
+	fr.Href = href
+	if s, ok := OVFAttr(e, "size"); ok {
+		n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+		if err != nil || n < 0 {
+			return fileRef{}, fmt.Errorf("ovf: References/File (id %q, href %q): ovf:size %q is not a non-negative integer", fr.ID, fr.Href, s)
 		}
-		r := raws[i]
-		switch a.Name.Local {
-		case "id":
-			fs.ID = a.Value
-		case "href":
-			fs.Href, fs.hrefName, haveHref = a.Value, r.name, true
-		case "size":
-			n, err := strconv.ParseInt(strings.TrimSpace(a.Value), 10, 64)
-			if err != nil || n < 0 {
-				return fileSpan{}, fmt.Errorf("ovf: References/File (id %q, href %q): ovf:size %q is not a non-negative integer", fs.ID, fs.Href, a.Value)
-			}
-			fs.Size = n
-			fs.size = span{fs.tagStart + r.value.start, fs.tagStart + r.value.end}
-		}
+		fr.Size = n
 	}
-	if !haveHref {
-		return fileSpan{}, fmt.Errorf("ovf: References/File (id %q) at byte %d has no ovf:href attribute", fs.ID, fs.tagStart)
-	}
-	return fs, nil
+	return fr, nil
 }
 
-type rawAttr struct {
-	name  string
-	value span // offsets relative to the tag start, excluding quotes
-}
-
-// scanAttrs lists the attributes of one start tag "<name a="v" ...>" in order.
-func scanAttrs(tag []byte) ([]rawAttr, bool, error) {
-	i := 1
-	for i < len(tag) && !isXMLSpace(tag[i]) && tag[i] != '>' && tag[i] != '/' {
-		i++
-	}
-	var out []rawAttr
-	for {
-		for i < len(tag) && isXMLSpace(tag[i]) {
-			i++
-		}
-		if i >= len(tag) {
-			return nil, false, errors.New("unterminated tag")
-		}
-		if tag[i] == '>' {
-			return out, false, nil
-		}
-		if tag[i] == '/' {
-			return out, true, nil
-		}
-		ns := i
-		for i < len(tag) && tag[i] != '=' && !isXMLSpace(tag[i]) {
-			i++
-		}
-		name := string(tag[ns:i])
-		for i < len(tag) && isXMLSpace(tag[i]) {
-			i++
-		}
-		if i >= len(tag) || tag[i] != '=' {
-			return nil, false, fmt.Errorf("attribute %q has no value", name)
-		}
-		i++
-		for i < len(tag) && isXMLSpace(tag[i]) {
-			i++
-		}
-		if i >= len(tag) || (tag[i] != '"' && tag[i] != '\'') {
-			return nil, false, fmt.Errorf("attribute %q value is not quoted", name)
-		}
-		q := tag[i]
-		i++
-		vs := i
-		for i < len(tag) && tag[i] != q {
-			i++
-		}
-		if i >= len(tag) {
-			return nil, false, fmt.Errorf("attribute %q value is not terminated", name)
-		}
-		out = append(out, rawAttr{name: name, value: span{vs, i}})
-		i++
-	}
-}
-
-func isXMLSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+var errNoEnvelope = errors.New("ovf: descriptor has no Envelope element; is this an OVF descriptor?")

@@ -1,5 +1,8 @@
-// Package ovf reads and minimally edits OVF descriptors and manifests (.mf).
-// It has no Packer imports so the post-processor and the builder share it.
+// Package ovf reads and faithfully edits OVF descriptors (Document, Editor,
+// Descriptor), reads and writes manifests (.mf) and signs them (.cert).
+// Edits rewrite only the bytes they change, so prefixes, comments and
+// vendor sections survive. It has no Packer imports so the post-processor
+// and the builder share it.
 package ovf
 
 import (

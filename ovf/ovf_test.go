@@ -166,7 +166,7 @@ func TestParseErrors(t *testing.T) {
 		{"bad href", env(`<File ovf:id="file7" ovf:href="../etc/shadow"/>`), `id "file7"`},
 		{"bad href names it", env(`<File ovf:id="file7" ovf:href="../etc/shadow"/>`), `"../etc/shadow"`},
 		{"url", env(`<File ovf:id="f" ovf:href="https://x/y.vmdk"/>`), "URL"},
-		{"no href", env(`<File ovf:id="f9"/>`), `(id "f9") at byte`},
+		{"no href", env(`<File ovf:id="f9"/>`), `(id "f9") at line`},
 		{"bad size", env(`<File ovf:id="f" ovf:href="a" ovf:size="12x"/>`), `ovf:size "12x"`},
 		{"negative size", env(`<File ovf:id="f" ovf:href="a" ovf:size="-1"/>`), `ovf:size "-1"`},
 		{"duplicate", env(`<File ovf:id="f1" ovf:href="a"/><File ovf:id="f2" ovf:href="a"/>`), `both use href "a"`},

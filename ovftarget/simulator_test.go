@@ -1,0 +1,123 @@
+package ovftarget
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/vmware/govmomi/find"
+	"github.com/vmware/govmomi/object"
+	"github.com/vmware/govmomi/ovf/importer"
+	"github.com/vmware/govmomi/simulator"
+	"github.com/vmware/govmomi/vim25"
+	"github.com/vmware/govmomi/vim25/mo"
+	"github.com/vmware/govmomi/vim25/types"
+
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/fixture"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testenv"
+)
+
+// Each target's descriptor, beside real streamOptimized disks, imports into
+// govmomi's vCenter simulator with govmomi's own importer (what
+// `govc import.ovf` runs); the VM it creates carries our vApp properties
+// and product, and the deploy-time value given to the importer.
+func TestImportEveryTargetIntoVCSimulator(t *testing.T) {
+	if testing.Short() {
+		t.Skip("imports into the vCenter simulator; skipped with -short")
+	}
+	dir := t.TempDir()
+	const name = "sim-vm"
+	ovfPath, err := fixture.WriteExport(dir, fixture.ExportOptions{Name: name, DiskMiB: 8, QemuImg: testenv.LookPath(t, "qemu-img")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	export, err := os.ReadFile(ovfPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := prepared(t, fullOptions(t))
+
+	model := simulator.VPX()
+	defer model.Remove()
+	err = model.Run(func(ctx context.Context, vc *vim25.Client) error {
+		finder := find.NewFinder(vc)
+		dc, err := finder.DefaultDatacenter(ctx)
+		if err != nil {
+			return err
+		}
+		finder.SetDatacenter(dc)
+		ds, err := finder.DefaultDatastore(ctx)
+		if err != nil {
+			return err
+		}
+		pool, err := finder.ResourcePool(ctx, "DC0_C0/Resources")
+		if err != nil {
+			return err
+		}
+		folders, err := dc.Folders(ctx)
+		if err != nil {
+			return err
+		}
+		for _, target := range allTargets {
+			r := customize(t, export, target, c)
+			p := filepath.Join(dir, name+"-"+string(target)+".ovf")
+			if err := os.WriteFile(p, r.Descriptor, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			var log strings.Builder
+			imp := importer.Importer{
+				Log:          func(msg string) (int, error) { return log.WriteString(msg) },
+				Client:       vc,
+				Finder:       finder,
+				Datacenter:   dc,
+				Datastore:    ds,
+				ResourcePool: pool,
+				Folder:       folders.VmFolder,
+				Archive:      &importer.FileArchive{Path: p, Opener: importer.Opener{Client: vc}},
+			}
+			vmName := name + "-" + string(target)
+			ref, err := imp.Import(ctx, p, importer.Options{
+				Name:            &vmName,
+				NetworkMapping:  []importer.Network{{Name: "VM Network", Network: "VM Network"}},
+				PropertyMapping: []importer.Property{{KeyValue: importer.KeyValue{Key: "ip0", Value: "192.0.2.10"}}},
+			})
+			if err != nil {
+				t.Errorf("%s: govmomi import: %v\n%s", target, err, log.String())
+				continue
+			}
+			var vm mo.VirtualMachine
+			if err := object.NewVirtualMachine(vc, *ref).Properties(ctx, *ref, []string{"config"}, &vm); err != nil {
+				return err
+			}
+			va := vm.Config.VAppConfig
+			if va == nil {
+				t.Errorf("%s: imported VM has no vApp config", target)
+				continue
+			}
+			info := va.GetVmConfigInfo()
+			got := map[string]types.VAppPropertyInfo{}
+			for _, p := range info.Property {
+				got[p.Id] = p
+			}
+			for _, k := range []string{"instance-id", "hostname", "public-keys", "user-data", "ip0", "debug"} {
+				if _, ok := got[k]; !ok {
+					t.Errorf("%s: imported VM lacks vApp property %q (has %d)", target, k, len(got))
+				}
+			}
+			if v := got["ip0"].Value; v != "192.0.2.10" {
+				t.Errorf("%s: ip0 = %q, want the deploy-time value", target, v)
+			}
+			if len(info.Product) == 0 || info.Product[0].Name != "Acme Appliance" || info.Product[0].Vendor != "Acme & Co" {
+				t.Errorf("%s: vApp product %+v", target, info.Product)
+			}
+			// The simulator does not copy ovf:transport into the vApp config;
+			// TestGovmomiReadsBackEveryTarget checks it in the descriptor.
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("simulator: %v", err)
+	}
+}
