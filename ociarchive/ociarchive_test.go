@@ -191,6 +191,9 @@ func assertNoFiles(t *testing.T, dir string) {
 // TestArchiveImportedByContainerd is the end-to-end proof: a real
 // docker-registry behind TLS and htpasswd, our archive, real containerd.
 func TestArchiveImportedByContainerd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real docker-registry and containerd: not with -short")
+	}
 	testenv.RequireRoot(t)
 	zstdBin := testenv.LookPath(t, "zstd")
 	reg := registrytest.Start(t, registrytest.WithTLS(), registrytest.WithAuth("builder", secret))
@@ -347,6 +350,9 @@ func TestArchiveImportedByContainerd(t *testing.T) {
 // auth: another platform, docker config credentials, digest references, then
 // every bad input, each a clear error leaving no file behind.
 func TestPlatformsAndErrors(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real docker-registry: not with -short")
+	}
 	reg := registrytest.Start(t, registrytest.WithAuth("builder", secret))
 	fx := registrytest.PushFixtures(t, reg, 64<<10)
 	auth := []ociarchive.Auth{{Registry: reg.Host, Username: "builder", Password: secret}}
@@ -494,6 +500,36 @@ func TestPlatformsAndErrors(t *testing.T) {
 		})
 		if !errors.Is(err, context.Canceled) {
 			t.Fatalf("Write after cancel = %v, want context.Canceled", err)
+		}
+		assertNoFiles(t, dir)
+	})
+
+	t.Run("cancel mid-layer", func(t *testing.T) {
+		// One 6 MiB layer: Progress fires inside it (every 4 MiB), and
+		// the copy must stop at the next read, not run to the layer's end.
+		big, _ := reg.PushImage(t, "team/big:1", registrytest.Image(t, "linux", "amd64", true, registrytest.Layer(t, 6<<20, true)))
+		dir := t.TempDir()
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		var after []string
+		_, err := ociarchive.Write(ctx, filepath.Join(dir, "c.tar.zst"), ociarchive.Options{
+			References: []string{big}, Auth: auth,
+			Progress: func(ref string, done, total int64) {
+				if ctx.Err() != nil {
+					after = append(after, fmt.Sprintf("%d/%d", done, total))
+					return
+				}
+				// Past the manifest and config: inside the layer.
+				if done >= 4<<20 && done < total {
+					cancel()
+				}
+			},
+		})
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("Write after cancel = %v, want context.Canceled", err)
+		}
+		if len(after) > 0 {
+			t.Errorf("the layer copy went on after the cancel: progress %v", after)
 		}
 		assertNoFiles(t, dir)
 	})
