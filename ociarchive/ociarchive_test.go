@@ -238,6 +238,19 @@ func TestArchiveImportedByContainerd(t *testing.T) {
 		}
 	}
 
+	checkArchive(t, path, res, fx, want)
+	checkImported(t, ctd, zstdBin, path, want)
+	checkArm64Import(t, ctd, zstdBin, reg, fx)
+	if strings.Contains(ctd.Log(), secret) {
+		t.Errorf("password in containerd log")
+	}
+}
+
+// checkArchive checks the archive of TestArchiveImportedByContainerd: the
+// zstd window, index.json's entries and digests, and each blob stored once,
+// other platforms by their manifest only.
+func checkArchive(t *testing.T, path string, res *ociarchive.Result, fx *registrytest.Fixtures, want map[string]v1.Hash) {
+	t.Helper()
 	a := readArchive(t, path)
 	if a.window > ociarchive.WindowSize {
 		t.Errorf("zstd window %d > %d: k3s could not read it", a.window, ociarchive.WindowSize)
@@ -280,7 +293,12 @@ func TestArchiveImportedByContainerd(t *testing.T) {
 	if fi, err := os.Stat(path); err != nil || fi.Size() != res.Size || fi.Mode().Perm() != 0o644 {
 		t.Errorf("archive file: %v %v, Result.Size %d", fi, err, res.Size)
 	}
+}
 
+// checkImported imports the archive into containerd as k3s does and checks
+// every reference is listed with its registry digest, complete and unpacked.
+func checkImported(t *testing.T, ctd *containerdtest.Containerd, zstdBin, path string, want map[string]v1.Hash) {
+	t.Helper()
 	// As k3s does: decompress by suffix, then import into k8s.io with all
 	// platforms (k3s calls containerd's Import WithAllPlatforms(true)).
 	tarPath := strings.TrimSuffix(path, ".zst")
@@ -320,9 +338,15 @@ func TestArchiveImportedByContainerd(t *testing.T) {
 			t.Errorf("ctr images check does not list %s", ref)
 		}
 	}
+}
+
+// checkArm64Import writes an arm64 bundle on this amd64 host and checks
+// containerd imports it.
+func checkArm64Import(t *testing.T, ctd *containerdtest.Containerd, zstdBin string, reg *registrytest.Registry, fx *registrytest.Fixtures) {
+	t.Helper()
 	// An arm64 bundle (built on this amd64 host) imports too; containerd
 	// cannot unpack arm64 layers for an amd64 host, so it only stores them.
-	armPath := filepath.Join(dir, "arm64.tar.zst")
+	armPath := filepath.Join(t.TempDir(), "arm64.tar.zst")
 	if _, err := ociarchive.Write(context.Background(), armPath, ociarchive.Options{
 		References: []string{fx.Multi, fx.Arm64Only}, Platform: "linux/arm64",
 		Auth:    []ociarchive.Auth{{Registry: reg.Host, Username: "builder", Password: secret}},
@@ -341,9 +365,6 @@ func TestArchiveImportedByContainerd(t *testing.T) {
 			t.Errorf("arm64 import: ctr images ls lacks %q:\n%s", want, armLs)
 		}
 	}
-	if strings.Contains(ctd.Log(), secret) {
-		t.Errorf("password in containerd log")
-	}
 }
 
 // TestPlatformsAndErrors runs against a real docker-registry with htpasswd
@@ -357,6 +378,14 @@ func TestPlatformsAndErrors(t *testing.T) {
 	fx := registrytest.PushFixtures(t, reg, 64<<10)
 	auth := []ociarchive.Auth{{Registry: reg.Host, Username: "builder", Password: secret}}
 
+	t.Run("platforms", func(t *testing.T) { testPlatforms(t, reg, fx, auth) })
+	t.Run("errors", func(t *testing.T) { testErrors(t, reg, fx, auth) })
+	t.Run("cancel", func(t *testing.T) { testCancel(t, reg, fx, auth) })
+}
+
+// testPlatforms: another platform, docker config credentials, digest
+// references.
+func testPlatforms(t *testing.T, reg *registrytest.Registry, fx *registrytest.Fixtures, auth []ociarchive.Auth) {
 	t.Run("arm64", func(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "arm.tar.zst")
 		res, err := ociarchive.Write(context.Background(), path, ociarchive.Options{
@@ -426,7 +455,11 @@ func TestPlatformsAndErrors(t *testing.T) {
 			t.Errorf("Blobs = %d, want 4 (same image twice)", res.Blobs)
 		}
 	})
+}
 
+// testErrors: every bad input is a clear error that leaks no password and
+// leaves no file behind.
+func testErrors(t *testing.T, reg *registrytest.Registry, fx *registrytest.Fixtures, auth []ociarchive.Auth) {
 	down := func() string {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
@@ -489,8 +522,12 @@ func TestPlatformsAndErrors(t *testing.T) {
 			assertNoFiles(t, dir)
 		})
 	}
+}
 
-	t.Run("cancel", func(t *testing.T) {
+// testCancel: a cancelled Write returns context.Canceled and leaves nothing,
+// between blobs and inside a layer.
+func testCancel(t *testing.T, reg *registrytest.Registry, fx *registrytest.Fixtures, auth []ociarchive.Auth) {
+	t.Run("between blobs", func(t *testing.T) {
 		dir := t.TempDir()
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
@@ -504,7 +541,7 @@ func TestPlatformsAndErrors(t *testing.T) {
 		assertNoFiles(t, dir)
 	})
 
-	t.Run("cancel mid-layer", func(t *testing.T) {
+	t.Run("inside a layer", func(t *testing.T) {
 		// One 6 MiB layer: Progress fires inside it (every 4 MiB), and
 		// the copy must stop at the next read, not run to the layer's end.
 		big, _ := reg.PushImage(t, "team/big:1", registrytest.Image(t, "linux", "amd64", true, registrytest.Layer(t, 6<<20, true)))
