@@ -24,6 +24,15 @@ import (
 	"github.com/ovakit/packer-plugin-vsphere-ova/ociarchive"
 )
 
+// skipShort skips a test that runs real Packer (and sshd, docker-registry)
+// under `go test -short`.
+func skipShort(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("real Packer, sshd and registry: not with -short")
+	}
+}
+
 // writeTemplate writes a template that runs the provisioner, with body as
 // its extra settings, over SSH to s with the null builder.
 func writeTemplate(t *testing.T, s *sshtest.Server, m *mirror, body string) string {
@@ -116,6 +125,7 @@ func assertNotInstalled(t *testing.T, s *sshtest.Server) {
 // mirror (see standinK3s); the extra images come from a real
 // docker-registry via ociarchive.
 func TestPackerBuildInstallsBundle(t *testing.T) {
+	skipShort(t)
 	env := packertest.New(t)
 	s := sshtest.Start(t, sshtest.Options{Chroot: true, User: "builder", Sudo: true})
 	m := defaultMirror(t)
@@ -134,36 +144,7 @@ func TestPackerBuildInstallsBundle(t *testing.T) {
 	if err := os.WriteFile(s.Path("/etc/k3s-standin-images"), []byte(strings.Join(names, "\n")+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	src := t.TempDir()
-	write := func(name, data string) string {
-		p := filepath.Join(src, name)
-		os.MkdirAll(filepath.Dir(p), 0o755)
-		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	write("manifests/ns.yaml", "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: demo\n")
-	write("manifests/sub/cm.yml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: demo\n")
-	write("manifests/README.md", "not a manifest\n")
-	chart := write("demo-0.1.0.tgz", "stand-in chart archive: only copied\n")
-	registries := write("registries.yaml", "mirrors:\n  docker.io:\n    endpoint: [\"https://mirror.invalid\"]\n")
-	k3sConfig := write("config.yaml", "write-kubeconfig-mode: \"0600\"\n")
-	imagesFile := write("images.txt", "# bundled too\n"+fx.Multi+"\n")
-	body := fmt.Sprintf(`    images               = %s
-    images_file          = %q
-    manifests            = [%q]
-    charts               = [%q]
-    registries           = %q
-    config               = %q
-    verify               = true
-    verify_timeout       = "60s"
-    cleanup              = true
-    registry_auth {
-      registry = %q
-      username = "puller"
-      password = %q
-    }`, hclList(fx.AppA, fx.AppB), imagesFile, filepath.Join(src, "manifests"), chart, registries, k3sConfig, reg.Host, password)
+	body := bundleSettings(t, fx, reg.Host, password)
 	dir := writeTemplate(t, s, m, body)
 	if res := env.Run(t.Context(), dir, "init", "."); res.ExitCode != 0 {
 		t.Fatalf("packer init: %v\n%s", res.Err, res.Output)
@@ -191,7 +172,77 @@ func TestPackerBuildInstallsBundle(t *testing.T) {
 		}
 	}
 
-	// Layout and modes.
+	checkInstalledLayout(t, s)
+
+	// An optional tool is a subtest: when it is missing, only the subtest
+	// skips, never the checks after it.
+	t.Run("systemd-analyze verify", func(t *testing.T) {
+		sa := testenv.LookPath(t, "systemd-analyze")
+		// verify exits 0 even on parse warnings, so any output is a failure.
+		out, err := exec.Command(sa, "verify", "--root="+s.Root, "/etc/systemd/system/k3s.service").CombinedOutput()
+		if err != nil || strings.TrimSpace(string(out)) != "" {
+			t.Errorf("systemd-analyze verify k3s.service: %v\n%s", err, out)
+		}
+	})
+
+	checkIdentityRemoved(t, s)
+	// cleanup reset machine-id.
+	if data, err := os.ReadFile(s.Path("/etc/machine-id")); err != nil || len(data) != 0 {
+		t.Errorf("machine-id not reset: %q %v", data, err)
+	}
+	assertNoLeftovers(t, s)
+
+	// The bundle holds the three references with the registry's digests.
+	got := bundleRefs(t, s.Path("/var/lib/rancher/k3s/agent/images/"+BundleImagesName))
+	wantDigests := map[string]string{names[0]: fx.AppADigest.String(), names[1]: fx.AppBDigest.String(), names[2]: fx.MultiDigest.String()}
+	for n, d := range wantDigests {
+		if got[n] != d {
+			t.Errorf("bundle: %s has digest %q, want %s (all: %v)", n, got[n], d, got)
+		}
+	}
+}
+
+// bundleSettings writes the manifests, chart, registries, config and
+// images file of TestPackerBuildInstallsBundle and returns the provisioner
+// settings that use them all, with verify and cleanup.
+func bundleSettings(t *testing.T, fx *registrytest.Fixtures, regHost, password string) string {
+	t.Helper()
+	src := t.TempDir()
+	write := func(name, data string) string {
+		p := filepath.Join(src, name)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	write("manifests/ns.yaml", "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: demo\n")
+	write("manifests/sub/cm.yml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: demo\n")
+	write("manifests/README.md", "not a manifest\n")
+	chart := write("demo-0.1.0.tgz", "stand-in chart archive: only copied\n")
+	registries := write("registries.yaml", "mirrors:\n  docker.io:\n    endpoint: [\"https://mirror.invalid\"]\n")
+	k3sConfig := write("config.yaml", "write-kubeconfig-mode: \"0600\"\n")
+	imagesFile := write("images.txt", "# bundled too\n"+fx.Multi+"\n")
+	return fmt.Sprintf(`    images               = %s
+    images_file          = %q
+    manifests            = [%q]
+    charts               = [%q]
+    registries           = %q
+    config               = %q
+    verify               = true
+    verify_timeout       = "60s"
+    cleanup              = true
+    registry_auth {
+      registry = %q
+      username = "puller"
+      password = %q
+    }`, hclList(fx.AppA, fx.AppB), imagesFile, filepath.Join(src, "manifests"), chart, registries, k3sConfig, regHost, password)
+}
+
+// checkInstalledLayout checks the files TestPackerBuildInstallsBundle
+// installs: paths, modes, contents, links and the enabled unit.
+func checkInstalledLayout(t *testing.T, s *sshtest.Server) {
+	t.Helper()
 	checks := []struct {
 		path string
 		mode os.FileMode
@@ -232,40 +283,27 @@ func TestPackerBuildInstallsBundle(t *testing.T) {
 	if target, err := os.Readlink(s.Path("/etc/systemd/system/multi-user.target.wants/k3s.service")); err != nil || !strings.HasSuffix(target, "/k3s.service") {
 		t.Errorf("k3s.service not enabled: %q %v", target, err)
 	}
-	if sa, err := exec.LookPath("systemd-analyze"); err == nil {
-		// verify exits 0 even on parse warnings, so any output is a failure.
-		out, err := exec.Command(sa, "verify", "--root="+s.Root, "/etc/systemd/system/k3s.service").CombinedOutput()
-		if err != nil || strings.TrimSpace(string(out)) != "" {
-			t.Errorf("systemd-analyze verify k3s.service: %v\n%s", err, out)
-		}
-	} else {
-		testenv.Unavailable(t, "systemd-analyze not found")
-	}
+}
 
-	// verify ran (the stand-in started) and its identity is gone.
+// checkIdentityRemoved checks verify started the stand-in, which wrote into
+// every identity path, and that all of it is gone, the bundled images not.
+func checkIdentityRemoved(t *testing.T, s *sshtest.Server) {
+	t.Helper()
 	if _, err := os.Stat(s.Path("/var/lib/rancher/k3s/standin-started")); err != nil {
 		t.Errorf("verify did not start k3s: %v", err)
 	}
-	for _, p := range []string{"/var/lib/rancher/k3s/server/tls", "/var/lib/rancher/k3s/server/token", "/var/lib/rancher/k3s/server/db",
-		"/etc/rancher/node/password", "/var/lib/rancher/k3s/agent/client-kubelet.crt", "/var/lib/rancher/k3s/agent/client-kubelet.key",
-		"/var/lib/rancher/k3s/agent/etc", "/etc/rancher/k3s/k3s.yaml"} {
+	// What the stand-in writes by name, and one file in every path of
+	// IdentityPaths: a path dropped from the list is still caught.
+	written := []string{"/var/lib/rancher/k3s/server/tls/server-ca.key", "/var/lib/rancher/k3s/server/token",
+		"/var/lib/rancher/k3s/server/db", "/etc/rancher/node/password", "/var/lib/rancher/k3s/agent/etc",
+		"/etc/rancher/k3s/k3s.yaml"}
+	for _, p := range append(written, standinIdentityFiles()...) {
 		if _, err := os.Lstat(s.Path(p)); err == nil {
 			t.Errorf("cluster identity left after the build: %s", p)
 		}
 	}
-	// cleanup reset machine-id.
-	if data, err := os.ReadFile(s.Path("/etc/machine-id")); err != nil || len(data) != 0 {
-		t.Errorf("machine-id not reset: %q %v", data, err)
-	}
-	assertNoLeftovers(t, s)
-
-	// The bundle holds the three references with the registry's digests.
-	got := bundleRefs(t, s.Path("/var/lib/rancher/k3s/agent/images/"+BundleImagesName))
-	wantDigests := map[string]string{names[0]: fx.AppADigest.String(), names[1]: fx.AppBDigest.String(), names[2]: fx.MultiDigest.String()}
-	for n, d := range wantDigests {
-		if got[n] != d {
-			t.Errorf("bundle: %s has digest %q, want %s (all: %v)", n, got[n], d, got)
-		}
+	if _, err := os.Stat(s.Path(ImagesDir + "/" + BundleImagesName)); err != nil {
+		t.Errorf("removing the identity took the bundled images: %v", err)
 	}
 }
 
@@ -314,6 +352,7 @@ func bundleRefs(t *testing.T, p string) map[string]string {
 // TestPackerBuildBadInput runs each bad input through real Packer and SSH
 // and checks for a clear error and an untouched guest.
 func TestPackerBuildBadInput(t *testing.T) {
+	skipShort(t)
 	env := packertest.New(t)
 	reg := registrytest.Start(t)
 	fx := registrytest.PushFixtures(t, reg, 4<<10)
@@ -411,6 +450,7 @@ chmod 755 "$INSTALL_K3S_BIN_DIR/k3s-uninstall.sh"
 // TestPackerBuildInstallScript logs in as root (no sudo needed) and runs a
 // stand-in install.sh the way the upstream one must be run offline.
 func TestPackerBuildInstallScript(t *testing.T) {
+	skipShort(t)
 	env := packertest.New(t)
 	s := sshtest.Start(t, sshtest.Options{Chroot: true})
 	m := defaultMirror(t)
@@ -465,6 +505,7 @@ func TestPackerBuildInstallScript(t *testing.T) {
 // TestExampleValidates keeps example/provisioner (the provisioner chained
 // before the vsphere-ova post-processor) valid for the current plugin.
 func TestExampleValidates(t *testing.T) {
+	skipShort(t)
 	env := packertest.New(t)
 	dir := t.TempDir()
 	ova := filepath.Join(dir, "base.ova")
@@ -490,6 +531,7 @@ func TestExampleValidates(t *testing.T) {
 // Ctrl-C) while verify waits for an image the stand-in never lists, and
 // checks the guest is rolled back: nothing installed, no identity, no staging.
 func TestPackerBuildInterruptRollsBack(t *testing.T) {
+	skipShort(t)
 	env := packertest.New(t)
 	s := sshtest.Start(t, sshtest.Options{Chroot: true, User: "builder", Sudo: true})
 	m := defaultMirror(t)

@@ -1,7 +1,6 @@
 package k3sbundle
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -10,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -18,17 +16,20 @@ import (
 	"testing"
 
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
+
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/atomicfile"
 )
 
 // standinK3s is a STAND-IN for the real k3s binary, which tests cannot
 // download: a shell script that fakes just enough of `k3s server`,
 // `k3s kubectl get nodes` and `k3s ctr images ls` for the install and verify
 // paths. Started as a server it writes files where real k3s keeps its
-// cluster identity, so tests can prove `verify` removes them; `ctr images ls`
-// prints the references listed in /etc/k3s-standin-images (written by the
-// test), because the stand-in cannot import archives. A real k3s would
-// import the bundled archives itself and report a real node.
-const standinK3s = `#!/bin/sh
+// cluster identity, and one into every other path of IdentityPaths, so tests
+// can prove `verify` removes them all; `ctr images ls` prints the references
+// listed in /etc/k3s-standin-images (written by the test), because the
+// stand-in cannot import archives. A real k3s would import the bundled
+// archives itself and report a real node.
+var standinK3s = `#!/bin/sh
 # k3s-standin: test STAND-IN for k3s (see provisioner_test.go).
 case "$1" in
 --version) echo "k3s version v1.31.4+k3s1 (k3s-standin)" ;;
@@ -40,6 +41,9 @@ server)
 	echo standin-cert > /var/lib/rancher/k3s/agent/client-kubelet.crt
 	echo standin-key > /var/lib/rancher/k3s/agent/client-kubelet.key
 	echo standin-kubeconfig > /etc/rancher/k3s/k3s.yaml
+	for p in ` + strings.Join(standinIdentityFiles(), " ") + `; do
+		[ -e "$p" ] || { mkdir -p "$(dirname "$p")" && echo standin-identity > "$p"; }
+	done
 	date > /var/lib/rancher/k3s/standin-started
 	exec sleep 600 ;;
 kubectl)
@@ -49,6 +53,21 @@ ctr)
 esac
 exit 0
 `
+
+// standinIdentityFiles are the guest paths the stand-in's server writes as
+// its identity: every path of IdentityPaths (a file inside each folder
+// that keeps an entry) and the agent certificate and key.
+func standinIdentityFiles() []string {
+	out := []string{"/var/lib/rancher/k3s/agent/client-kubelet.crt", "/var/lib/rancher/k3s/agent/client-kubelet.key"}
+	for _, p := range IdentityPaths {
+		if p.Keep != "" {
+			out = append(out, p.Path+"/standin-state")
+		} else {
+			out = append(out, p.Path)
+		}
+	}
+	return out
+}
 
 // mirror is a loopback k3s "release mirror": it serves assets under
 // /<version>/<asset> like GitHub releases, and counts requests.
@@ -319,9 +338,12 @@ func TestChecksumMismatchNamesAssetAndDigests(t *testing.T) {
 	}
 	entries, _ := filepath.Glob(filepath.Join(cfg["cache_dir"].(string), "sha256", "*", "*"))
 	for _, e := range entries {
-		if filepath.Base(e) == "k3s" || strings.Contains(e, ".part-") {
+		if filepath.Base(e) == "k3s" {
 			t.Errorf("corrupt download left in cache: %s", e)
 		}
+	}
+	if left, err := atomicfile.Leftovers(cfg["cache_dir"].(string)); err != nil || len(left) > 0 {
+		t.Errorf("temporary download files left in the cache: %v %v", left, err)
 	}
 }
 
@@ -343,60 +365,6 @@ func TestScriptFailureReportsCommandExitAndStderr(t *testing.T) {
 	}
 }
 
-func TestVerifyScriptWaitsForEveryImage(t *testing.T) {
-	c := &Config{BinDir: "/usr/local/bin", Verify: true, VerifyTimeout: 90e9}
-	s := installScript(c, "/tmp/x", nil, []string{"127.0.0.1:5000/app:1", "docker.io/library/busybox:1"})
-	for _, want := range []string{"for img in '127.0.0.1:5000/app:1' 'docker.io/library/busybox:1'", "k3s ctr -n k8s.io images ls", "after 90s", "clear_identity", "/etc/rancher/node"} {
-		if !strings.Contains(s, want) {
-			t.Errorf("verify script lacks %q", want)
-		}
-	}
-	var buf bytes.Buffer
-	for _, p := range IdentityPaths {
-		buf.WriteString(strings.Fields(p)[0] + "\n")
-	}
-	for _, p := range strings.Fields(buf.String()) {
-		if strings.HasSuffix(p, "/*") {
-			continue
-		}
-		if !strings.Contains(s, p) {
-			t.Errorf("documented identity path %s is not removed by the script", p)
-		}
-	}
-}
-
-// TestScriptsParse runs `sh -n` (the guest's POSIX shell grammar, via the
-// host's sh) over the scripts generated for several configurations.
-func TestScriptsParse(t *testing.T) {
-	sh, err := exec.LookPath("sh")
-	if err != nil {
-		t.Fatal(err)
-	}
-	files := append(nativeFiles("/usr/local/bin"), file{name: "f00-k3s", dest: "/usr/local/bin/k3s", mode: "0755"})
-	configs := []*Config{
-		{BinDir: "/usr/local/bin"},
-		{BinDir: "/opt/bin", Verify: true, VerifyTimeout: 60e9, Cleanup: true, ZeroFill: true},
-		{BinDir: "/usr/local/bin", InstallScript: "install.sh", InstallScriptEnv: []string{"INSTALL_K3S_EXEC=server --disable=traefik"}, Cleanup: true},
-	}
-	for i, c := range configs {
-		script := installScript(c, "/tmp/k3s-bundle-x", files, []string{"example.com/app:1", "docker.io/library/it's:odd"})
-		cmd := exec.Command(sh, "-n")
-		cmd.Stdin = strings.NewReader(script)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Errorf("config %d: sh -n: %v\n%s", i, err, out)
-		}
-		for _, f := range nativeFiles(c.BinDir) {
-			if strings.HasSuffix(f.dest, ".sh") {
-				cmd := exec.Command(sh, "-n")
-				cmd.Stdin = bytes.NewReader(f.data)
-				if out, err := cmd.CombinedOutput(); err != nil {
-					t.Errorf("%s: sh -n: %v\n%s", f.dest, err, out)
-				}
-			}
-		}
-	}
-}
-
 func TestCancelledBuildTouchesNoGuest(t *testing.T) {
 	m := defaultMirror(t)
 	p := prepare(t, baseConfig(t, m))
@@ -409,5 +377,60 @@ func TestCancelledBuildTouchesNoGuest(t *testing.T) {
 	}
 	if len(comm.log) != 0 {
 		t.Fatalf("guest touched after cancel: %v", comm.log)
+	}
+}
+
+// TestChecksumFileErrors: a checksum file that is not sha256sum output fails
+// before any download, naming the file and what is wrong with it.
+func TestChecksumFileErrors(t *testing.T) {
+	sum := sha256.Sum256([]byte(standinK3s))
+	good := hex.EncodeToString(sum[:])
+	for name, c := range map[string]struct{ content, want string }{
+		"malformed line":  {good + "  k3s\nnot a checksum line\n", "line 2"},
+		"sha512 digest":   {good + good + "  k3s\n", "not a sha256"},
+		"asset not named": {good + "  k3s-arm64\n", "has no entry for k3s"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			m := defaultMirror(t)
+			sums := filepath.Join(t.TempDir(), "sha256sum-amd64.txt")
+			if err := os.WriteFile(sums, []byte(c.content), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			cfg := baseConfig(t, m)
+			cfg["checksum_file"] = sums
+			cfg["skip_airgap_images"] = true
+			comm := &recComm{}
+			err := prepare(t, cfg).Provision(context.Background(), packersdk.TestUi(t), comm, nil)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("want an error containing %q, got %v", c.want, err)
+			}
+			if !strings.Contains(err.Error(), sums) {
+				t.Errorf("error does not name the checksum file %s: %v", sums, err)
+			}
+			if got := m.requests.Load(); got != 0 {
+				t.Errorf("%d downloads despite a bad checksum file", got)
+			}
+			if len(comm.log) != 0 {
+				t.Errorf("guest touched: %v", comm.log)
+			}
+		})
+	}
+}
+
+// TestPlanFailsBeforePulling: a bad entry of the plan (here a manifests
+// folder without manifests) fails before any image is pulled; the image's
+// registry (a closed port) would fail differently.
+func TestPlanFailsBeforePulling(t *testing.T) {
+	m := defaultMirror(t)
+	cfg := baseConfig(t, m)
+	cfg["manifests"] = []string{t.TempDir()}
+	cfg["images"] = []string{"127.0.0.1:1/app:1.0"}
+	comm := &recComm{}
+	err := prepare(t, cfg).Provision(context.Background(), packersdk.TestUi(t), comm, nil)
+	if err == nil || !strings.Contains(err.Error(), "manifests[0]: folder") || strings.Contains(err.Error(), "127.0.0.1:1") {
+		t.Fatalf("want the manifests error before any pull, got %v", err)
+	}
+	if len(comm.log) != 0 {
+		t.Errorf("guest touched: %v", comm.log)
 	}
 }
