@@ -41,13 +41,13 @@ func TestExplicitKeychain(t *testing.T) {
 }
 
 func TestInsecureHosts(t *testing.T) {
-	w := &writer{o: Options{Insecure: []string{"registry.internal:5000"}}}
+	insecure := []string{"registry.internal:5000"}
 	for ref, scheme := range map[string]string{
 		"registry.internal:5000/app:1": "http",
 		"registry.other:5000/app:1":    "https",
 		"127.0.0.1:5000/app:1":         "http", // go-containerregistry's own rule
 	} {
-		r, _, err := w.parseRef(ref)
+		r, _, err := parseRef(ref, insecure)
 		if err != nil {
 			t.Fatal(err)
 		}

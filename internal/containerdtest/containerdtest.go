@@ -57,9 +57,12 @@ const Snapshotter = "native"
 
 // Start runs containerd as root and stops it (killing its process group)
 // at cleanup. Missing programs or non-root skip the test, or fail it under
-// OVAKIT_STRICT=1.
+// OVAKIT_STRICT=1; `go test -short` skips it too.
 func Start(t testing.TB) *Containerd {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("real containerd: not with -short")
+	}
 	testenv.RequireRoot(t)
 	bin := testenv.LookPath(t, "containerd")
 	ctr := testenv.LookPath(t, "ctr")

@@ -72,9 +72,12 @@ func WithTLS() Option { return func(c *config) { c.tls = true } }
 
 // Start runs docker-registry and stops it (killing its process group) at
 // the test's cleanup. A missing docker-registry skips the test, or fails it
-// under OVAKIT_STRICT=1.
+// under OVAKIT_STRICT=1; so does `go test -short` (a real server is heavy).
 func Start(t testing.TB, opts ...Option) *Registry {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("real docker-registry: not with -short")
+	}
 	bin := testenv.LookPath(t, "docker-registry")
 	r, err := Launch(bin, t.TempDir(), opts...)
 	if err != nil {

@@ -192,6 +192,18 @@ func (c *Config) prepare() error {
 			packersdk.LogSecretFilter.Set(a.Token)
 		}
 	}
+	c.prepareRelease(bad)
+	c.prepareGuest(bad)
+	c.checkFiles(bad)
+	c.checkLists(bad)
+	if errs != nil && len(errs.Errors) > 0 {
+		return errs
+	}
+	return nil
+}
+
+// prepareRelease defaults and checks what chooses the k3s release assets.
+func (c *Config) prepareRelease(bad func(string, ...any)) {
 	if c.Arch == "" {
 		c.Arch = "amd64"
 	}
@@ -212,6 +224,10 @@ func (c *Config) prepare() error {
 	case c.K3sVersion != "" && !versionRe.MatchString(c.K3sVersion):
 		bad("k3s_version: %q is not a k3s release tag; expected the form \"v1.31.4+k3s1\"", c.K3sVersion)
 	}
+}
+
+// prepareGuest defaults and checks the guest paths, command and steps.
+func (c *Config) prepareGuest(bad func(string, ...any)) {
 	if c.BinDir == "" {
 		c.BinDir = "/usr/local/bin"
 	}
@@ -243,6 +259,10 @@ func (c *Config) prepare() error {
 		}
 		c.CacheDir = dir
 	}
+}
+
+// checkFiles checks that every local file option names a readable file.
+func (c *Config) checkFiles(bad func(string, ...any)) {
 	files := map[string]string{
 		"k3s_binary": c.K3sBinary, "airgap_images": c.AirgapImages, "images_file": c.ImagesFile,
 		"registries": c.Registries, "config": c.K3sConfig, "install_script": c.InstallScript,
@@ -279,6 +299,10 @@ func (c *Config) prepare() error {
 			bad("manifests[%d]: cannot read %q: %v", i, f, err)
 		}
 	}
+}
+
+// checkLists checks registry_auth and install_script_env entries.
+func (c *Config) checkLists(bad func(string, ...any)) {
 	for i, a := range c.RegistryAuth {
 		if a.Registry == "" {
 			bad("registry_auth[%d]: registry is required (the host[:port] of the image references)", i)
@@ -295,8 +319,4 @@ func (c *Config) prepare() error {
 	if len(c.InstallScriptEnv) > 0 && c.InstallScript == "" {
 		bad("install_script_env: only used with install_script; set install_script or remove install_script_env")
 	}
-	if errs != nil && len(errs.Errors) > 0 {
-		return errs
-	}
-	return nil
 }

@@ -1,171 +1,18 @@
 package k3sbundle
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
+
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/atomicfile"
 )
-
-// standinK3s is a STAND-IN for the real k3s binary, which tests cannot
-// download: a shell script that fakes just enough of `k3s server`,
-// `k3s kubectl get nodes` and `k3s ctr images ls` for the install and verify
-// paths. Started as a server it writes files where real k3s keeps its
-// cluster identity, so tests can prove `verify` removes them; `ctr images ls`
-// prints the references listed in /etc/k3s-standin-images (written by the
-// test), because the stand-in cannot import archives. A real k3s would
-// import the bundled archives itself and report a real node.
-const standinK3s = `#!/bin/sh
-# k3s-standin: test STAND-IN for k3s (see provisioner_test.go).
-case "$1" in
---version) echo "k3s version v1.31.4+k3s1 (k3s-standin)" ;;
-server)
-	mkdir -p /var/lib/rancher/k3s/server/tls /var/lib/rancher/k3s/server/db /etc/rancher/node /var/lib/rancher/k3s/agent/etc /etc/rancher/k3s
-	echo standin-ca-key > /var/lib/rancher/k3s/server/tls/server-ca.key
-	echo K10standin::server:token > /var/lib/rancher/k3s/server/token
-	echo standin-node-password > /etc/rancher/node/password
-	echo standin-cert > /var/lib/rancher/k3s/agent/client-kubelet.crt
-	echo standin-key > /var/lib/rancher/k3s/agent/client-kubelet.key
-	echo standin-kubeconfig > /etc/rancher/k3s/k3s.yaml
-	date > /var/lib/rancher/k3s/standin-started
-	exec sleep 600 ;;
-kubectl)
-	[ -e /var/lib/rancher/k3s/standin-started ] && echo "standin Ready control-plane 1m v1.31.4+k3s1" ;;
-ctr)
-	[ -e /var/lib/rancher/k3s/standin-started ] && cat /etc/k3s-standin-images 2>/dev/null ;;
-esac
-exit 0
-`
-
-// mirror is a loopback k3s "release mirror": it serves assets under
-// /<version>/<asset> like GitHub releases, and counts requests.
-type mirror struct {
-	*httptest.Server
-	requests atomic.Int64
-	mu       sync.Mutex
-	files    map[string][]byte
-}
-
-func newMirror(t testing.TB, version string, assets map[string][]byte) *mirror {
-	t.Helper()
-	m := &mirror{files: map[string][]byte{}}
-	var sums strings.Builder
-	for name, data := range assets {
-		m.files["/"+version+"/"+name] = data
-		sum := sha256.Sum256(data)
-		fmt.Fprintf(&sums, "%s  %s\n", hex.EncodeToString(sum[:]), name)
-	}
-	m.files["/"+version+"/sha256sum-amd64.txt"] = []byte(sums.String())
-	m.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		m.requests.Add(1)
-		m.mu.Lock()
-		data, ok := m.files[r.URL.Path]
-		m.mu.Unlock()
-		if !ok {
-			http.NotFound(w, r)
-			return
-		}
-		w.Write(data)
-	}))
-	t.Cleanup(m.Close)
-	return m
-}
-
-// set replaces one served file (to corrupt an asset).
-func (m *mirror) set(p string, data []byte) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.files[p] = data
-}
-
-const testVersion = "v1.31.4+k3s1"
-
-// standinAirgap is a STAND-IN for k3s-airgap-images-amd64.tar.zst: bytes
-// that are only checksummed and copied, never imported.
-var standinAirgap = []byte("k3s-airgap-images stand-in: checksummed and copied, never imported\n")
-
-func defaultMirror(t testing.TB) *mirror {
-	return newMirror(t, testVersion, map[string][]byte{
-		"k3s":                             []byte(standinK3s),
-		"k3s-airgap-images-amd64.tar.zst": standinAirgap,
-	})
-}
-
-// recComm records every command and upload, in order, on top of the SDK's
-// MockCommunicator; exit picks a command's exit status.
-type recComm struct {
-	packersdk.MockCommunicator
-	mu      sync.Mutex
-	log     []string
-	uploads map[string]string
-	exit    func(cmd string) (int, string)
-}
-
-func (c *recComm) Start(ctx context.Context, rc *packersdk.RemoteCmd) error {
-	c.mu.Lock()
-	c.log = append(c.log, "run "+rc.Command)
-	c.mu.Unlock()
-	c.StartExitStatus, c.StartStderr = 0, ""
-	if c.exit != nil {
-		c.StartExitStatus, c.StartStderr = c.exit(rc.Command)
-	}
-	return c.MockCommunicator.Start(ctx, rc)
-}
-
-func (c *recComm) Upload(p string, r io.Reader, fi *os.FileInfo) error {
-	data, err := io.ReadAll(r)
-	if err != nil {
-		return err
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.log = append(c.log, "upload "+p)
-	if c.uploads == nil {
-		c.uploads = map[string]string{}
-	}
-	c.uploads[p] = string(data)
-	return nil
-}
-
-func (c *recComm) script(t *testing.T) string {
-	for p, d := range c.uploads {
-		if strings.HasSuffix(p, "/k3s-bundle.sh.part") {
-			return d
-		}
-	}
-	t.Fatalf("install script was not uploaded; log:\n%s", strings.Join(c.log, "\n"))
-	return ""
-}
-
-func prepare(t *testing.T, cfg map[string]any) *Provisioner {
-	t.Helper()
-	p := &Provisioner{}
-	if err := p.Prepare(cfg); err != nil {
-		t.Fatalf("Prepare: %v", err)
-	}
-	return p
-}
-
-func baseConfig(t *testing.T, m *mirror) map[string]any {
-	return map[string]any{
-		"k3s_version": testVersion,
-		"release_url": m.URL,
-		"cache_dir":   t.TempDir(),
-	}
-}
 
 func TestPrepareRejectsBadInput(t *testing.T) {
 	dir := t.TempDir()
@@ -319,9 +166,12 @@ func TestChecksumMismatchNamesAssetAndDigests(t *testing.T) {
 	}
 	entries, _ := filepath.Glob(filepath.Join(cfg["cache_dir"].(string), "sha256", "*", "*"))
 	for _, e := range entries {
-		if filepath.Base(e) == "k3s" || strings.Contains(e, ".part-") {
+		if filepath.Base(e) == "k3s" {
 			t.Errorf("corrupt download left in cache: %s", e)
 		}
+	}
+	if left, err := atomicfile.Leftovers(cfg["cache_dir"].(string)); err != nil || len(left) > 0 {
+		t.Errorf("temporary download files left in the cache: %v %v", left, err)
 	}
 }
 
@@ -343,60 +193,6 @@ func TestScriptFailureReportsCommandExitAndStderr(t *testing.T) {
 	}
 }
 
-func TestVerifyScriptWaitsForEveryImage(t *testing.T) {
-	c := &Config{BinDir: "/usr/local/bin", Verify: true, VerifyTimeout: 90e9}
-	s := installScript(c, "/tmp/x", nil, []string{"127.0.0.1:5000/app:1", "docker.io/library/busybox:1"})
-	for _, want := range []string{"for img in '127.0.0.1:5000/app:1' 'docker.io/library/busybox:1'", "k3s ctr -n k8s.io images ls", "after 90s", "clear_identity", "/etc/rancher/node"} {
-		if !strings.Contains(s, want) {
-			t.Errorf("verify script lacks %q", want)
-		}
-	}
-	var buf bytes.Buffer
-	for _, p := range IdentityPaths {
-		buf.WriteString(strings.Fields(p)[0] + "\n")
-	}
-	for _, p := range strings.Fields(buf.String()) {
-		if strings.HasSuffix(p, "/*") {
-			continue
-		}
-		if !strings.Contains(s, p) {
-			t.Errorf("documented identity path %s is not removed by the script", p)
-		}
-	}
-}
-
-// TestScriptsParse runs `sh -n` (the guest's POSIX shell grammar, via the
-// host's sh) over the scripts generated for several configurations.
-func TestScriptsParse(t *testing.T) {
-	sh, err := exec.LookPath("sh")
-	if err != nil {
-		t.Fatal(err)
-	}
-	files := append(nativeFiles("/usr/local/bin"), file{name: "f00-k3s", dest: "/usr/local/bin/k3s", mode: "0755"})
-	configs := []*Config{
-		{BinDir: "/usr/local/bin"},
-		{BinDir: "/opt/bin", Verify: true, VerifyTimeout: 60e9, Cleanup: true, ZeroFill: true},
-		{BinDir: "/usr/local/bin", InstallScript: "install.sh", InstallScriptEnv: []string{"INSTALL_K3S_EXEC=server --disable=traefik"}, Cleanup: true},
-	}
-	for i, c := range configs {
-		script := installScript(c, "/tmp/k3s-bundle-x", files, []string{"example.com/app:1", "docker.io/library/it's:odd"})
-		cmd := exec.Command(sh, "-n")
-		cmd.Stdin = strings.NewReader(script)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Errorf("config %d: sh -n: %v\n%s", i, err, out)
-		}
-		for _, f := range nativeFiles(c.BinDir) {
-			if strings.HasSuffix(f.dest, ".sh") {
-				cmd := exec.Command(sh, "-n")
-				cmd.Stdin = bytes.NewReader(f.data)
-				if out, err := cmd.CombinedOutput(); err != nil {
-					t.Errorf("%s: sh -n: %v\n%s", f.dest, err, out)
-				}
-			}
-		}
-	}
-}
-
 func TestCancelledBuildTouchesNoGuest(t *testing.T) {
 	m := defaultMirror(t)
 	p := prepare(t, baseConfig(t, m))
@@ -409,5 +205,60 @@ func TestCancelledBuildTouchesNoGuest(t *testing.T) {
 	}
 	if len(comm.log) != 0 {
 		t.Fatalf("guest touched after cancel: %v", comm.log)
+	}
+}
+
+// TestChecksumFileErrors: a checksum file that is not sha256sum output fails
+// before any download, naming the file and what is wrong with it.
+func TestChecksumFileErrors(t *testing.T) {
+	sum := sha256.Sum256([]byte(standinK3s))
+	good := hex.EncodeToString(sum[:])
+	for name, c := range map[string]struct{ content, want string }{
+		"malformed line":  {good + "  k3s\nnot a checksum line\n", "line 2"},
+		"sha512 digest":   {good + good + "  k3s\n", "not a sha256"},
+		"asset not named": {good + "  k3s-arm64\n", "has no entry for k3s"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			m := defaultMirror(t)
+			sums := filepath.Join(t.TempDir(), "sha256sum-amd64.txt")
+			if err := os.WriteFile(sums, []byte(c.content), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			cfg := baseConfig(t, m)
+			cfg["checksum_file"] = sums
+			cfg["skip_airgap_images"] = true
+			comm := &recComm{}
+			err := prepare(t, cfg).Provision(context.Background(), packersdk.TestUi(t), comm, nil)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("want an error containing %q, got %v", c.want, err)
+			}
+			if !strings.Contains(err.Error(), sums) {
+				t.Errorf("error does not name the checksum file %s: %v", sums, err)
+			}
+			if got := m.requests.Load(); got != 0 {
+				t.Errorf("%d downloads despite a bad checksum file", got)
+			}
+			if len(comm.log) != 0 {
+				t.Errorf("guest touched: %v", comm.log)
+			}
+		})
+	}
+}
+
+// TestPlanFailsBeforePulling: a bad entry of the plan (here a manifests
+// folder without manifests) fails before any image is pulled; the image's
+// registry (a closed port) would fail differently.
+func TestPlanFailsBeforePulling(t *testing.T) {
+	m := defaultMirror(t)
+	cfg := baseConfig(t, m)
+	cfg["manifests"] = []string{t.TempDir()}
+	cfg["images"] = []string{"127.0.0.1:1/app:1.0"}
+	comm := &recComm{}
+	err := prepare(t, cfg).Provision(context.Background(), packersdk.TestUi(t), comm, nil)
+	if err == nil || !strings.Contains(err.Error(), "manifests[0]: folder") || strings.Contains(err.Error(), "127.0.0.1:1") {
+		t.Fatalf("want the manifests error before any pull, got %v", err)
+	}
+	if len(comm.log) != 0 {
+		t.Errorf("guest touched: %v", comm.log)
 	}
 }
