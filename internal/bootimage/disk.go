@@ -1,0 +1,167 @@
+package bootimage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Partition layout (GPT). Partition 1 holds GRUB's BIOS core image (GPT has
+// no gap after the MBR for it), partition 2 is the EFI system partition,
+// partition 3 the root. The numbers matter: fstab and grub.cfg name UUIDs,
+// but the tests and later OVF tooling may name partitions.
+const (
+	biosBootType = "21686148-6449-6E6F-744E-656564454649"
+	espType      = "C12A7328-F81F-11D2-BA4B-00A0C93EC93B"
+	linuxType    = "0FC63DAF-8483-4772-8E79-3D69D8477DE4"
+	espMiB       = 64
+)
+
+// writeDisk creates the sparse raw disk, partitions it, and through a loop
+// device formats it, copies the root in and installs GRUB for BIOS and UEFI.
+// Every mount and the loop device are undone on every return path; a killed
+// process leaves them to removeStaleBuilds.
+func (b *builder) writeDisk(ctx context.Context) (err error) {
+	disk := filepath.Join(b.dir, diskName)
+	f, err := os.Create(disk)
+	if err != nil {
+		return err
+	}
+	if err := f.Truncate(int64(b.spec.SizeMiB) << 20); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	layout := fmt.Sprintf("label: gpt\nstart=2048, size=2048, type=%s, name=\"bios\"\nsize=%dMiB, type=%s, name=\"esp\"\ntype=%s, name=\"root\"\n",
+		biosBootType, espMiB, espType, linuxType)
+	if err := runInput(ctx, layout, "sfdisk", "--quiet", disk); err != nil {
+		return err
+	}
+
+	var undo []func() error
+	defer func() {
+		for i := len(undo) - 1; i >= 0; i-- {
+			if uerr := undo[i](); uerr != nil {
+				err = errors.Join(err, uerr)
+			}
+		}
+	}()
+	out, err := run(ctx, "losetup", "--partscan", "--find", "--show", disk)
+	if err != nil {
+		return err
+	}
+	loop := strings.TrimSpace(string(out))
+	undo = append(undo, func() error { return detachLoop(loop) })
+	if err := waitForDevices(ctx, loop+"p1", loop+"p2", loop+"p3"); err != nil {
+		return err
+	}
+
+	if _, err := run(ctx, "mkfs.vfat", "-F", "32", "-s", "1", "-n", "EFI", "-i", strings.ReplaceAll(b.espID, "-", ""), loop+"p2"); err != nil {
+		return err
+	}
+	if _, err := run(ctx, "mkfs.ext4", "-q", "-U", b.rootUUID, "-L", "root", loop+"p3"); err != nil {
+		return err
+	}
+	mnt := filepath.Join(b.dir, "mnt")
+	if err := os.MkdirAll(mnt, 0o755); err != nil {
+		return err
+	}
+	if err := syscall.Mount(loop+"p3", mnt, "ext4", 0, ""); err != nil {
+		return fmt.Errorf("mounting %sp3 on %s: %w", loop, mnt, err)
+	}
+	undo = append(undo, func() error { return unmount(mnt) })
+	if _, err := run(ctx, "cp", "-a", b.root()+"/.", mnt+"/"); err != nil {
+		return err
+	}
+	esp := filepath.Join(mnt, "boot", "efi")
+	if err := syscall.Mount(loop+"p2", esp, "vfat", 0, "umask=0077"); err != nil {
+		return fmt.Errorf("mounting %sp2 on %s: %w", loop, esp, err)
+	}
+	undo = append(undo, func() error { return unmount(esp) })
+
+	boot := filepath.Join(mnt, "boot")
+	if _, err := run(ctx, "grub-install", "--target=i386-pc", "--boot-directory="+boot,
+		"--modules=part_gpt ext2", loop); err != nil {
+		return err
+	}
+	// The removable-media path (EFI/BOOT/BOOTX64.EFI = shim) boots with
+	// empty NVRAM, as on a freshly deployed VM; the signed shim and GRUB
+	// make the same disk boot with Secure Boot on or off.
+	if _, err := run(ctx, "grub-install", "--target=x86_64-efi", "--efi-directory="+esp,
+		"--boot-directory="+boot, "--removable", "--no-nvram", "--uefi-secure-boot"); err != nil {
+		return err
+	}
+	if _, err := os.Stat(filepath.Join(esp, "EFI", "BOOT", "BOOTX64.EFI")); err != nil {
+		return fmt.Errorf("grub-install wrote no EFI/BOOT/BOOTX64.EFI: %w", err)
+	}
+	// Give the blocks of deleted files back, so the raw file stays sparse.
+	if _, err := run(ctx, "fstrim", mnt); err != nil {
+		b.logf("bootimage: fstrim (not fatal): %v", err)
+	}
+	return nil
+}
+
+// runInput runs a program with input on its stdin.
+func runInput(ctx context.Context, input, name string, args ...string) error {
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Stdin = strings.NewReader(input)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("%s %s: %w\n%s", name, strings.Join(args, " "), err, tail(out, 3000))
+	}
+	return nil
+}
+
+// waitForDevices waits for the partition nodes losetup --partscan creates.
+func waitForDevices(ctx context.Context, devs ...string) error {
+	deadline := time.Now().Add(15 * time.Second)
+	for _, d := range devs {
+		for {
+			if _, err := os.Stat(d); err == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("partition device %s did not appear", d)
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	}
+	return nil
+}
+
+// unmount flushes and unmounts a file system, retrying briefly while it is
+// busy (udev or blkid may still hold it just after grub-install).
+func unmount(dir string) error {
+	var err error
+	for i := 0; i < 50; i++ {
+		if err = syscall.Unmount(dir, 0); err == nil || errors.Is(err, syscall.EINVAL) {
+			return nil // EINVAL: not mounted (any more)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return fmt.Errorf("unmounting %s: %w", dir, err)
+}
+
+// detachLoop detaches a loop device, retrying while it is busy.
+func detachLoop(dev string) error {
+	var out []byte
+	var err error
+	for i := 0; i < 50; i++ {
+		if out, err = exec.Command("losetup", "-d", dev).CombinedOutput(); err == nil {
+			return nil
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return fmt.Errorf("losetup -d %s: %v: %s", dev, err, strings.TrimSpace(string(out)))
+}
