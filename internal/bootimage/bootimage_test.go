@@ -7,10 +7,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/sshtest"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testenv"
 )
 
 // TestImage builds (or loads) the real image and checks its shape: the GPT
@@ -113,4 +117,24 @@ func TestLoadRejectsTruncatedDisk(t *testing.T) {
 	if _, err := Load(dir); err != nil {
 		t.Fatalf("Load: %v", err)
 	}
+}
+
+func mirrorOrSkip(t *testing.T) string {
+	t.Helper()
+	m, err := sshtest.DebianMirror()
+	if err != nil {
+		testenv.Unavailable(t, "%v", err)
+	}
+	return m
+}
+
+type syscallStat struct{ allocated int64 }
+
+func statBlocks(path string, st *syscallStat) error {
+	var s syscall.Stat_t
+	if err := syscall.Stat(path, &s); err != nil {
+		return err
+	}
+	st.allocated = s.Blocks * 512
+	return nil
 }

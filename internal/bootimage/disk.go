@@ -2,11 +2,13 @@ package bootimage
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -23,9 +25,9 @@ const (
 	espMiB       = 64
 )
 
-// writeDisk creates the sparse raw disk, partitions it, and through a loop
-// device formats it, copies the root in and installs GRUB for BIOS and UEFI.
-// Every mount and the loop device are undone on every return path; a killed
+// writeDisk creates the sparse raw disk, partitions it, and through loop
+// devices formats it, copies the root in and installs GRUB for BIOS and UEFI.
+// Every mount and loop device is undone on every return path; a killed
 // process leaves them to removeStaleBuilds.
 func (b *builder) writeDisk(ctx context.Context) (err error) {
 	disk := filepath.Join(b.dir, diskName)
@@ -46,6 +48,14 @@ func (b *builder) writeDisk(ctx context.Context) (err error) {
 		return err
 	}
 
+	parts, err := readPartitions(ctx, disk)
+	if err != nil {
+		return err
+	}
+	if len(parts) != 3 {
+		return fmt.Errorf("%s: want 3 partitions after sfdisk, found %d", disk, len(parts))
+	}
+
 	var undo []func() error
 	defer func() {
 		for i := len(undo) - 1; i >= 0; i-- {
@@ -54,42 +64,67 @@ func (b *builder) writeDisk(ctx context.Context) (err error) {
 			}
 		}
 	}()
-	out, err := run(ctx, "losetup", "--partscan", "--find", "--show", disk)
+	// One loop device for the whole disk (GRUB writes its MBR code and the
+	// BIOS boot partition through it) and one per file system, by offset:
+	// partition devices (losetup -P, kpartx) need partition table support
+	// or device-mapper in the host kernel, which minimal VM kernels (like
+	// our CI's) lack; offsets work on every kernel.
+	attach := func(offset, size int64) (string, error) {
+		args := []string{"--find", "--show"}
+		if size > 0 {
+			args = append(args, "--offset", strconv.FormatInt(offset, 10), "--sizelimit", strconv.FormatInt(size, 10))
+		}
+		out, err := run(ctx, "losetup", append(args, disk)...)
+		if err != nil {
+			return "", err
+		}
+		dev := strings.TrimSpace(string(out))
+		undo = append(undo, func() error { return detachLoop(dev) })
+		return dev, nil
+	}
+	whole, err := attach(0, 0)
 	if err != nil {
 		return err
 	}
-	loop := strings.TrimSpace(string(out))
-	undo = append(undo, func() error { return detachLoop(loop) })
-	if err := waitForDevices(ctx, loop+"p1", loop+"p2", loop+"p3"); err != nil {
+	espDev, err := attach(parts[1].start, parts[1].size)
+	if err != nil {
+		return err
+	}
+	rootDev, err := attach(parts[2].start, parts[2].size)
+	if err != nil {
 		return err
 	}
 
-	if _, err := run(ctx, "mkfs.vfat", "-F", "32", "-s", "1", "-n", "EFI", "-i", strings.ReplaceAll(b.espID, "-", ""), loop+"p2"); err != nil {
+	// -h: the FAT records the sectors before it, as on a partition device.
+	if _, err := run(ctx, "mkfs.vfat", "-F", "32", "-s", "1", "-n", "EFI", "-h", strconv.FormatInt(parts[1].start/512, 10),
+		"-i", strings.ReplaceAll(b.espID, "-", ""), espDev); err != nil {
 		return err
 	}
-	if _, err := run(ctx, "mkfs.ext4", "-q", "-U", b.rootUUID, "-L", "root", loop+"p3"); err != nil {
+	if _, err := run(ctx, "mkfs.ext4", "-q", "-U", b.rootUUID, "-L", "root", rootDev); err != nil {
 		return err
 	}
 	mnt := filepath.Join(b.dir, "mnt")
 	if err := os.MkdirAll(mnt, 0o755); err != nil {
 		return err
 	}
-	if err := syscall.Mount(loop+"p3", mnt, "ext4", 0, ""); err != nil {
-		return fmt.Errorf("mounting %sp3 on %s: %w", loop, mnt, err)
+	if err := syscall.Mount(rootDev, mnt, "ext4", 0, ""); err != nil {
+		return fmt.Errorf("mounting %s (root) on %s: %w", rootDev, mnt, err)
 	}
 	undo = append(undo, func() error { return unmount(mnt) })
 	if _, err := run(ctx, "cp", "-a", b.root()+"/.", mnt+"/"); err != nil {
 		return err
 	}
 	esp := filepath.Join(mnt, "boot", "efi")
-	if err := syscall.Mount(loop+"p2", esp, "vfat", 0, "umask=0077"); err != nil {
-		return fmt.Errorf("mounting %sp2 on %s: %w", loop, esp, err)
+	if err := syscall.Mount(espDev, esp, "vfat", 0, "umask=0077"); err != nil {
+		return fmt.Errorf("mounting %s (ESP) on %s: %w", espDev, esp, err)
 	}
 	undo = append(undo, func() error { return unmount(esp) })
 
 	boot := filepath.Join(mnt, "boot")
+	// The root is on another device than the disk GRUB is installed to, so
+	// grub-install makes its core image find /boot/grub by file system UUID.
 	if _, err := run(ctx, "grub-install", "--target=i386-pc", "--boot-directory="+boot,
-		"--modules=part_gpt ext2", loop); err != nil {
+		"--modules=part_gpt ext2 search_fs_uuid", whole); err != nil {
 		return err
 	}
 	// The removable-media path (EFI/BOOT/BOOTX64.EFI = shim) boots with
@@ -119,25 +154,35 @@ func runInput(ctx context.Context, input, name string, args ...string) error {
 	return nil
 }
 
-// waitForDevices waits for the partition nodes losetup --partscan creates.
-func waitForDevices(ctx context.Context, devs ...string) error {
-	deadline := time.Now().Add(15 * time.Second)
-	for _, d := range devs {
-		for {
-			if _, err := os.Stat(d); err == nil {
-				break
-			}
-			if time.Now().After(deadline) {
-				return fmt.Errorf("partition device %s did not appear", d)
-			}
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(100 * time.Millisecond):
-			}
-		}
+type partition struct{ start, size int64 } // bytes
+
+// readPartitions reads the partition table sfdisk wrote.
+func readPartitions(ctx context.Context, disk string) ([]partition, error) {
+	out, err := run(ctx, "sfdisk", "--json", disk)
+	if err != nil {
+		return nil, err
 	}
-	return nil
+	var pt struct {
+		PartitionTable struct {
+			SectorSize int64 `json:"sectorsize"`
+			Partitions []struct {
+				Start int64 `json:"start"`
+				Size  int64 `json:"size"`
+			} `json:"partitions"`
+		} `json:"partitiontable"`
+	}
+	if err := json.Unmarshal(out, &pt); err != nil {
+		return nil, fmt.Errorf("sfdisk --json %s: %w", disk, err)
+	}
+	ss := pt.PartitionTable.SectorSize
+	if ss == 0 {
+		ss = 512
+	}
+	var parts []partition
+	for _, p := range pt.PartitionTable.Partitions {
+		parts = append(parts, partition{start: p.Start * ss, size: p.Size * ss})
+	}
+	return parts, nil
 }
 
 // unmount flushes and unmounts a file system, retrying briefly while it is
