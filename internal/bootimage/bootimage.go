@@ -5,12 +5,14 @@
 // who logs in with a generated ed25519 key. QEMU boots it with the device
 // models vSphere uses (pvscsi, AHCI, NVMe; vmxnet3, e1000e).
 //
-// Building takes minutes (debootstrap), so the result is cached in
-// CacheDir()/bootimage-<suite>-<key>, where key hashes every input (Spec and
-// ScriptVersion). The image is built in a temporary folder beside it and
-// renamed into place, under a file lock: an interrupted build is never taken
-// for a cached one, and the next build removes what it left (mounts, loop
-// devices, files). Later runs reuse the image in milliseconds.
+// Building takes minutes (debootstrap: half an hour on a loaded CI host), so
+// the result is cached in CacheDir()/bootimage-<suite>-<key>, where key
+// hashes every input (Spec and the script versions), and the debootstrapped
+// tree separately in CacheDir()/bootimage-root-<suite>-<key>. Each is built
+// in a temporary folder beside it and renamed into place, under a file lock:
+// an interrupted build is never taken for a cached one, and the next build
+// removes what it left (mounts, loop devices, files). Later runs reuse the
+// image in milliseconds.
 //
 // The cached disk is read-only by convention: boot copies or qcow2 overlays
 // (qemu-img create -b), never the file itself.
@@ -35,9 +37,14 @@ import (
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testenv"
 )
 
-// ScriptVersion is part of the cache key: bump it whenever the build steps
-// change what ends up on the disk, so no stale image is reused.
-const ScriptVersion = 1
+// ScriptVersion and RootScriptVersion are part of the cache keys: bump
+// ScriptVersion whenever the disk steps change what ends up on the disk,
+// RootScriptVersion when the debootstrap step changes, so no stale image or
+// root is reused.
+const (
+	ScriptVersion     = 1
+	RootScriptVersion = 1
+)
 
 // Spec is everything that decides the image's content (all of it is hashed
 // into the cache key).
@@ -74,8 +81,16 @@ func DefaultSpec() Spec {
 
 // Key identifies the image built from s by this version of the build steps.
 func (s Spec) Key() string {
-	in := fmt.Sprintf("v%d|%s|%s|%d|%s|%s", ScriptVersion, s.Suite,
-		strings.Join(s.Packages, ","), s.SizeMiB, s.User, s.Hostname)
+	return hash(fmt.Sprintf("v%d|%s|%d|%s|%s", ScriptVersion, s.rootKey(), s.SizeMiB, s.User, s.Hostname))
+}
+
+// rootKey identifies the debootstrapped tree, the slow part, cached on its
+// own: a change to the disk steps or the user does not redo it.
+func (s Spec) rootKey() string {
+	return hash(fmt.Sprintf("v%d|%s|%s", RootScriptVersion, s.Suite, strings.Join(s.Packages, ",")))
+}
+
+func hash(in string) string {
 	sum := sha256.Sum256([]byte(in))
 	return hex.EncodeToString(sum[:])[:12]
 }
@@ -164,14 +179,14 @@ func Get(t testing.TB) *Image {
 // requiredPrograms and requiredFiles are what a build runs on the host.
 var requiredPrograms = []string{
 	"debootstrap", "chroot", "sfdisk", "losetup", "mkfs.ext4", "mkfs.vfat",
-	"mount", "umount", "grub-install", "ssh-keygen", "blkid", "cp", "fstrim",
+	"mmd", "mcopy", "grub-install", "ssh-keygen", "cp", "fstrim",
 }
 
 var requiredFiles = []struct{ path, pkg string }{
 	{"/usr/lib/grub/i386-pc/boot.img", "grub-pc-bin"},
-	{"/usr/lib/grub/x86_64-efi/kernel.img", "grub-efi-amd64-bin"},
-	{"/usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed", "grub-efi-amd64-signed"},
-	{"/usr/lib/shim/shimx64.efi.signed", "shim-signed"},
+	{signedGrub, "grub-efi-amd64-signed"},
+	{signedShim, "shim-signed"},
+	{signedMokManager, "shim-signed"},
 }
 
 func dirName(s Spec) string { return "bootimage-" + s.Suite + "-" + s.Key() }
@@ -198,6 +213,10 @@ func Ensure(ctx context.Context, cacheDir string, spec Spec, mirror string, logf
 	if err := removeStaleBuilds(cacheDir, logf); err != nil {
 		return nil, false, err
 	}
+	root, err := ensureRoot(ctx, cacheDir, spec, mirror, logf)
+	if err != nil {
+		return nil, false, err
+	}
 	tmp, err := os.MkdirTemp(cacheDir, buildPrefix)
 	if err != nil {
 		return nil, false, fmt.Errorf("creating build folder: %w", err)
@@ -209,8 +228,7 @@ func Ensure(ctx context.Context, cacheDir string, spec Spec, mirror string, logf
 			}
 		}
 	}()
-	b := &builder{dir: tmp, spec: spec, mirror: mirror, logf: logf,
-		debCache: filepath.Join(cacheDir, "debs-"+spec.Suite)}
+	b := &builder{dir: tmp, spec: spec, root: root, logf: logf}
 	info, err := b.build(ctx)
 	if err != nil {
 		return nil, false, err
@@ -226,6 +244,37 @@ func Ensure(ctx context.Context, cacheDir string, spec Spec, mirror string, logf
 	}
 	img, err = Load(final)
 	return img, true, err
+}
+
+// ensureRoot returns the cached debootstrapped tree for spec, building it
+// when missing. The caller holds the build lock.
+func ensureRoot(ctx context.Context, cacheDir string, spec Spec, mirror string, logf func(string, ...any)) (string, error) {
+	final := filepath.Join(cacheDir, "bootimage-root-"+spec.Suite+"-"+spec.rootKey())
+	if _, err := os.Stat(filepath.Join(final, "etc", "debian_version")); err == nil {
+		return final, nil
+	}
+	tmp, err := os.MkdirTemp(cacheDir, buildPrefix)
+	if err != nil {
+		return "", fmt.Errorf("creating build folder: %w", err)
+	}
+	defer func() {
+		if rmErr := removeBuildDir(tmp); rmErr != nil {
+			logf("bootimage: %v", rmErr)
+		}
+	}()
+	start := time.Now()
+	root := filepath.Join(tmp, "root")
+	if err := debootstrap(ctx, root, spec, mirror, filepath.Join(cacheDir, "debs-"+spec.Suite)); err != nil {
+		return "", err
+	}
+	logf("bootimage: debootstrap %s: %s", spec.Suite, time.Since(start).Round(time.Second))
+	if err := os.RemoveAll(final); err != nil {
+		return "", err
+	}
+	if err := os.Rename(root, final); err != nil {
+		return "", fmt.Errorf("moving the root into place: %w", err)
+	}
+	return final, nil
 }
 
 // info is image.json: what Load needs beyond the file names.

@@ -13,45 +13,28 @@ import (
 	"time"
 )
 
-// builder holds one build's inputs and its temporary folder.
+// builder holds one image build's inputs and its temporary folder.
 type builder struct {
-	dir      string // temporary build folder, renamed into the cache at the end
-	spec     Spec
-	mirror   string
-	debCache string // debootstrap --cache-dir: .debs kept across image versions
-	logf     func(string, ...any)
+	dir  string // temporary build folder, renamed into the cache at the end
+	spec Spec
+	root string // the cached debootstrapped tree (read only)
+	logf func(string, ...any)
 
 	rootUUID string // ext4 UUID, chosen up front so fstab and grub.cfg can name it
 	espID    string // FAT volume id (XXXX-XXXX)
 	kernel   string
 }
 
-// build runs the steps in order: key, root tree, disk. The root tree is
-// built in a plain folder first, so the loop devices and mounts live only for
-// the short copy-and-install step.
+// build makes the login key, then the disk.
 func (b *builder) build(ctx context.Context) (info, error) {
 	b.rootUUID = newUUID()
 	id := randomHex(4)
 	b.espID = strings.ToUpper(id[:4] + "-" + id[4:])
-	steps := []struct {
-		name string
-		run  func(context.Context) error
-	}{
-		{"generate the login key", b.generateKey},
-		{"debootstrap " + b.spec.Suite, b.debootstrap},
-		{"configure the root", b.configureRoot},
-		{"check the initramfs", b.checkInitramfs},
-		{"write the disk", b.writeDisk},
+	if err := b.generateKey(ctx); err != nil {
+		return info{}, fmt.Errorf("generating the login key: %w", err)
 	}
-	for _, s := range steps {
-		start := time.Now()
-		if err := s.run(ctx); err != nil {
-			return info{}, fmt.Errorf("%s: %w", s.name, err)
-		}
-		b.logf("bootimage: %s: %s", s.name, time.Since(start).Round(time.Millisecond))
-	}
-	if err := os.RemoveAll(b.root()); err != nil {
-		return info{}, fmt.Errorf("removing the staging root: %w", err)
+	if err := b.writeDisk(ctx); err != nil {
+		return info{}, err
 	}
 	return info{
 		User: b.spec.User, Kernel: b.kernel, RootUUID: b.rootUUID,
@@ -59,7 +42,15 @@ func (b *builder) build(ctx context.Context) (info, error) {
 	}, nil
 }
 
-func (b *builder) root() string { return filepath.Join(b.dir, "root") }
+// step runs one named step and logs how long it took.
+func (b *builder) step(ctx context.Context, name string, f func(context.Context) error) error {
+	start := time.Now()
+	if err := f(ctx); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	b.logf("bootimage: %s: %s", name, time.Since(start).Round(time.Millisecond))
+	return nil
+}
 
 func (b *builder) generateKey(ctx context.Context) error {
 	_, err := run(ctx, "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "ovakit-bootimage",
@@ -67,14 +58,16 @@ func (b *builder) generateKey(ctx context.Context) error {
 	return err
 }
 
-func (b *builder) debootstrap(ctx context.Context) error {
-	if err := os.MkdirAll(b.debCache, 0o755); err != nil {
+// debootstrap installs spec's packages into root, keeping the downloaded
+// packages in debCache for the next build.
+func debootstrap(ctx context.Context, root string, spec Spec, mirror, debCache string) error {
+	if err := os.MkdirAll(debCache, 0o755); err != nil {
 		return err
 	}
-	_, err := run(ctx, "debootstrap", "--variant=minbase", "--cache-dir="+b.debCache,
-		"--include="+strings.Join(b.spec.Packages, ","), b.spec.Suite, b.root(), b.mirror)
+	_, err := run(ctx, "debootstrap", "--variant=minbase", "--cache-dir="+debCache,
+		"--include="+strings.Join(spec.Packages, ","), spec.Suite, root, mirror)
 	if err != nil {
-		return fmt.Errorf("from %s: %w", b.mirror, err)
+		return fmt.Errorf("debootstrap %s from %s: %w", spec.Suite, mirror, err)
 	}
 	return nil
 }
@@ -100,9 +93,9 @@ func run(ctx context.Context, name string, args ...string) ([]byte, error) {
 	return out, nil
 }
 
-// chroot runs a program inside the staging root.
-func (b *builder) chroot(ctx context.Context, args ...string) ([]byte, error) {
-	return run(ctx, "chroot", append([]string{b.root()}, args...)...)
+// chroot runs a program inside target (the mounted root file system).
+func chroot(ctx context.Context, target string, args ...string) ([]byte, error) {
+	return run(ctx, "chroot", append([]string{target}, args...)...)
 }
 
 func tail(b []byte, n int) string {

@@ -47,7 +47,7 @@ func assertReleased(t *testing.T, dir string) {
 func TestWriteDiskReleasesOnFailure(t *testing.T) {
 	requireDiskTools(t)
 	dir := t.TempDir()
-	b := &builder{dir: dir, spec: Spec{SizeMiB: 128}, logf: t.Logf, rootUUID: newUUID(), espID: "ABCD-1234"}
+	b := &builder{dir: dir, spec: Spec{SizeMiB: 128}, root: filepath.Join(dir, "missing-root"), logf: t.Logf, rootUUID: newUUID(), espID: "ABCD-1234"}
 	err := b.writeDisk(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "cp -a") {
 		t.Fatalf("writeDisk without a staging root: %v", err)

@@ -31,31 +31,10 @@ const (
 // process leaves them to removeStaleBuilds.
 func (b *builder) writeDisk(ctx context.Context) (err error) {
 	disk := filepath.Join(b.dir, diskName)
-	f, err := os.Create(disk)
+	parts, err := createDisk(ctx, disk, b.spec.SizeMiB)
 	if err != nil {
 		return err
 	}
-	if err := f.Truncate(int64(b.spec.SizeMiB) << 20); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	layout := fmt.Sprintf("label: gpt\nstart=2048, size=2048, type=%s, name=\"bios\"\nsize=%dMiB, type=%s, name=\"esp\"\ntype=%s, name=\"root\"\n",
-		biosBootType, espMiB, espType, linuxType)
-	if err := runInput(ctx, layout, "sfdisk", "--quiet", disk); err != nil {
-		return err
-	}
-
-	parts, err := readPartitions(ctx, disk)
-	if err != nil {
-		return err
-	}
-	if len(parts) != 3 {
-		return fmt.Errorf("%s: want 3 partitions after sfdisk, found %d", disk, len(parts))
-	}
-
 	var undo []func() error
 	defer func() {
 		for i := len(undo) - 1; i >= 0; i-- {
@@ -95,11 +74,6 @@ func (b *builder) writeDisk(ctx context.Context) (err error) {
 		return err
 	}
 
-	// -h: the FAT records the sectors before it, as on a partition device.
-	if _, err := run(ctx, "mkfs.vfat", "-F", "32", "-s", "1", "-n", "EFI", "-h", strconv.FormatInt(parts[1].start/512, 10),
-		"-i", strings.ReplaceAll(b.espID, "-", ""), espDev); err != nil {
-		return err
-	}
 	if _, err := run(ctx, "mkfs.ext4", "-q", "-U", b.rootUUID, "-L", "root", rootDev); err != nil {
 		return err
 	}
@@ -111,31 +85,36 @@ func (b *builder) writeDisk(ctx context.Context) (err error) {
 		return fmt.Errorf("mounting %s (root) on %s: %w", rootDev, mnt, err)
 	}
 	undo = append(undo, func() error { return unmount(mnt) })
-	if _, err := run(ctx, "cp", "-a", b.root()+"/.", mnt+"/"); err != nil {
+	return b.install(ctx, mnt, whole, espDev, parts[1].start)
+}
+
+// install fills the mounted root file system at mnt and makes the disk
+// bootable: GRUB's BIOS code through the whole-disk device, the ESP through
+// its own.
+func (b *builder) install(ctx context.Context, mnt, whole, espDev string, espOffset int64) error {
+	if err := b.step(ctx, "copy the root", func(ctx context.Context) error {
+		_, err := run(ctx, "cp", "-a", b.root+"/.", mnt+"/")
+		return err
+	}); err != nil {
 		return err
 	}
-	esp := filepath.Join(mnt, "boot", "efi")
-	if err := syscall.Mount(espDev, esp, "vfat", 0, "umask=0077"); err != nil {
-		return fmt.Errorf("mounting %s (ESP) on %s: %w", espDev, esp, err)
+	if err := b.step(ctx, "configure the root", func(ctx context.Context) error { return b.configureRoot(ctx, mnt) }); err != nil {
+		return err
 	}
-	undo = append(undo, func() error { return unmount(esp) })
-
-	boot := filepath.Join(mnt, "boot")
+	if err := b.step(ctx, "check the initramfs", func(ctx context.Context) error { return b.checkInitramfs(ctx, mnt) }); err != nil {
+		return err
+	}
 	// The root is on another device than the disk GRUB is installed to, so
 	// grub-install makes its core image find /boot/grub by file system UUID.
-	if _, err := run(ctx, "grub-install", "--target=i386-pc", "--boot-directory="+boot,
-		"--modules=part_gpt ext2 search_fs_uuid", whole); err != nil {
+	if err := b.step(ctx, "install GRUB for BIOS", func(ctx context.Context) error {
+		_, err := run(ctx, "grub-install", "--target=i386-pc", "--boot-directory="+filepath.Join(mnt, "boot"),
+			"--modules=part_gpt ext2 search_fs_uuid", whole)
+		return err
+	}); err != nil {
 		return err
 	}
-	// The removable-media path (EFI/BOOT/BOOTX64.EFI = shim) boots with
-	// empty NVRAM, as on a freshly deployed VM; the signed shim and GRUB
-	// make the same disk boot with Secure Boot on or off.
-	if _, err := run(ctx, "grub-install", "--target=x86_64-efi", "--efi-directory="+esp,
-		"--boot-directory="+boot, "--removable", "--no-nvram", "--uefi-secure-boot"); err != nil {
+	if err := b.step(ctx, "write the EFI system partition", func(ctx context.Context) error { return b.writeESP(ctx, espDev, espOffset) }); err != nil {
 		return err
-	}
-	if _, err := os.Stat(filepath.Join(esp, "EFI", "BOOT", "BOOTX64.EFI")); err != nil {
-		return fmt.Errorf("grub-install wrote no EFI/BOOT/BOOTX64.EFI: %w", err)
 	}
 	// Give the blocks of deleted files back, so the raw file stays sparse.
 	if _, err := run(ctx, "fstrim", mnt); err != nil {
@@ -155,6 +134,34 @@ func runInput(ctx context.Context, input, name string, args ...string) error {
 }
 
 type partition struct{ start, size int64 } // bytes
+
+// createDisk creates the sparse raw file and its partition table.
+func createDisk(ctx context.Context, disk string, sizeMiB int) ([]partition, error) {
+	f, err := os.Create(disk)
+	if err != nil {
+		return nil, err
+	}
+	if err := f.Truncate(int64(sizeMiB) << 20); err != nil {
+		f.Close()
+		return nil, err
+	}
+	if err := f.Close(); err != nil {
+		return nil, err
+	}
+	layout := fmt.Sprintf("label: gpt\nstart=2048, size=2048, type=%s, name=\"bios\"\nsize=%dMiB, type=%s, name=\"esp\"\ntype=%s, name=\"root\"\n",
+		biosBootType, espMiB, espType, linuxType)
+	if err := runInput(ctx, layout, "sfdisk", "--quiet", disk); err != nil {
+		return nil, err
+	}
+	parts, err := readPartitions(ctx, disk)
+	if err != nil {
+		return nil, err
+	}
+	if len(parts) != 3 {
+		return nil, fmt.Errorf("%s: want 3 partitions after sfdisk, found %d", disk, len(parts))
+	}
+	return parts, nil
+}
 
 // readPartitions reads the partition table sfdisk wrote.
 func readPartitions(ctx context.Context, disk string) ([]partition, error) {
