@@ -167,3 +167,15 @@ func TestFindOVMFMissing(t *testing.T) {
 		t.Fatalf("error %v", err)
 	}
 }
+
+func TestFirmwareWarning(t *testing.T) {
+	for _, tc := range []struct {
+		fw, ctl string
+		warn    bool
+	}{{"efi", PVSCSI, true}, {"efi", LSILogicSAS, true}, {"efi", NVMe, false}, {"efi", SATA, false}, {"bios", PVSCSI, false}} {
+		c := Config{Firmware: tc.fw, Controllers: []Controller{{Type: tc.ctl}}, Disks: []Disk{{}}}
+		if got := firmwareWarning(&c); (got != "") != tc.warn {
+			t.Errorf("%s on %s: warning %q", tc.fw, tc.ctl, got)
+		}
+	}
+}

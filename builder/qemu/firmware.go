@@ -89,3 +89,20 @@ func copyFile(src, dst string) error {
 	}
 	return out.Close()
 }
+
+// firmwareWarning says when the boot disk sits on a controller OVMF may have
+// no driver for. Debian's OVMF (edk2 2022.11) finds no disk behind pvscsi
+// (tested: it falls through to the EFI shell), and upstream OVMF builds
+// leave the LSI drivers out by default. A warning, not an error: a custom
+// OVMF (OVMFCode) may have them.
+func firmwareWarning(c *Config) string {
+	if c.Firmware != "efi" || len(c.Disks) == 0 || c.Disks[0].Controller >= len(c.Controllers) {
+		return ""
+	}
+	switch t := c.Controllers[c.Disks[0].Controller].Type; t {
+	case PVSCSI, LSILogic, LSILogicSAS:
+		return fmt.Sprintf("firmware efi with the boot disk on %s: OVMF may have no driver for it "+
+			"(Debian's does not boot from pvscsi) and fall through to the EFI shell; sata or nvme boot under OVMF", t)
+	}
+	return ""
+}

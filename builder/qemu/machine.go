@@ -70,6 +70,9 @@ func Start(ctx context.Context, cfg Config) (*Machine, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	if w := firmwareWarning(&c); w != "" {
+		c.Logf("qemu: warning: %s", w)
+	}
 	for attempt := 1; ; attempt++ {
 		m, err := start(ctx, c, accel)
 		if errors.Is(err, errPortTaken) && c.HostPort == 0 && attempt < 5 {
