@@ -103,16 +103,15 @@ type unsupportedError struct {
 func (e *unsupportedError) Error() string { return e.err.Error() }
 func (e *unsupportedError) Unwrap() error { return e.err }
 
-func openNative(path string) (d *Disk, err error) {
+func openNative(path string) (_ *Disk, err error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
-	d = &Disk{Path: path, files: []*os.File{f}}
+	d := &Disk{Path: path, files: []*os.File{f}}
 	defer func() {
 		if err != nil {
 			d.Close()
-			d = nil
 		}
 	}()
 	fi, err := f.Stat()
@@ -184,7 +183,9 @@ func isDescriptorFile(head []byte, size int64) bool {
 		return false
 	}
 	s := string(head)
-	return (strings.HasPrefix(s, "# Disk DescriptorFile") || strings.Contains(s, "\ncreateType=")) && !bytes.ContainsRune(head, 0)
+	// qemu-img pads its descriptor files with NULs to a sector.
+	return (strings.HasPrefix(s, "# Disk DescriptorFile") || strings.Contains(s, "\ncreateType=")) &&
+		!bytes.ContainsRune(bytes.TrimRight(head, "\x00"), 0)
 }
 
 func (d *Disk) openSparseVMDK(f *os.File, size int64) error {
@@ -192,7 +193,7 @@ func (d *Disk) openSparseVMDK(f *os.File, size int64) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", d.Path, err)
 	}
-	if im.Descriptor() == nil {
+	if im.Descriptor() == nil || len(im.Descriptor().Extents) == 0 {
 		return fmt.Errorf("%s is one extent of a split VMDK (no embedded descriptor): open the descriptor .vmdk that lists its extents", d.Path)
 	}
 	d.image, d.ReaderAt, d.Size = im, im, im.Size()
