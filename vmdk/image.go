@@ -32,9 +32,9 @@ type Image struct {
 // 256 TiB disk with 64 KiB grains.
 const maxTables = 1 << 24
 
-// maxCachedTables bounds the grain tables kept in memory (2 KiB each with
-// the usual 512 entries).
-const maxCachedTables = 256
+// maxCachedTables bounds the grain tables kept in memory: 2 KiB each with
+// the usual 512 entries, 256 KiB at most.
+const maxCachedTables = 64
 
 // Open reads the header, footer and grain directory of the sparse extent r
 // (size bytes long). Grain tables and grains are read on demand.

@@ -55,6 +55,9 @@ func CheckStreamLayout(r io.ReaderAt, size int64) (*Layout, error) {
 	case size%SectorSize != 0:
 		return nil, formatErr(size, "file size %d is not a multiple of 512", size)
 	}
+	if n := hdr.tables(); n > maxTables || int64(n)*4 > size {
+		return nil, formatErr(12, "capacity %d sectors needs %d grain tables, more than the file (%d bytes) can hold", hdr.Capacity, n, size)
+	}
 	l := &Layout{Header: hdr, GrainOffsets: map[uint64]int64{}}
 	gtes := uint64(hdr.NumGTEsPerGT)
 	pending := map[uint64]uint32{} // grains of the table being filled: entry -> sector

@@ -179,10 +179,13 @@ type grainCompressor struct {
 	probe *zlib.Writer // level 1: finds incompressible grains fast
 	main  *zlib.Writer
 	buf   appendWriter
+	// probeBuf holds the probe's output, or a whole level-1 encoding kept
+	// for comparison; it swaps with job buffers, never shared between jobs.
+	probeBuf []byte
 }
 
 func newGrainCompressor(level int) *grainCompressor {
-	c := &grainCompressor{level: level}
+	c := &grainCompressor{level: level, probeBuf: make([]byte, 0, GrainSize+4*SectorSize)}
 	c.probe, _ = zlib.NewWriterLevel(&c.buf, 1)
 	if level != 1 {
 		c.main, _ = zlib.NewWriterLevel(&c.buf, level)
@@ -195,34 +198,59 @@ type appendWriter struct{ b []byte }
 
 func (a *appendWriter) Write(p []byte) (int, error) { a.b = append(a.b, p...); return len(p), nil }
 
+// probeBytes is how much of a grain the level-1 probe sees first.
+const probeBytes = 8 << 10
+
 // compress frames j.in as a grain marker and a zlib stream, padded to a
-// whole sector. Level 1 goes first: if it cannot shrink the grain (random
-// or already-compressed data) its output, mostly stored blocks, is kept, as
-// no level would save a sector; otherwise the grain is compressed again at
-// the configured level.
+// whole sector. A fast level-1 probe runs first on the grain's first 8 KiB:
+// if that does not shrink, the whole grain goes through level 1 (fast on
+// random or already-compressed data, where no level would save a sector)
+// and is kept unless it shrank after all; otherwise the grain is compressed
+// at the configured level. Of two encodings the smaller is kept.
 func (c *grainCompressor) compress(j *grainJob) error {
-	run := func(z *zlib.Writer) error {
-		c.buf.b = append(j.out[:0], make([]byte, grainMarkerSize)...)
+	run := func(z *zlib.Writer, in []byte, dst []byte) ([]byte, error) {
+		c.buf.b = append(dst[:0], zeroGrain[:grainMarkerSize]...)
 		z.Reset(&c.buf)
-		if _, err := z.Write(j.in); err != nil {
-			return err
+		if _, err := z.Write(in); err != nil {
+			return nil, err
 		}
-		return z.Close()
+		err := z.Close()
+		return c.buf.b, err
 	}
-	if err := run(c.probe); err != nil {
-		return fmt.Errorf("vmdk: compressing grain %d: %w", j.idx, err)
+	out := j.out
+	var err error
+	fail := func(err error) error { return fmt.Errorf("vmdk: compressing grain %d: %w", j.idx, err) }
+	compressible := c.main != nil
+	if compressible && len(j.in) > 2*probeBytes {
+		if c.probeBuf, err = run(c.probe, j.in[:probeBytes], c.probeBuf); err != nil {
+			return fail(err)
+		}
+		compressible = len(c.probeBuf)-grainMarkerSize < probeBytes*15/16
 	}
-	if c.main != nil && len(c.buf.b)-grainMarkerSize < len(j.in) {
-		if err := run(c.main); err != nil {
-			return fmt.Errorf("vmdk: compressing grain %d: %w", j.idx, err)
+	haveL1 := false // c.probeBuf holds the whole grain at level 1
+	if !compressible {
+		if out, err = run(c.probe, j.in, out); err != nil {
+			return fail(err)
+		}
+		// Level 1 shrank it after all: try the configured level too.
+		if c.main != nil && len(out)-grainMarkerSize < len(j.in)*15/16 {
+			c.probeBuf, out = out, c.probeBuf
+			compressible, haveL1 = true, true
 		}
 	}
-	b := c.buf.b
-	binary.LittleEndian.PutUint64(b[0:], j.idx*grainSectors)
-	binary.LittleEndian.PutUint32(b[8:], uint32(len(b)-grainMarkerSize))
-	if pad := len(b) % SectorSize; pad != 0 {
-		b = append(b, zeroGrain[:SectorSize-pad]...)
+	if compressible {
+		if out, err = run(c.main, j.in, out); err != nil {
+			return fail(err)
+		}
+		if haveL1 && len(c.probeBuf) < len(out) {
+			c.probeBuf, out = out, c.probeBuf
+		}
 	}
-	j.out = b
+	binary.LittleEndian.PutUint64(out[0:], j.idx*grainSectors)
+	binary.LittleEndian.PutUint32(out[8:], uint32(len(out)-grainMarkerSize))
+	if pad := len(out) % SectorSize; pad != 0 {
+		out = append(out, zeroGrain[:SectorSize-pad]...)
+	}
+	j.out = out
 	return nil
 }

@@ -50,7 +50,9 @@ const (
 
 	// qemu's own limit on the L1 table (QCOW_MAX_L1_SIZE, 32 MiB).
 	maxL1Entries = 32 << 20 / 8
-	maxCachedL2  = 64
+	// maxCachedL2Bytes bounds the L2 tables kept in memory (a table is one
+	// cluster, up to 2 MiB).
+	maxCachedL2Bytes = 16 << 20
 )
 
 // OpenQCOW2 reads a qcow2 header and its L1 table.
@@ -116,10 +118,10 @@ func OpenQCOW2(r io.ReaderAt, fileSize int64) (*QCOW2, error) {
 		return nil, qcowErr(36, "L1 table of %d entries for %d bytes (want %d to %d)", l1Size, size, need, maxL1Entries)
 	}
 	l1At := int64(be.Uint64(h[40:]))
-	raw := make([]byte, need*8)
-	if l1At%q.cluster != 0 || l1At <= 0 {
-		return nil, qcowErr(40, "L1 table offset %d is not a cluster boundary", l1At)
+	if l1At%q.cluster != 0 || l1At <= 0 || l1At > fileSize || int64(need)*8 > fileSize-l1At {
+		return nil, qcowErr(40, "L1 table at %d (%d entries) is not a cluster boundary within the %d-byte file", l1At, need, fileSize)
 	}
+	raw := make([]byte, need*8)
 	if err := readAt(r, raw, l1At, fileSize); err != nil {
 		return nil, fmt.Errorf("qcow2: reading the L1 table: %w", err)
 	}
@@ -158,7 +160,7 @@ func (q *QCOW2) entry(c uint64) (uint64, error) {
 		for i := range l2 {
 			l2[i] = binary.BigEndian.Uint64(raw[i*8:])
 		}
-		if len(q.l2) >= maxCachedL2 {
+		if int64(len(q.l2)+1)*q.cluster > maxCachedL2Bytes {
 			clear(q.l2)
 		}
 		q.l2[t] = l2
