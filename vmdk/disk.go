@@ -149,7 +149,7 @@ func openNative(path string) (_ *Disk, err error) {
 		d.Format = FormatVMDK
 		return d, d.openDescriptorFile(f, size)
 	case bytes.HasPrefix(head, []byte("COWD")):
-		return nil, fmt.Errorf("%s is an ESX 3 sparse (COWD) VMDK extent, which is not supported", path)
+		return nil, &unsupportedError{FormatVMDK, fmt.Errorf("%s is an ESX 3 sparse (COWD) VMDK extent, which only qemu-img reads here", path)}
 	}
 	if fm, ok := otherFormat(f, head, size); ok {
 		return nil, &unsupportedError{fm, fmt.Errorf("%s is a %s image, which only qemu-img reads here", path, fm)}
