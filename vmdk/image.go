@@ -1,0 +1,367 @@
+package vmdk
+
+import (
+	"encoding/binary"
+	"fmt"
+	"io"
+	"sync"
+)
+
+// Image is a sparse VMDK extent opened for random access: streamOptimized
+// (VMware's layout with the directory in a footer, qemu-img's with the
+// directory in front) or a hosted monolithicSparse extent. It is safe for
+// concurrent use.
+type Image struct {
+	r        io.ReaderAt
+	fileSize int64
+	hdr      Header
+	desc     *Descriptor
+	size     int64 // capacity in bytes
+	grain    int64 // grain size in bytes
+	gd       []uint32
+
+	mu       sync.Mutex
+	tables   map[uint64][]uint32 // grain tables read so far (bounded cache)
+	cacheIdx uint64              // grain held in cached
+	cached   []byte              // last grain inflated (compressed extents)
+	inflate  inflater
+	scratch  []byte
+}
+
+// maxTables caps the grain directory (64 MiB), far above the 8M tables of a
+// 256 TiB disk with 64 KiB grains.
+const maxTables = 1 << 24
+
+// maxCachedTables bounds the grain tables kept in memory: 2 KiB each with
+// the usual 512 entries, 256 KiB at most.
+const maxCachedTables = 64
+
+// Open reads the header, footer and grain directory of the sparse extent r
+// (size bytes long). Grain tables and grains are read on demand.
+func Open(r io.ReaderAt, size int64) (*Image, error) {
+	b := make([]byte, headerSize)
+	if err := readAt(r, b, 0, size); err != nil {
+		return nil, err
+	}
+	hdr, err := parseHeader(b, 0)
+	if err != nil {
+		return nil, err
+	}
+	if err := hdr.validate(0, size); err != nil {
+		return nil, err
+	}
+	im := &Image{r: r, fileSize: size, hdr: hdr, tables: map[uint64][]uint32{}, cacheIdx: ^uint64(0)}
+	im.size = int64(hdr.Capacity) * SectorSize
+	im.grain = int64(hdr.GrainSize) * SectorSize
+	if hdr.DescriptorSize > 0 {
+		if im.desc, err = readEmbeddedDescriptor(r, &hdr, size); err != nil {
+			return nil, err
+		}
+	}
+	gdOffset := hdr.GDOffset
+	if gdOffset == gdAtEnd {
+		if hdr.Flags&flagMarkers == 0 {
+			return nil, formatErr(56, "grain directory \"at end\" in an extent without markers")
+		}
+		footer, at, err := findFooter(r, size)
+		if err != nil {
+			return nil, err
+		}
+		if footer.Capacity != hdr.Capacity || footer.GrainSize != hdr.GrainSize || footer.NumGTEsPerGT != hdr.NumGTEsPerGT || footer.Flags != hdr.Flags {
+			return nil, formatErr(at, "footer disagrees with the header (capacity %d/%d sectors, grain %d/%d, flags %#x/%#x)",
+				footer.Capacity, hdr.Capacity, footer.GrainSize, hdr.GrainSize, footer.Flags, hdr.Flags)
+		}
+		if footer.GDOffset == gdAtEnd || footer.GDOffset == 0 || footer.GDOffset >= uint64(size)/SectorSize {
+			return nil, formatErr(at+56, "footer's grain directory offset %d is outside the %d-sector file", footer.GDOffset, size/SectorSize)
+		}
+		gdOffset = footer.GDOffset
+	}
+	n := hdr.tables()
+	if n > maxTables || int64(n)*4 > size {
+		return nil, formatErr(12, "capacity %d sectors needs %d grain tables, more than the file (%d bytes) can hold", hdr.Capacity, n, size)
+	}
+	raw := make([]byte, n*4)
+	if err := readAt(r, raw, int64(gdOffset)*SectorSize, size); err != nil {
+		return nil, fmt.Errorf("reading the grain directory: %w", err)
+	}
+	im.gd = make([]uint32, n)
+	fileSectors := uint64(size) / SectorSize
+	for i := range im.gd {
+		v := binary.LittleEndian.Uint32(raw[i*4:])
+		tableSectors := ceilDiv(uint64(hdr.NumGTEsPerGT)*4, SectorSize)
+		if v != 0 && uint64(v)+tableSectors > fileSectors {
+			return nil, formatErr(int64(gdOffset)*SectorSize+int64(i)*4, "grain directory entry %d points to sector %d, outside the %d-sector file", i, v, fileSectors)
+		}
+		im.gd[i] = v
+	}
+	return im, nil
+}
+
+// readAt reads exactly len(b) bytes at off of a file that is size bytes long.
+func readAt(r io.ReaderAt, b []byte, off, size int64) error {
+	if off < 0 || off+int64(len(b)) > size {
+		return formatErr(off, "need %d bytes here but the file ends at %d", len(b), size)
+	}
+	n, err := r.ReadAt(b, off)
+	if n == len(b) {
+		return nil
+	}
+	if err == nil || err == io.EOF {
+		err = io.ErrUnexpectedEOF
+	}
+	return fmt.Errorf("reading %d bytes at offset %d: %w", len(b), off, err)
+}
+
+func readEmbeddedDescriptor(r io.ReaderAt, hdr *Header, size int64) (*Descriptor, error) {
+	b := make([]byte, hdr.DescriptorSize*SectorSize)
+	at := int64(hdr.DescriptorOffset) * SectorSize
+	if err := readAt(r, b, at, size); err != nil {
+		return nil, fmt.Errorf("reading the embedded descriptor: %w", err)
+	}
+	d, err := ParseDescriptor(string(b))
+	if err != nil {
+		return nil, &FormatError{Offset: at, Msg: err.Error()}
+	}
+	if d.ParentCID != "" && d.ParentCID != "ffffffff" {
+		return nil, formatErr(at, "this is a delta disk (parentCID=%s): it needs its parent, which is not supported", d.ParentCID)
+	}
+	return d, nil
+}
+
+// findFooter finds the footer marker and footer near the end of a stream:
+// VMware puts them in the two sectors before the end-of-stream marker; some
+// writers add zero sectors after it, so the last 128 sectors are searched.
+func findFooter(r io.ReaderAt, size int64) (Header, int64, error) {
+	const window = 128 * SectorSize
+	start := max(size-window, 0) / SectorSize * SectorSize
+	b := make([]byte, size-start)
+	if err := readAt(r, b, start, size); err != nil {
+		return Header{}, 0, err
+	}
+	for at := int64(len(b)) - 2*SectorSize; at >= 0; at -= SectorSize {
+		m := b[at:]
+		if binary.LittleEndian.Uint64(m) == 1 && binary.LittleEndian.Uint32(m[8:]) == 0 && binary.LittleEndian.Uint32(m[12:]) == markerFooter {
+			f, err := parseHeader(m[SectorSize:], start+at+SectorSize)
+			if err != nil {
+				return Header{}, 0, err
+			}
+			return f, start + at + SectorSize, nil
+		}
+	}
+	return Header{}, 0, formatErr(max(size-SectorSize, 0), "no footer in the last %d bytes although the header puts the grain directory at the end: truncated stream?", window)
+}
+
+// Size is the virtual disk size in bytes.
+func (im *Image) Size() int64 { return im.size }
+
+// Header is the extent's header (for a stream, with the footer's directory
+// offset not merged in).
+func (im *Image) Header() Header { return im.hdr }
+
+// Descriptor is the embedded descriptor, or nil when the extent has none.
+func (im *Image) Descriptor() *Descriptor { return im.desc }
+
+// StreamOptimized reports whether grains are compressed and framed by
+// markers, as in a streamOptimized VMDK.
+func (im *Image) StreamOptimized() bool {
+	return im.hdr.Flags&(flagCompressed|flagMarkers) == flagCompressed|flagMarkers
+}
+
+// table returns grain table t (nil when unallocated). Callers hold im.mu.
+func (im *Image) table(t uint64) ([]uint32, error) {
+	if im.gd[t] == 0 {
+		return nil, nil
+	}
+	if gt, ok := im.tables[t]; ok {
+		return gt, nil
+	}
+	n := int(im.hdr.NumGTEsPerGT)
+	raw := make([]byte, n*4)
+	at := int64(im.gd[t]) * SectorSize
+	if err := readAt(im.r, raw, at, im.fileSize); err != nil {
+		return nil, fmt.Errorf("reading grain table %d: %w", t, err)
+	}
+	gt := make([]uint32, n)
+	for i := range gt {
+		gt[i] = binary.LittleEndian.Uint32(raw[i*4:])
+	}
+	if len(im.tables) >= maxCachedTables {
+		clear(im.tables)
+	}
+	im.tables[t] = gt
+	return gt, nil
+}
+
+// entry is the grain table entry of grain g: 0 unallocated, 1 zeroed (hosted
+// sparse "zero grain"), else the grain's sector.
+func (im *Image) entry(g uint64) (uint32, error) {
+	n := uint64(im.hdr.NumGTEsPerGT)
+	gt, err := im.table(g / n)
+	if err != nil || gt == nil {
+		return 0, err
+	}
+	return gt[g%n], nil
+}
+
+// ReadAt reads the virtual disk; unallocated grains read as zeros.
+func (im *Image) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, fmt.Errorf("vmdk: negative offset %d", off)
+	}
+	if off >= im.size {
+		return 0, io.EOF
+	}
+	im.mu.Lock()
+	defer im.mu.Unlock()
+	n := 0
+	for n < len(p) && off < im.size {
+		g := uint64(off / im.grain)
+		in := off % im.grain
+		chunk := p[n:min(len(p), n+int(min(im.grain-in, im.size-off)))]
+		if err := im.readGrain(g, in, chunk); err != nil {
+			return n, err
+		}
+		n += len(chunk)
+		off += int64(len(chunk))
+	}
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+// readGrain fills dst with grain g's bytes from offset in within the grain.
+func (im *Image) readGrain(g uint64, in int64, dst []byte) error {
+	e, err := im.entry(g)
+	if err != nil {
+		return err
+	}
+	if e <= 1 {
+		clear(dst)
+		return nil
+	}
+	if im.hdr.Flags&flagCompressed == 0 {
+		if err := readAt(im.r, dst, int64(e)*SectorSize+in, im.fileSize); err != nil {
+			return fmt.Errorf("reading grain %d at sector %d: %w", g, e, err)
+		}
+		return nil
+	}
+	if im.cacheIdx != g {
+		if im.cached == nil {
+			im.cached = make([]byte, im.grain)
+		}
+		if err := im.inflateGrain(g, e); err != nil {
+			im.cacheIdx = ^uint64(0)
+			return err
+		}
+		im.cacheIdx = g
+	}
+	copy(dst, im.cached[in:])
+	return nil
+}
+
+// maxCompressedGrain bounds a grain's compressed size: DEFLATE never grows
+// data by more than a few bytes per 64 KiB, so twice the grain is generous.
+func (im *Image) maxCompressedGrain() int64 { return 2*im.grain + SectorSize }
+
+// inflateGrain decompresses grain g stored at sector e into im.cached.
+func (im *Image) inflateGrain(g uint64, e uint32) error {
+	at := int64(e) * SectorSize
+	var hdr [grainMarkerSize]byte
+	hdrLen := int64(4)
+	if im.hdr.Flags&flagMarkers != 0 {
+		hdrLen = grainMarkerSize
+	}
+	if err := readAt(im.r, hdr[:hdrLen], at, im.fileSize); err != nil {
+		return fmt.Errorf("reading grain %d: %w", g, err)
+	}
+	var size int64
+	if hdrLen == grainMarkerSize {
+		if lba := binary.LittleEndian.Uint64(hdr[:]); lba != g*im.hdr.GrainSize {
+			return formatErr(at, "grain table entry for grain %d (LBA %d) points to a grain marker for LBA %d", g, g*im.hdr.GrainSize, lba)
+		}
+		size = int64(binary.LittleEndian.Uint32(hdr[8:]))
+	} else {
+		size = int64(binary.LittleEndian.Uint32(hdr[:]))
+	}
+	if size == 0 || size > im.maxCompressedGrain() {
+		return formatErr(at+hdrLen-4, "grain %d: compressed size %d out of range (1 to %d)", g, size, im.maxCompressedGrain())
+	}
+	if int64(cap(im.scratch)) < size {
+		im.scratch = make([]byte, size)
+	}
+	data := im.scratch[:size]
+	if err := readAt(im.r, data, at+hdrLen, im.fileSize); err != nil {
+		return fmt.Errorf("reading grain %d: %w", g, err)
+	}
+	want := min(im.grain, im.size-int64(g)*im.grain)
+	got, err := im.inflate.inflate(im.cached, data)
+	if err != nil {
+		return formatErr(at+hdrLen, "grain %d (LBA %d): corrupt DEFLATE data: %v", g, g*im.hdr.GrainSize, err)
+	}
+	if int64(got) < want {
+		// VMDKstream compresses the bytes of the input file only, so a
+		// last grain may inflate short of its sector-rounded end.
+		if int64(g) != (im.size-1)/im.grain || want-int64(got) >= SectorSize {
+			return formatErr(at+hdrLen, "grain %d inflates to %d bytes, want %d", g, got, want)
+		}
+	}
+	clear(im.cached[got:])
+	return nil
+}
+
+// NextData implements SparseReaderAt: the next run of allocated grains.
+func (im *Image) NextData(off int64) (int64, int64, error) {
+	off = max(off, 0)
+	if off >= im.size {
+		return 0, 0, io.EOF
+	}
+	im.mu.Lock()
+	defer im.mu.Unlock()
+	grains := im.hdr.grains()
+	n := uint64(im.hdr.NumGTEsPerGT)
+	g := uint64(off / im.grain)
+	for g < grains {
+		if im.gd[g/n] == 0 {
+			g = (g/n + 1) * n // skip a whole unallocated table
+			continue
+		}
+		e, err := im.entry(g)
+		if err != nil {
+			return 0, 0, err
+		}
+		if e <= 1 {
+			g++
+			continue
+		}
+		start := max(off, int64(g)*im.grain)
+		for g++; g < grains; g++ {
+			if e, err := im.entry(g); err != nil {
+				return 0, 0, err
+			} else if e <= 1 {
+				break
+			}
+		}
+		return start, min(int64(g)*im.grain, im.size), nil
+	}
+	return 0, 0, io.EOF
+}
+
+// Allocated counts the allocated grains and the disk bytes they cover (the
+// OVF populatedSize of a disk passed through unchanged).
+func (im *Image) Allocated() (grains, bytes int64, err error) {
+	for off := int64(0); ; {
+		start, end, err := im.NextData(off)
+		if err == io.EOF {
+			return grains, bytes, nil
+		}
+		if err != nil {
+			return 0, 0, err
+		}
+		grains += ceilDivInt(end, im.grain) - start/im.grain
+		bytes += end - start
+		off = end
+	}
+}
+
+func ceilDivInt(a, b int64) int64 { return (a + b - 1) / b }

@@ -1,0 +1,5 @@
+//go:build !race
+
+package vmdk
+
+const raceEnabled = false

@@ -1,0 +1,214 @@
+package vmdk
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"runtime"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// mixedDisk is 3 MiB of text, random data and zeros, in memory.
+func mixedDisk() []byte {
+	b := make([]byte, 3*mib+333)
+	copy(b, textBytes(30, int(mib)))
+	copy(b[mib+GrainSize:], randomBytes(31, int(mib)))
+	copy(b[5*mib/2+5:], textBytes(32, int(mib/2)))
+	return b
+}
+
+// TestWriteDeterministicAcrossWorkers: the output order is fixed whatever
+// the number of workers (run with -race to check the pipeline).
+func TestWriteDeterministicAcrossWorkers(t *testing.T) {
+	disk := mixedDisk()
+	var first []byte
+	for _, workers := range []int{1, 2, 3, 8, 16} {
+		o := fixedIDs
+		o.Workers = workers
+		var out bytes.Buffer
+		st, err := Write(context.Background(), &out, bytes.NewReader(disk), int64(len(disk)), o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Size != int64(out.Len()) {
+			t.Fatalf("Stats.Size %d, wrote %d", st.Size, out.Len())
+		}
+		if first == nil {
+			first = out.Bytes()
+			im := mustOpen(t, first)
+			got := make([]byte, len(disk))
+			if _, err := im.ReadAt(got, 0); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, disk) {
+				t.Fatal("round trip differs")
+			}
+			continue
+		}
+		if !bytes.Equal(out.Bytes(), first) {
+			t.Fatalf("%d workers wrote different bytes than 1 worker", workers)
+		}
+	}
+}
+
+// TestWriteLevels: every level round-trips, and higher levels are not bigger
+// on text.
+func TestWriteLevels(t *testing.T) {
+	disk := mixedDisk()
+	var sizes []int64
+	for _, level := range []int{1, 5, 9} {
+		o := fixedIDs
+		o.Level = level
+		var out bytes.Buffer
+		st, err := Write(context.Background(), &out, bytes.NewReader(disk), int64(len(disk)), o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := make([]byte, len(disk))
+		if _, err := mustOpen(t, out.Bytes()).ReadAt(got, 0); err != nil || !bytes.Equal(got, disk) {
+			t.Fatalf("level %d: round trip failed (%v)", level, err)
+		}
+		sizes = append(sizes, st.Size)
+	}
+	if !(sizes[0] > sizes[1] && sizes[1] >= sizes[2]) {
+		t.Fatalf("sizes by level 1, 5, 9: %v", sizes)
+	}
+	if _, err := Write(context.Background(), io.Discard, bytes.NewReader(disk), 10, Options{Level: 10}); err == nil {
+		t.Fatal("level 10 accepted")
+	}
+}
+
+// slowReader delays every read so a cancellation lands mid-conversion.
+type slowReader struct {
+	r     io.ReaderAt
+	reads atomic.Int64
+}
+
+func (s *slowReader) ReadAt(p []byte, off int64) (int, error) {
+	s.reads.Add(1)
+	time.Sleep(200 * time.Microsecond)
+	return s.r.ReadAt(p, off)
+}
+
+func TestWriteCancel(t *testing.T) {
+	before := runtime.NumGoroutine()
+	disk := bytes.Repeat(textBytes(40, int(mib)), 16)
+	ctx, cancel := context.WithCancel(context.Background())
+	src := &slowReader{r: bytes.NewReader(disk)}
+	var progressed atomic.Int64
+	o := Options{Workers: 4, Progress: func(done, total int64) {
+		if progressed.Add(1) == 20 {
+			cancel()
+		}
+	}}
+	_, err := Write(ctx, io.Discard, src, int64(len(disk)), o)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled Write returned %v", err)
+	}
+	if n := src.reads.Load(); n > 200 {
+		t.Fatalf("%d grains read after cancelling at the 20th: the reader did not stop", n)
+	}
+	waitGoroutines(t, before)
+}
+
+type failingReader struct{ at int64 }
+
+func (f failingReader) ReadAt(p []byte, off int64) (int, error) {
+	if off >= f.at {
+		return 0, errors.New("disk on fire")
+	}
+	for i := range p {
+		p[i] = byte(i)
+	}
+	return len(p), nil
+}
+
+type failingWriter struct{ left int }
+
+func (f *failingWriter) Write(p []byte) (int, error) {
+	if f.left < len(p) {
+		return 0, errors.New("no space left")
+	}
+	f.left -= len(p)
+	return len(p), nil
+}
+
+func TestWriteErrors(t *testing.T) {
+	before := runtime.NumGoroutine()
+	_, err := Write(context.Background(), io.Discard, failingReader{at: 5 * GrainSize}, 10*GrainSize, Options{})
+	if err == nil || !strings.Contains(err.Error(), "disk on fire") || !strings.Contains(err.Error(), "at byte 327680") {
+		t.Fatalf("read error: %v", err)
+	}
+	_, err = Write(context.Background(), &failingWriter{left: 70 * 1024}, failingReader{at: 1 << 40}, 100*GrainSize, Options{})
+	if err == nil || !strings.Contains(err.Error(), "no space left") {
+		t.Fatalf("write error: %v", err)
+	}
+	_, err = Write(context.Background(), io.Discard, bytes.NewReader(nil), 0, Options{})
+	if err == nil {
+		t.Fatal("empty disk accepted")
+	}
+	if _, err := Write(context.Background(), io.Discard, bytes.NewReader(nil), 1, Options{AdapterType: "pvscsi"}); err == nil {
+		t.Fatal("adapter type pvscsi accepted (AdapterTypeFor maps it)")
+	}
+	waitGoroutines(t, before)
+}
+
+func waitGoroutines(t *testing.T, before int) {
+	t.Helper()
+	for i := 0; i < 100 && runtime.NumGoroutine() > before; i++ {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > before {
+		t.Fatalf("%d goroutines left running (before: %d)", n, before)
+	}
+}
+
+// TestWriteBoundedMemory: converting 1 GiB of data keeps the heap small.
+func TestWriteBoundedMemory(t *testing.T) {
+	if testing.Short() || raceEnabled {
+		t.Skip("1 GiB conversion: skipped under -short and -race")
+	}
+	src := repeatReader{block: textBytes(50, int(mib))}
+	var peak atomic.Uint64
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		var ms runtime.MemStats
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+			runtime.ReadMemStats(&ms)
+			if ms.HeapInuse > peak.Load() {
+				peak.Store(ms.HeapInuse)
+			}
+		}
+	}()
+	_, err := Write(context.Background(), io.Discard, src, gib, Options{Level: 1})
+	close(stop)
+	<-done
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := peak.Load(); p > 64<<20 {
+		t.Fatalf("heap peaked at %d MiB converting 1 GiB", p>>20)
+	}
+	t.Logf("heap peak %d MiB", peak.Load()>>20)
+}
+
+// repeatReader is an endless disk repeating block.
+type repeatReader struct{ block []byte }
+
+func (r repeatReader) ReadAt(p []byte, off int64) (int, error) {
+	for i := range p {
+		p[i] = r.block[(off+int64(i))%int64(len(r.block))]
+	}
+	return len(p), nil
+}
