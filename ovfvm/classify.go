@@ -84,7 +84,7 @@ var probedExt = map[string]bool{".raw": true, ".img": true, ".qcow2": true, ".qc
 // disk cannot be used.
 func Classify(files []string) (*Input, error) {
 	in := &Input{}
-	var vmxs, ovas, candidates []string
+	var vmxs, ovas, candidates, unsupported []string
 	for _, f := range files {
 		fi, err := os.Stat(f)
 		if err != nil {
@@ -103,7 +103,7 @@ func Classify(files []string) (*Input, error) {
 		case ext == ".ova":
 			ovas = append(ovas, f)
 		case unsupportedDiskExt[ext] != "":
-			return nil, fmt.Errorf("artifact file %s is a %s disk, which the vsphere-ova post-processor does not read; convert it to qcow2 or raw (qemu-img convert -O qcow2), or have the builder export an OVF", f, unsupportedDiskExt[ext])
+			unsupported = append(unsupported, f)
 		case ext == "" || probedExt[ext]:
 			candidates = append(candidates, f)
 		default:
@@ -120,6 +120,10 @@ func Classify(files []string) (*Input, error) {
 		return in, nil
 	case len(ovas) > 0:
 		return nil, fmt.Errorf("the artifact is already an OVA (%s) and has no .ovf; use it as it is, or have the builder write an OVF export (for example format = \"ovf\")", strings.Join(ovas, ", "))
+	case len(unsupported) > 0:
+		f := unsupported[0]
+		return nil, fmt.Errorf("artifact file %s is a %s disk, which the vsphere-ova post-processor does not read; convert it to qcow2 or raw (qemu-img convert -O qcow2), or have the builder export an OVF",
+			f, unsupportedDiskExt[extension(f)])
 	case len(vmxs) > 1:
 		return nil, fmt.Errorf("the artifact has %d .vmx files (%s); the vsphere-ova post-processor packs one VM: keep one VM per artifact", len(vmxs), strings.Join(vmxs, ", "))
 	case len(vmxs) == 1:

@@ -3,6 +3,7 @@ package ovfvm
 import (
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 
 	govmomiovf "github.com/vmware/govmomi/ovf"
@@ -175,18 +176,49 @@ func lookupGuest(id string) (guestOS, error) {
 		}
 		return g, nil
 	}
-	// Everything else: VMware's own mapping, then the generic CIM type.
+	// Everything else: VMware's own mapping (govmomi), first the pairs its
+	// CIM-to-guest table names exactly, then its guest-to-CIM switch, then
+	// the generic CIM type.
+	if p, ok := govmomiPairs[id]; ok {
+		p.id = id
+		return p, nil
+	}
 	if n := int(govmomiovf.GuestIDToCIMOSType(id)); n > 0 {
 		return guestOS{id: id, cim: n}, nil
 	}
 	return guestOS{id: id, cim: genericCIM(id)}, nil
 }
 
+// govmomiPairs inverts govmomi's CIMOSTypeToGuestID (its cimGuestIDTable):
+// for each guest id, the CIM id and version that map exactly to it. A
+// version is kept only where the bare CIM id maps to another guest.
+var govmomiPairs = func() map[string]guestOS {
+	versions := []string{""}
+	for v := 1; v <= 30; v++ {
+		versions = append(versions, strconv.Itoa(v))
+	}
+	versions = append(versions, "65")
+	m := map[string]guestOS{}
+	for cim := 1; cim <= 200; cim++ {
+		bare := string(govmomiovf.CIMOSTypeToGuestID(govmomiovf.CIMOSType(cim), ""))
+		for _, v := range versions {
+			g := string(govmomiovf.CIMOSTypeToGuestID(govmomiovf.CIMOSType(cim), v))
+			if g == "" || (v != "" && g == bare) {
+				continue
+			}
+			if _, seen := m[g]; !seen {
+				m[g] = guestOS{cim: cim, version: v}
+			}
+		}
+	}
+	return m
+}()
+
 // genericCIM is CIM's catch-all for ids neither table knows: Linux or
 // Other, 32 or 64 bit (the values cimOSType in ovftarget writes too).
 func genericCIM(id string) int {
 	l := strings.ToLower(id)
-	linux := strings.Contains(l, "linux") || strings.Contains(l, "pardus")
+	linux := strings.Contains(l, "linux") || strings.Contains(l, "fusionos")
 	b64 := strings.Contains(l, "64")
 	switch {
 	case linux && b64:

@@ -182,6 +182,12 @@ func probeSparse(f *os.File, h []byte, d *DiskFile) error {
 	if i := bytes.IndexByte(buf, 0); i >= 0 {
 		buf = buf[:i]
 	}
+	if len(bytes.TrimSpace(buf)) == 0 {
+		// qemu-img reserves a descriptor area in split extents and leaves
+		// it empty: an extent all the same.
+		d.Subformat = sparseExtent
+		return nil
+	}
 	desc, err := parseDescriptor(buf)
 	if err != nil {
 		return fmt.Errorf("%s: embedded descriptor: %w", d.Path, err)
