@@ -187,9 +187,9 @@ func TestGeneratedMatchesVCenterExports(t *testing.T) {
 		all = append(all, d)
 	}
 	ref := collect(all...)
-	// Settings vCenter only writes for devices that have been powered on
-	// (PCI slots) or that we do not set; our items may leave them out, but
-	// never add keys vCenter lacks.
+	// Our items may leave out settings vCenter writes only for powered-on
+	// VMs (slotInfo.pciSlotNumber) or for options we do not offer, but never
+	// add a key vCenter lacks.
 	for _, c := range genCases() {
 		t.Run(c.name, func(t *testing.T) {
 			gen := collect(parseDoc(t, c.name, generate(t, c)))

@@ -121,8 +121,9 @@ const (
 
 // Prepare checks every option that is set and returns one error per
 // problem, each naming the option and the values it takes. Unset options
-// are not filled in: MergeVMX and Generate do that, so that a .vmx can
-// supply them first.
+// are not filled in: Resolve and Generate do that, so that a .vmx can
+// supply them first. It is long because it checks each option in the
+// order the struct declares them, one short block per option.
 func (c *Config) Prepare() []error {
 	var errs []error
 	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf("vm."+format, args...)) }

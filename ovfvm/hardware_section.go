@@ -9,7 +9,8 @@ import (
 // a vCenter 8 export (the Bitnami LAMP export of vCenter build-21560480):
 // CPU, memory, disk controller, IDE 1, IDE 0, video card, VMCI, disks,
 // network adapters, then the VM-wide vmw:Config settings. InstanceIDs
-// count up from 1 in that order.
+// count up from 1 in that order. It is long on purpose: one block per item,
+// in export order, so it can be read against a real export line by line.
 func hardwareSection(v vm, ndisks int) *node {
 	hw := el("VirtualHardwareSection", textEl("Info", "Virtual hardware requirements"))
 	hw.add(el("System",
@@ -60,8 +61,9 @@ func hardwareSection(v vm, ndisks int) *node {
 			textEl("rasd:ResourceType", "5"),
 		))
 	}
-	// vSphere gives EFI VMs 8 MB of video memory and BIOS VMs 4 MB (the
-	// exports above: efi 8192, bios 4096).
+	// Video memory as vCenter exports show it for new VMs: 8 MB for EFI
+	// guests (every EFI export we have), 4 MB for a BIOS Linux guest (the
+	// Bitnami export; a BIOS Windows export of vCenter 6.7 has 8 MB).
 	videoKB := "4096"
 	if v.firmware == FirmwareEFI {
 		videoKB = "8192"

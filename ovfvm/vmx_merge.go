@@ -14,7 +14,8 @@ import (
 // firmware, uefi.secureBoot.enabled, virtualHW.version, the disks' bus
 // (scsiN.virtualDev, sata, nvme) and ethernetN.virtualDev/networkName. It
 // returns a note for each value taken and for each it could not take.
-// Options the user set always win.
+// Options the user set always win. It is long because each .vmx key gets
+// its own short block, in the order of the Config fields.
 func (c *Config) mergeVMX(v *VMX) []string {
 	src := filepath.Base(v.Path)
 	if src == "." || src == "" {
