@@ -339,6 +339,45 @@ func TestGeneratedOVFThroughEveryTarget(t *testing.T) {
 	}
 }
 
+// The descriptor options of ovftarget (product, annotation, EULA, vApp
+// properties, hardware version) land in the generated OVF where importers
+// read them.
+func TestGeneratedOVFTakesDescriptorOptions(t *testing.T) {
+	opts := &ovftarget.Customization{
+		Product:             ovftarget.Product{Name: "Acme Appliance", Vendor: "Acme", Version: "1.0"},
+		Annotation:          "built by Packer",
+		EULA:                "be nice",
+		CloudInitProperties: true,
+		Properties:          []ovftarget.Property{{Key: "ip0", Label: "IP address"}},
+		HardwareVersion:     "vmx-19",
+	}
+	if errs := opts.Prepare(); len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	for _, c := range genCases() {
+		out := generate(t, c)
+		for _, target := range []ovftarget.Target{ovftarget.VSphere, ovftarget.Workstation, ovftarget.VirtualBox, ovftarget.Portable} {
+			r, err := ovftarget.Customize(out, target, opts)
+			if err != nil {
+				t.Errorf("%s/%s: Customize: %v", c.name, target, err)
+				continue
+			}
+			env, err := govmomiovf.Unmarshal(bytes.NewReader(r.Descriptor))
+			if err != nil {
+				t.Fatalf("%s/%s: Unmarshal: %v", c.name, target, err)
+			}
+			vs := env.VirtualSystem
+			if len(vs.Product) != 1 || vs.Product[0].Product != "Acme Appliance" || len(vs.Product[0].Property) < 2 ||
+				vs.Annotation == nil || vs.Annotation.Annotation != "built by Packer" || len(vs.Eula) != 1 {
+				t.Errorf("%s/%s: product %+v annotation %+v eula %d", c.name, target, vs.Product, vs.Annotation, len(vs.Eula))
+			}
+			if got := deref(vs.VirtualHardware[0].System.VirtualSystemType); got != "vmx-19" {
+				t.Errorf("%s/%s: VirtualSystemType %s; want vmx-19", c.name, target, got)
+			}
+		}
+	}
+}
+
 func TestXMLLintWellFormed(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs xmllint; skipped with -short")

@@ -52,8 +52,9 @@ const (
 // exactly as vSphere's export does. Sources, per entry:
 //   - E: a real vCenter export: the Bitnami LAMP OVA exported by vCenter 8
 //     (build-21560480, "ovf:id=96 ovf:version=10 vmw:osType=debian10_64Guest
-//     Debian GNU/Linux 10 (64-bit)") and the vCenter exports in govmomi
-//     v0.56.0 ovf/fixtures/external (counts there: ubuntu64Guest 94 x10,
+//     Debian GNU/Linux 10 (64-bit)") and VMware's OVF test data in govmomi
+//     v0.56.0 ovf/fixtures/external, vCenter and ovftool exports, some of
+//     them trimmed by hand (counts there: ubuntu64Guest 94 x10,
 //     ubuntuGuest 93 x99, windows7Server64Guest 103 x35, windows9_64Guest 114
 //     x7, windows9Guest 113 x5, windows8Guest 113 x9, windows8_64Guest 114,
 //     windows8Server64Guest 112, windows9Server64Guest 112 x3,
