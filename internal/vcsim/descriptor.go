@@ -70,7 +70,7 @@ func (s *Server) snapshot(vm *simulator.VirtualMachine) vmSnapshot {
 			if c.Hardware.NumCoresPerSocket != nil {
 				v.coresPerSocket = *c.Hardware.NumCoresPerSocket
 			}
-			v.devices = append(v.devices, c.Hardware.Device...)
+			v.devices = inKeyOrder(c.Hardware.Device)
 		}
 	})
 	return v

@@ -26,7 +26,16 @@ func TestCreateDescriptor(t *testing.T) {
 	e := start(t, ModeVCenter)
 	src := writeFixture(t, "desc", 2)
 	vm, _ := e.importOVF(t, src, "desc-vm")
-	task, err := vm.Reconfigure(ctx, types.VirtualMachineConfigSpec{NumCPUs: 6, NumCoresPerSocket: types.NewInt32(3), MemoryMB: 1536})
+	// Grow disk 0 (16 MiB) to 32 MiB: vcsim moves an edited device to the end
+	// of its list; the export and descriptor must still list it first.
+	devices, err := vm.Device(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	disk0 := devices.SelectByType((*types.VirtualDisk)(nil))[0].(*types.VirtualDisk)
+	disk0.CapacityInBytes, disk0.CapacityInKB = 32<<20, 32<<10
+	task, err := vm.Reconfigure(ctx, types.VirtualMachineConfigSpec{NumCPUs: 6, NumCoresPerSocket: types.NewInt32(3), MemoryMB: 1536,
+		DeviceChange: []types.BaseVirtualDeviceConfigSpec{&types.VirtualDeviceConfigSpec{Operation: types.VirtualDeviceConfigSpecOperationEdit, Device: disk0}}})
 	if err == nil {
 		err = task.Wait(ctx)
 	}
@@ -61,6 +70,12 @@ func TestCreateDescriptor(t *testing.T) {
 	}
 	if len(env.References) != 2 || len(env.Disk.Disks) != 2 {
 		t.Fatalf("%d files / %d disks, want 2 / 2", len(env.References), len(env.Disk.Disks))
+	}
+	if c0, c1 := env.Disk.Disks[0].Capacity, env.Disk.Disks[1].Capacity; c0 != "33554432" || c1 != "16777216" {
+		t.Errorf("disk capacities %s, %s; want the grown disk 0 (33554432) first, then 16777216", c0, c1)
+	}
+	if !strings.HasSuffix(items[0].Path, "disk-0.vmdk") {
+		t.Errorf("export lease lists %s first, want disk 0", items[0].Path)
 	}
 	counts := map[int]int{}
 	var cpus, cores, mem uint64

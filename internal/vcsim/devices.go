@@ -3,6 +3,7 @@ package vcsim
 import (
 	"fmt"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/vmware/govmomi/object"
@@ -36,6 +37,7 @@ func (s *Server) vmFiles(vm *simulator.VirtualMachine) []deviceFile {
 			devices = append(devices, vm.Config.Hardware.Device...)
 		}
 	})
+	devices = inKeyOrder(devices)
 	count := map[string]int{}
 	var files []deviceFile
 	for _, d := range devices {
@@ -80,4 +82,14 @@ func (s *Server) datastoreDir(name string) string {
 		return ds.Summary.Url
 	}
 	return ""
+}
+
+// inKeyOrder sorts devices by key. vcsim implements a device edit as remove
+// and add, which moves the device to the end of the list; vSphere keeps
+// devices in key order, so that growing disk 0 leaves it disk 0 in the
+// export lease and the descriptor.
+func inKeyOrder(devices object.VirtualDeviceList) object.VirtualDeviceList {
+	out := append(object.VirtualDeviceList(nil), devices...)
+	sort.SliceStable(out, func(i, j int) bool { return out[i].GetVirtualDevice().Key < out[j].GetVirtualDevice().Key })
+	return out
 }
