@@ -216,7 +216,9 @@ func (s *Server) SetGuestIP(vmName, ip string) error {
 	return nil
 }
 
-// VMNames lists the names of all VMs in the inventory, sorted.
+// VMNames lists the names of all VMs in the inventory, sorted. Call it when
+// no import is running: vcsim sets a new VM's name without a lock the
+// race detector can see.
 func (s *Server) VMNames() []string {
 	var names []string
 	for _, e := range s.Model.Map().All("VirtualMachine") {
