@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -94,58 +95,25 @@ func TestPackerCancelDuringUpload(t *testing.T) {
 	if res := env.Run(context.Background(), work, "init", "."); res.Err != nil {
 		t.Fatalf("packer init: %v\n%s", res.Err, res.Output)
 	}
-	pr, pw := io.Pipe()
-	cmd := env.Command(context.Background(), work, pw, "build", "-color=false",
+	cmd := env.Command(context.Background(), work, nil, "build", "-color=false",
 		"-var", "vcenter_server="+proxy, "-var", "username="+srv.Username, "-var", "password="+srv.Password,
 		"-var", "source_path="+src, "-var", "output_directory="+outDir, ".")
 	cmd.Env = append(append([]string(nil), cmd.Env...), "TMPDIR="+tmp)
-	// Packer re-executes itself under panicwrap, whose parent ignores SIGINT:
-	// like Ctrl-C in a terminal, the signal goes to the whole process group.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var output strings.Builder
-	signalled := make(chan bool, 1)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		sc := bufio.NewScanner(pr)
-		sent := false
-		for sc.Scan() {
-			line := sc.Text()
-			output.WriteString(line + "\n")
-			if !sent && strings.Contains(line, "Uploading big-disk-0.vmdk") {
-				sent = true
-				time.Sleep(time.Second) // well inside the ~8 s upload
-				_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGINT)
-				signalled <- true
-			}
-		}
-	}()
-	werr := make(chan error, 1)
-	go func() { werr <- cmd.Wait(); pw.Close() }()
-	select {
-	case err = <-werr:
-	case <-time.After(3 * time.Minute):
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		t.Fatal("packer did not exit within 3 minutes")
-	}
-	<-done
-	if len(signalled) == 0 {
-		t.Fatalf("the upload never started (or finished before SIGINT):\n%s", output.String())
+	out, signalled, err := interruptOn(t, cmd, "Uploading big-disk-0.vmdk", time.Second)
+	if !signalled {
+		t.Fatalf("the upload never started (or finished before SIGINT):\n%s", out)
 	}
 	if err == nil {
-		t.Fatalf("interrupted build exited 0:\n%s", output.String())
+		t.Fatalf("interrupted build exited 0:\n%s", out)
 	}
-	if !strings.Contains(output.String(), `Destroying VM "demo-appliance"`) {
-		t.Errorf("no VM cleanup in the output:\n%s", output.String())
+	if !strings.Contains(out, `Destroying VM "demo-appliance"`) {
+		t.Errorf("no VM cleanup in the output:\n%s", out)
 	}
-	if strings.Contains(output.String(), "Import complete") {
-		t.Fatalf("the upload completed before SIGINT; the test did not interrupt it:\n%s", output.String())
+	if strings.Contains(out, "Import complete") {
+		t.Fatalf("the upload completed before SIGINT; the test did not interrupt it:\n%s", out)
 	}
 	if vms := srv.VMNames(); len(vms) != 0 {
-		t.Errorf("VMs left in the inventory: %v\n%s", vms, output.String())
+		t.Errorf("VMs left in the inventory: %v\n%s", vms, out)
 	}
 	if _, err := os.Stat(outDir); !os.IsNotExist(err) {
 		t.Errorf("output_directory exists after a cancelled build (err=%v)", err)
@@ -153,5 +121,46 @@ func TestPackerCancelDuringUpload(t *testing.T) {
 	if left, _ := atomicfile.Leftovers(work); len(left) != 0 {
 		t.Errorf("temporary files left behind: %v", left)
 	}
+}
 
+// interruptOn runs cmd (a packer build) and sends SIGINT to its process
+// group delay after a line containing line appears, as Ctrl-C in a terminal
+// does. It returns the output, whether the signal was sent, and how cmd
+// ended.
+func interruptOn(t *testing.T, cmd *exec.Cmd, line string, delay time.Duration) (string, bool, error) {
+	t.Helper()
+	pr, pw := io.Pipe()
+	cmd.Stdout, cmd.Stderr = pw, pw
+	// Packer re-executes itself under panicwrap, whose parent ignores SIGINT:
+	// the signal must go to the whole process group.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var output strings.Builder
+	signalled := false
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			output.WriteString(sc.Text() + "\n")
+			if !signalled && strings.Contains(sc.Text(), line) {
+				signalled = true
+				time.Sleep(delay)
+				_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGINT)
+			}
+		}
+	}()
+	werr := make(chan error, 1)
+	go func() { werr <- cmd.Wait(); pw.Close() }()
+	var err error
+	select {
+	case err = <-werr:
+	case <-time.After(3 * time.Minute):
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		t.Fatal("packer did not exit within 3 minutes")
+	}
+	<-done
+	return output.String(), signalled, err
 }

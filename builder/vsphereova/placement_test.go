@@ -47,8 +47,12 @@ func TestPlacementVCenterNames(t *testing.T) {
 	if p.Cluster == nil || p.Cluster.Name() != "DC0_C0" || p.Host == nil || p.Host.Name() != "DC0_C0_H0" {
 		t.Errorf("cluster %v, host %v", p.Cluster, p.Host)
 	}
-	if p.Pool.InventoryPath != "/DC0/host/DC0_C0/Resources" || p.Folder.InventoryPath != "/DC0/vm" {
-		t.Errorf("pool %s, folder %s", p.Pool.InventoryPath, p.Folder.InventoryPath)
+	clusterPool, err := p.Cluster.ResourcePool(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Pool.Reference() != clusterPool.Reference() || p.Folder.InventoryPath != "/DC0/vm" {
+		t.Errorf("pool %v (want the cluster's root pool %v), folder %s", p.Pool.Reference(), clusterPool.Reference(), p.Folder.InventoryPath)
 	}
 	if len(p.Networks) != 1 || p.Networks[0].Name != "VM Network" || p.Networks[0].Network.Type != "DistributedVirtualPortgroup" {
 		t.Errorf("networks %+v", p.Networks)

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vmware/govmomi/object"
 	govovf "github.com/vmware/govmomi/ovf"
 	"github.com/vmware/govmomi/vim25/types"
 
@@ -26,22 +27,7 @@ func TestCreateDescriptor(t *testing.T) {
 	e := start(t, ModeVCenter)
 	src := writeFixture(t, "desc", 2)
 	vm, _ := e.importOVF(t, src, "desc-vm")
-	// Grow disk 0 (16 MiB) to 32 MiB: vcsim moves an edited device to the end
-	// of its list; the export and descriptor must still list it first.
-	devices, err := vm.Device(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	disk0 := devices.SelectByType((*types.VirtualDisk)(nil))[0].(*types.VirtualDisk)
-	disk0.CapacityInBytes, disk0.CapacityInKB = 32<<20, 32<<10
-	task, err := vm.Reconfigure(ctx, types.VirtualMachineConfigSpec{NumCPUs: 6, NumCoresPerSocket: types.NewInt32(3), MemoryMB: 1536,
-		DeviceChange: []types.BaseVirtualDeviceConfigSpec{&types.VirtualDeviceConfigSpec{Operation: types.VirtualDeviceConfigSpecOperationEdit, Device: disk0}}})
-	if err == nil {
-		err = task.Wait(ctx)
-	}
-	if err != nil {
-		t.Fatalf("reconfigure: %v", err)
-	}
+	reconfigure(t, vm)
 	out := t.TempDir()
 	items := exportAll(t, vm, out)
 
@@ -59,8 +45,7 @@ func TestCreateDescriptor(t *testing.T) {
 		t.Fatalf("CreateDescriptor: %v", err)
 	}
 
-	// govmomi's parser: 6 vCPUs, 3 per socket, 1536 MB, LSI Logic, 2 disks,
-	// VmxNet3 on "VM Network".
+	// govmomi's parser.
 	env, err := govovf.Unmarshal(strings.NewReader(res.OvfDescriptor))
 	if err != nil {
 		t.Fatalf("govmomi ovf.Unmarshal: %v\n%s", err, res.OvfDescriptor)
@@ -77,6 +62,33 @@ func TestCreateDescriptor(t *testing.T) {
 	if !strings.HasSuffix(items[0].Path, "disk-0.vmdk") {
 		t.Errorf("export lease lists %s first, want disk 0", items[0].Path)
 	}
+	checkHardware(t, env)
+
+	// Our own parser, with its href rules, sees the same files and sizes.
+	d, err := ovf.Parse([]byte(res.OvfDescriptor))
+	if err != nil {
+		t.Fatalf("ovf.Parse: %v", err)
+	}
+	for i, f := range d.Files() {
+		if f.Href != files[i].Path || f.Size != files[i].Size {
+			t.Errorf("file %d: %+v, want href %s size %d", i, f, files[i].Path, files[i].Size)
+		}
+	}
+
+	// A wrong deviceId is refused with a message naming it.
+	_, err = m.CreateDescriptor(ctx, vm, types.OvfCreateDescriptorParams{OvfFiles: []types.OvfFile{{DeviceId: "/vm-x/nope:0", Path: "x.vmdk"}}})
+	if err == nil || !strings.Contains(err.Error(), "/vm-x/nope:0") {
+		t.Errorf("bad deviceId: err = %v", err)
+	}
+
+	// A subtest, so that a missing virt-v2v cannot hide the checks above.
+	t.Run("virt-v2v", func(t *testing.T) { checkV2V(t, out, res.OvfDescriptor) })
+}
+
+// checkHardware wants 6 vCPUs, 3 per socket, 1536 MB, LSI Logic, 2 disks
+// and a NIC on "VM Network".
+func checkHardware(t *testing.T, env *govovf.Envelope) {
+	t.Helper()
 	counts := map[int]int{}
 	var cpus, cores, mem uint64
 	for _, item := range env.VirtualSystem.VirtualHardware[0].Item {
@@ -99,47 +111,55 @@ func TestCreateDescriptor(t *testing.T) {
 		t.Errorf("hardware: cpus %d cores/socket %d mem %d items by type %v; want 6, 3, 1536, 2 disks, 1 SCSI, 1 NIC", cpus, cores, mem, counts)
 	}
 
-	// Our own parser, with its href rules, sees the same files and sizes.
-	d, err := ovf.Parse([]byte(res.OvfDescriptor))
+}
+
+// reconfigure sets 6 vCPUs, 3 per socket, 1536 MB, and grows disk 0
+// (16 MiB) to 32 MiB: vcsim moves an edited device to the end of its list;
+// the export and descriptor must still list it first.
+func reconfigure(t *testing.T, vm *object.VirtualMachine) {
+	t.Helper()
+	ctx := t.Context()
+	devices, err := vm.Device(ctx)
 	if err != nil {
-		t.Fatalf("ovf.Parse: %v", err)
+		t.Fatal(err)
 	}
-	for i, f := range d.Files() {
-		if f.Href != files[i].Path || f.Size != files[i].Size {
-			t.Errorf("file %d: %+v, want href %s size %d", i, f, files[i].Path, files[i].Size)
-		}
+	disk0 := devices.SelectByType((*types.VirtualDisk)(nil))[0].(*types.VirtualDisk)
+	disk0.CapacityInBytes, disk0.CapacityInKB = 32<<20, 32<<10
+	task, err := vm.Reconfigure(ctx, types.VirtualMachineConfigSpec{NumCPUs: 6, NumCoresPerSocket: types.NewInt32(3), MemoryMB: 1536,
+		DeviceChange: []types.BaseVirtualDeviceConfigSpec{&types.VirtualDeviceConfigSpec{Operation: types.VirtualDeviceConfigSpecOperationEdit, Device: disk0}}})
+	if err == nil {
+		err = task.Wait(ctx)
 	}
+	if err != nil {
+		t.Fatalf("reconfigure: %v", err)
+	}
+}
 
-	// A wrong deviceId is refused with a message naming it.
-	_, err = m.CreateDescriptor(ctx, vm, types.OvfCreateDescriptorParams{OvfFiles: []types.OvfFile{{DeviceId: "/vm-x/nope:0", Path: "x.vmdk"}}})
-	if err == nil || !strings.Contains(err.Error(), "/vm-x/nope:0") {
-		t.Errorf("bad deviceId: err = %v", err)
+// checkV2V packs the descriptor with the files in dir and has virt-v2v's
+// OVA parser read it.
+func checkV2V(t *testing.T, dir, descriptor string) {
+	ctx := t.Context()
+	virtV2V := testenv.LookPath(t, "virt-v2v")
+	ovfPath := filepath.Join(dir, "desc-out.ovf")
+	if err := os.WriteFile(ovfPath, []byte(descriptor), 0o644); err != nil {
+		t.Fatal(err)
 	}
-
-	// A subtest, so that a missing virt-v2v cannot hide the checks above.
-	t.Run("virt-v2v", func(t *testing.T) {
-		virtV2V := testenv.LookPath(t, "virt-v2v")
-		ovfPath := filepath.Join(out, "desc-out.ovf")
-		if err := os.WriteFile(ovfPath, []byte(res.OvfDescriptor), 0o644); err != nil {
-			t.Fatal(err)
+	ovaPath := filepath.Join(t.TempDir(), "desc-out.ova")
+	if _, err := ova.Pack(ctx, ova.Options{OVFPath: ovfPath, Output: ovaPath, ChecksumAlgorithm: "none"}); err != nil {
+		t.Fatalf("ova.Pack: %v", err)
+	}
+	cctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(cctx, virtV2V, "-i", "ova", ovaPath, "--print-source")
+	cmd.Env = append(os.Environ(), "LIBGUESTFS_BACKEND=direct")
+	outb, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("virt-v2v --print-source: %v\n%s\n--- descriptor ---\n%s", err, outb, descriptor)
+	}
+	t.Logf("virt-v2v:\n%s", outb)
+	for _, want := range []string{"source name: desc-out", "nr vCPUs: 6", "cores/socket: 3", "memory: 1610612736", "0 [scsi]", "1 [scsi]", `"VM Network" [vmxnet3]`} {
+		if !bytes.Contains(outb, []byte(want)) {
+			t.Errorf("virt-v2v --print-source lacks %q", want)
 		}
-		ovaPath := filepath.Join(t.TempDir(), "desc-out.ova")
-		if _, err := ova.Pack(ctx, ova.Options{OVFPath: ovfPath, Output: ovaPath, ChecksumAlgorithm: "none"}); err != nil {
-			t.Fatalf("ova.Pack: %v", err)
-		}
-		cctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
-		defer cancel()
-		cmd := exec.CommandContext(cctx, virtV2V, "-i", "ova", ovaPath, "--print-source")
-		cmd.Env = append(os.Environ(), "LIBGUESTFS_BACKEND=direct")
-		outb, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("virt-v2v --print-source: %v\n%s\n--- descriptor ---\n%s", err, outb, res.OvfDescriptor)
-		}
-		t.Logf("virt-v2v:\n%s", outb)
-		for _, want := range []string{"source name: desc-out", "nr vCPUs: 6", "cores/socket: 3", "memory: 1610612736", "0 [scsi]", "1 [scsi]", `"VM Network" [vmxnet3]`} {
-			if !bytes.Contains(outb, []byte(want)) {
-				t.Errorf("virt-v2v --print-source lacks %q", want)
-			}
-		}
-	})
+	}
 }
