@@ -11,12 +11,25 @@ import (
 	"github.com/vmware/govmomi/vim25/types"
 )
 
+// leaseTarget splits /nfc/<lease>/<name>.
 func leaseTarget(p string) (lease, name string, ok bool) {
 	parts := strings.Split(strings.TrimPrefix(p, "/nfc/"), "/")
 	if len(parts) != 2 || parts[0] == "" || parts[1] == "" {
 		return "", "", false
 	}
 	return parts[0], parts[1], true
+}
+
+// findLease returns the lease an NFC URL path names, from leases (our
+// import or export leases), and the file name; nil when it is not ours.
+func findLease[L any](s *Server, leases map[string]*L, p string) (*L, string) {
+	id, name, ok := leaseTarget(p)
+	if !ok {
+		return nil, ""
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return leases[id], name
 }
 
 type deviceFile struct {

@@ -191,17 +191,14 @@ func sha1File(p string) (string, int64, error) {
 // serveDownload serves GET /nfc/<lease>/<file> for export leases and hands
 // anything else to vcsim.
 func (s *Server) serveDownload(w http.ResponseWriter, r *http.Request) {
-	id, name, ok := leaseTarget(r.URL.Path)
-	s.mu.Lock()
-	l := s.exports[id]
-	s.mu.Unlock()
-	if !ok || l == nil {
+	l, name := findLease(s, s.exports, r.URL.Path)
+	if l == nil {
 		simulator.ServeNFC(w, r)
 		return
 	}
 	f, ok := l.files[name]
 	if !ok {
-		http.Error(w, fmt.Sprintf("lease %s has no file %q", id, name), http.StatusNotFound)
+		http.Error(w, fmt.Sprintf("lease %s has no file %q", l.Self.Value, name), http.StatusNotFound)
 		return
 	}
 	file, err := os.Open(f.local)

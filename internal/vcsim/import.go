@@ -79,14 +79,11 @@ func (s *Server) abortImport(ctx *simulator.Context, ref types.ManagedObjectRefe
 	}
 }
 
-// leaseTarget splits /nfc/<lease>/<name>.
-
+// serveUpload stores PUT/POST /nfc/<lease>/<file> for import leases and
+// hands anything else to vcsim.
 func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request) {
-	id, name, ok := leaseTarget(r.URL.Path)
-	s.mu.Lock()
-	il := s.imports[id]
-	s.mu.Unlock()
-	if !ok || il == nil {
+	il, name := findLease(s, s.imports, r.URL.Path)
+	if il == nil {
 		simulator.ServeNFC(w, r) // unknown lease: vcsim answers 404
 		return
 	}
