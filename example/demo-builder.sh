@@ -9,7 +9,9 @@
 #      a tar, .ovf first, as an OVA must be
 #   3. packer build example/builder/demo.pkr.hcl (vsphere-ova builder ->
 #      vsphere-ova post-processor)
-#   4. check the resulting OVA with sha256sum -c
+#   4. check the resulting OVA with sha256sum -c, and that its descriptor has
+#      the template's hardware (4 vCPUs, 2 per socket, 3072 MB), not the base
+#      OVA's (2 vCPUs, 1 per socket, 1024 MB)
 # The simulator is stopped on exit, also on failure or Ctrl-C.
 set -euo pipefail
 
@@ -89,7 +91,18 @@ verify() {
 		return 1
 	fi
 	(cd "$(dirname "$sums")" && sha256sum -c "$(basename "$sums")")
-	tar -tvf "${sums%.sha256}"
+	local ova=${sums%.sha256} desc
+	tar -tvf "$ova"
+	desc=$(tar -xOf "$ova" "$VM_NAME.ovf")
+	for want in '<rasd:VirtualQuantity>4</rasd:VirtualQuantity>' \
+		'<vmw:CoresPerSocket ovf:required="false">2</vmw:CoresPerSocket>' \
+		'<rasd:VirtualQuantity>3072</rasd:VirtualQuantity>'; do
+		if ! grep -qF "$want" <<<"$desc"; then
+			echo "demo-builder: the OVA's descriptor lacks $want (hardware not reconfigured?)" >&2
+			return 1
+		fi
+	done
+	echo "Hardware in the OVA: 4 vCPUs (2 per socket), 3072 MB"
 	echo
 	echo "OVA in:  $BOUT/$BASE_NAME.ova"
 	echo "OVA out: ${sums%.sha256}"

@@ -1,6 +1,12 @@
 // Package vsphereova is the `vsphere-ova` builder: it imports an OVA/OVF into
 // vCenter or a standalone ESXi host, boots and provisions the VM, and exports
 // it as an OVF with its disks (which the `vsphere-ova` post-processor packs).
+//
+// One step per file (step_<verb>.go), each section of the configuration in
+// config_<section>.go beside the step that reads it. The steps after
+// provisioning (step_shutdown.go, step_export.go) see the VM only through the
+// small interfaces in machine.go, so a second hypervisor driver can reuse
+// them; vSphere's side of those interfaces is vsphere_machine.go.
 package vsphereova
 
 import (
@@ -35,35 +41,52 @@ func (b *Builder) Prepare(raws ...interface{}) ([]string, []string, error) {
 	return []string{"Host", "vm_name"}, warnings, nil
 }
 
+// State keys, by the step that puts them:
+//
+//	source           *source          stepOpenSource
+//	client           *vim25.Client    stepConnect
+//	placement        *placement       stepImport
+//	vm               *object.VirtualMachine, and as machine and exporter
+//	                                  (the interfaces of machine.go): stepImport
+//	ip               string           stepWaitIP
+//	generated_data   map: vm_name (Run), Host (stepWaitIP)
+//	registry_image   *registryInfo    stepCollectMetadata
+//	export_files     []string         stepExport
+func (b *Builder) steps() []multistep.Step {
+	c := &b.config
+	steps := []multistep.Step{
+		&stepOpenSource{config: &c.SourceConfig},
+		&stepConnect{config: &c.ConnectConfig},
+		&stepImport{location: &c.LocationConfig, config: &c.ImportConfig, output: &c.OutputConfig},
+		&stepHardware{config: &c.HardwareConfig},
+		&stepPowerOn{},
+		&stepWaitIP{config: &c.WaitIPConfig},
+		&communicator.StepConnect{
+			Config:    &c.Comm,
+			Host:      commHost(c.Comm.Host()),
+			SSHConfig: c.Comm.SSHConfigFunc(),
+		},
+		&commonsteps.StepProvision{},
+		&stepShutdown{config: &c.ShutdownConfig, commType: c.Comm.Type},
+		&stepCollectMetadata{server: c.VCenterServer, source: c.SourcePath},
+	}
+	if c.Export != nil {
+		steps = append(steps, &stepExport{config: c.Export})
+	}
+	if c.ConvertToTemplate {
+		steps = append(steps, &stepTemplate{})
+	}
+	return steps
+}
+
 func (b *Builder) Run(ctx context.Context, ui packersdk.Ui, hook packersdk.Hook) (packersdk.Artifact, error) {
 	state := new(multistep.BasicStateBag)
 	state.Put("config", &b.config)
 	state.Put("hook", hook)
 	state.Put("ui", ui)
+	state.Put("generated_data", map[string]interface{}{"vm_name": b.config.VMName})
 
-	steps := []multistep.Step{
-		&stepOpenSource{config: &b.config},
-		&stepConnect{config: &b.config},
-		&stepImport{config: &b.config},
-		&stepHardware{config: &b.config},
-		&stepPowerOn{},
-		&stepWaitIP{config: &b.config},
-		&communicator.StepConnect{
-			Config:    &b.config.Comm,
-			Host:      commHost(b.config.Comm.Host()),
-			SSHConfig: b.config.Comm.SSHConfigFunc(),
-		},
-		&commonsteps.StepProvision{},
-		&stepShutdown{config: &b.config},
-	}
-	if b.config.Export != nil {
-		steps = append(steps, &stepExport{config: &b.config})
-	}
-	if b.config.ConvertToTemplate {
-		steps = append(steps, &stepTemplate{})
-	}
-
-	runner := commonsteps.NewRunner(steps, b.config.PackerConfig, ui)
+	runner := commonsteps.NewRunner(b.steps(), b.config.PackerConfig, ui)
 	runner.Run(ctx, state)
 
 	if rawErr, ok := state.GetOk("error"); ok {
@@ -78,8 +101,11 @@ func (b *Builder) Run(ctx context.Context, ui packersdk.Ui, hook packersdk.Hook)
 
 	a := &Artifact{
 		name:      b.config.VMName,
-		kept:      b.config.KeepVM || b.config.ConvertToTemplate,
+		kept:      b.config.keepsVM(),
 		StateData: map[string]interface{}{"generated_data": state.Get("generated_data")},
+	}
+	if info, ok := state.GetOk("registry_image"); ok {
+		a.registry = info.(*registryInfo)
 	}
 	if files, ok := state.GetOk("export_files"); ok {
 		a.files = files.([]string)
@@ -88,7 +114,7 @@ func (b *Builder) Run(ctx context.Context, ui packersdk.Ui, hook packersdk.Hook)
 	return a, nil
 }
 
-// commHost prefers ssh_host/winrm_host, else the IP VMware Tools reported.
+// commHost prefers ssh_host/winrm_host, else the IP the guest reported.
 func commHost(host string) func(multistep.StateBag) (string, error) {
 	return func(state multistep.StateBag) (string, error) {
 		if host != "" {
@@ -102,8 +128,17 @@ func commHost(host string) func(multistep.StateBag) (string, error) {
 	}
 }
 
+// halt records err for the runner and the user, and stops the build.
 func halt(state multistep.StateBag, err error) multistep.StepAction {
 	state.Put("error", err)
 	state.Get("ui").(packersdk.Ui).Error(err.Error())
 	return multistep.ActionHalt
+}
+
+// failed reports whether the build stopped early, so a step's Cleanup undoes
+// its work (a cancelled or halted build keeps nothing).
+func failed(state multistep.StateBag) bool {
+	_, cancelled := state.GetOk(multistep.StateCancelled)
+	_, halted := state.GetOk(multistep.StateHalted)
+	return cancelled || halted
 }

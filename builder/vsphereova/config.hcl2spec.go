@@ -18,6 +18,32 @@ type FlatConfig struct {
 	PackerOnError             *string              `mapstructure:"packer_on_error" cty:"packer_on_error" hcl:"packer_on_error"`
 	PackerUserVars            map[string]string    `mapstructure:"packer_user_variables" cty:"packer_user_variables" hcl:"packer_user_variables"`
 	PackerSensitiveVars       []string             `mapstructure:"packer_sensitive_variables" cty:"packer_sensitive_variables" hcl:"packer_sensitive_variables"`
+	VCenterServer             *string              `mapstructure:"vcenter_server" required:"true" cty:"vcenter_server" hcl:"vcenter_server"`
+	Username                  *string              `mapstructure:"username" required:"true" cty:"username" hcl:"username"`
+	Password                  *string              `mapstructure:"password" required:"true" cty:"password" hcl:"password"`
+	InsecureConnection        *bool                `mapstructure:"insecure_connection" cty:"insecure_connection" hcl:"insecure_connection"`
+	Datacenter                *string              `mapstructure:"datacenter" cty:"datacenter" hcl:"datacenter"`
+	VMName                    *string              `mapstructure:"vm_name" cty:"vm_name" hcl:"vm_name"`
+	Folder                    *string              `mapstructure:"folder" cty:"folder" hcl:"folder"`
+	Cluster                   *string              `mapstructure:"cluster" cty:"cluster" hcl:"cluster"`
+	Host                      *string              `mapstructure:"host" cty:"host" hcl:"host"`
+	ResourcePool              *string              `mapstructure:"resource_pool" cty:"resource_pool" hcl:"resource_pool"`
+	Datastore                 *string              `mapstructure:"datastore" cty:"datastore" hcl:"datastore"`
+	SourcePath                *string              `mapstructure:"source_path" required:"true" cty:"source_path" hcl:"source_path"`
+	SourceChecksum            *string              `mapstructure:"source_checksum" cty:"source_checksum" hcl:"source_checksum"`
+	NetworkMapping            []FlatNetworkMapping `mapstructure:"network_mapping" cty:"network_mapping" hcl:"network_mapping"`
+	DeploymentOption          *string              `mapstructure:"deployment_option" cty:"deployment_option" hcl:"deployment_option"`
+	Properties                map[string]string    `mapstructure:"properties" cty:"properties" hcl:"properties"`
+	DiskProvisioning          *string              `mapstructure:"disk_provisioning" cty:"disk_provisioning" hcl:"disk_provisioning"`
+	CPUs                      *int32               `mapstructure:"CPUs" cty:"CPUs" hcl:"CPUs"`
+	CpuCores                  *int32               `mapstructure:"cpu_cores" cty:"cpu_cores" hcl:"cpu_cores"`
+	RAM                       *int64               `mapstructure:"RAM" cty:"RAM" hcl:"RAM"`
+	DiskSize                  *int64               `mapstructure:"disk_size" cty:"disk_size" hcl:"disk_size"`
+	DiskSizes                 []int64              `mapstructure:"disk_sizes" cty:"disk_sizes" hcl:"disk_sizes"`
+	ConfigParams              map[string]string    `mapstructure:"configuration_parameters" cty:"configuration_parameters" hcl:"configuration_parameters"`
+	WaitTimeout               *string              `mapstructure:"ip_wait_timeout" cty:"ip_wait_timeout" hcl:"ip_wait_timeout"`
+	SettleTimeout             *string              `mapstructure:"ip_settle_timeout" cty:"ip_settle_timeout" hcl:"ip_settle_timeout"`
+	WaitAddress               *string              `mapstructure:"ip_wait_address" cty:"ip_wait_address" hcl:"ip_wait_address"`
 	Type                      *string              `mapstructure:"communicator" cty:"communicator" hcl:"communicator"`
 	PauseBeforeConnect        *string              `mapstructure:"pause_before_connecting" cty:"pause_before_connecting" hcl:"pause_before_connecting"`
 	SSHHost                   *string              `mapstructure:"ssh_host" cty:"ssh_host" hcl:"ssh_host"`
@@ -67,32 +93,6 @@ type FlatConfig struct {
 	WinRMUseSSL               *bool                `mapstructure:"winrm_use_ssl" cty:"winrm_use_ssl" hcl:"winrm_use_ssl"`
 	WinRMInsecure             *bool                `mapstructure:"winrm_insecure" cty:"winrm_insecure" hcl:"winrm_insecure"`
 	WinRMUseNTLM              *bool                `mapstructure:"winrm_use_ntlm" cty:"winrm_use_ntlm" hcl:"winrm_use_ntlm"`
-	VCenterServer             *string              `mapstructure:"vcenter_server" required:"true" cty:"vcenter_server" hcl:"vcenter_server"`
-	Username                  *string              `mapstructure:"username" required:"true" cty:"username" hcl:"username"`
-	Password                  *string              `mapstructure:"password" required:"true" cty:"password" hcl:"password"`
-	InsecureConnection        *bool                `mapstructure:"insecure_connection" cty:"insecure_connection" hcl:"insecure_connection"`
-	Datacenter                *string              `mapstructure:"datacenter" cty:"datacenter" hcl:"datacenter"`
-	VMName                    *string              `mapstructure:"vm_name" cty:"vm_name" hcl:"vm_name"`
-	Folder                    *string              `mapstructure:"folder" cty:"folder" hcl:"folder"`
-	Cluster                   *string              `mapstructure:"cluster" cty:"cluster" hcl:"cluster"`
-	Host                      *string              `mapstructure:"host" cty:"host" hcl:"host"`
-	ResourcePool              *string              `mapstructure:"resource_pool" cty:"resource_pool" hcl:"resource_pool"`
-	Datastore                 *string              `mapstructure:"datastore" cty:"datastore" hcl:"datastore"`
-	SourcePath                *string              `mapstructure:"source_path" required:"true" cty:"source_path" hcl:"source_path"`
-	SourceChecksum            *string              `mapstructure:"source_checksum" cty:"source_checksum" hcl:"source_checksum"`
-	NetworkMapping            []FlatNetworkMapping `mapstructure:"network_mapping" cty:"network_mapping" hcl:"network_mapping"`
-	DeploymentOption          *string              `mapstructure:"deployment_option" cty:"deployment_option" hcl:"deployment_option"`
-	Properties                map[string]string    `mapstructure:"properties" cty:"properties" hcl:"properties"`
-	DiskProvisioning          *string              `mapstructure:"disk_provisioning" cty:"disk_provisioning" hcl:"disk_provisioning"`
-	CPUs                      *int32               `mapstructure:"CPUs" cty:"CPUs" hcl:"CPUs"`
-	CpuCores                  *int32               `mapstructure:"cpu_cores" cty:"cpu_cores" hcl:"cpu_cores"`
-	RAM                       *int64               `mapstructure:"RAM" cty:"RAM" hcl:"RAM"`
-	DiskSize                  *int64               `mapstructure:"disk_size" cty:"disk_size" hcl:"disk_size"`
-	DiskSizes                 []int64              `mapstructure:"disk_sizes" cty:"disk_sizes" hcl:"disk_sizes"`
-	ConfigParams              map[string]string    `mapstructure:"configuration_parameters" cty:"configuration_parameters" hcl:"configuration_parameters"`
-	WaitTimeout               *string              `mapstructure:"ip_wait_timeout" cty:"ip_wait_timeout" hcl:"ip_wait_timeout"`
-	SettleTimeout             *string              `mapstructure:"ip_settle_timeout" cty:"ip_settle_timeout" hcl:"ip_settle_timeout"`
-	WaitAddress               *string              `mapstructure:"ip_wait_address" cty:"ip_wait_address" hcl:"ip_wait_address"`
 	Command                   *string              `mapstructure:"shutdown_command" cty:"shutdown_command" hcl:"shutdown_command"`
 	Timeout                   *string              `mapstructure:"shutdown_timeout" cty:"shutdown_timeout" hcl:"shutdown_timeout"`
 	DisableShutdown           *bool                `mapstructure:"disable_shutdown" cty:"disable_shutdown" hcl:"disable_shutdown"`
@@ -121,6 +121,32 @@ func (*FlatConfig) HCL2Spec() map[string]hcldec.Spec {
 		"packer_on_error":              &hcldec.AttrSpec{Name: "packer_on_error", Type: cty.String, Required: false},
 		"packer_user_variables":        &hcldec.AttrSpec{Name: "packer_user_variables", Type: cty.Map(cty.String), Required: false},
 		"packer_sensitive_variables":   &hcldec.AttrSpec{Name: "packer_sensitive_variables", Type: cty.List(cty.String), Required: false},
+		"vcenter_server":               &hcldec.AttrSpec{Name: "vcenter_server", Type: cty.String, Required: false},
+		"username":                     &hcldec.AttrSpec{Name: "username", Type: cty.String, Required: false},
+		"password":                     &hcldec.AttrSpec{Name: "password", Type: cty.String, Required: false},
+		"insecure_connection":          &hcldec.AttrSpec{Name: "insecure_connection", Type: cty.Bool, Required: false},
+		"datacenter":                   &hcldec.AttrSpec{Name: "datacenter", Type: cty.String, Required: false},
+		"vm_name":                      &hcldec.AttrSpec{Name: "vm_name", Type: cty.String, Required: false},
+		"folder":                       &hcldec.AttrSpec{Name: "folder", Type: cty.String, Required: false},
+		"cluster":                      &hcldec.AttrSpec{Name: "cluster", Type: cty.String, Required: false},
+		"host":                         &hcldec.AttrSpec{Name: "host", Type: cty.String, Required: false},
+		"resource_pool":                &hcldec.AttrSpec{Name: "resource_pool", Type: cty.String, Required: false},
+		"datastore":                    &hcldec.AttrSpec{Name: "datastore", Type: cty.String, Required: false},
+		"source_path":                  &hcldec.AttrSpec{Name: "source_path", Type: cty.String, Required: false},
+		"source_checksum":              &hcldec.AttrSpec{Name: "source_checksum", Type: cty.String, Required: false},
+		"network_mapping":              &hcldec.BlockListSpec{TypeName: "network_mapping", Nested: hcldec.ObjectSpec((*FlatNetworkMapping)(nil).HCL2Spec())},
+		"deployment_option":            &hcldec.AttrSpec{Name: "deployment_option", Type: cty.String, Required: false},
+		"properties":                   &hcldec.AttrSpec{Name: "properties", Type: cty.Map(cty.String), Required: false},
+		"disk_provisioning":            &hcldec.AttrSpec{Name: "disk_provisioning", Type: cty.String, Required: false},
+		"CPUs":                         &hcldec.AttrSpec{Name: "CPUs", Type: cty.Number, Required: false},
+		"cpu_cores":                    &hcldec.AttrSpec{Name: "cpu_cores", Type: cty.Number, Required: false},
+		"RAM":                          &hcldec.AttrSpec{Name: "RAM", Type: cty.Number, Required: false},
+		"disk_size":                    &hcldec.AttrSpec{Name: "disk_size", Type: cty.Number, Required: false},
+		"disk_sizes":                   &hcldec.AttrSpec{Name: "disk_sizes", Type: cty.List(cty.Number), Required: false},
+		"configuration_parameters":     &hcldec.AttrSpec{Name: "configuration_parameters", Type: cty.Map(cty.String), Required: false},
+		"ip_wait_timeout":              &hcldec.AttrSpec{Name: "ip_wait_timeout", Type: cty.String, Required: false},
+		"ip_settle_timeout":            &hcldec.AttrSpec{Name: "ip_settle_timeout", Type: cty.String, Required: false},
+		"ip_wait_address":              &hcldec.AttrSpec{Name: "ip_wait_address", Type: cty.String, Required: false},
 		"communicator":                 &hcldec.AttrSpec{Name: "communicator", Type: cty.String, Required: false},
 		"pause_before_connecting":      &hcldec.AttrSpec{Name: "pause_before_connecting", Type: cty.String, Required: false},
 		"ssh_host":                     &hcldec.AttrSpec{Name: "ssh_host", Type: cty.String, Required: false},
@@ -170,32 +196,6 @@ func (*FlatConfig) HCL2Spec() map[string]hcldec.Spec {
 		"winrm_use_ssl":                &hcldec.AttrSpec{Name: "winrm_use_ssl", Type: cty.Bool, Required: false},
 		"winrm_insecure":               &hcldec.AttrSpec{Name: "winrm_insecure", Type: cty.Bool, Required: false},
 		"winrm_use_ntlm":               &hcldec.AttrSpec{Name: "winrm_use_ntlm", Type: cty.Bool, Required: false},
-		"vcenter_server":               &hcldec.AttrSpec{Name: "vcenter_server", Type: cty.String, Required: false},
-		"username":                     &hcldec.AttrSpec{Name: "username", Type: cty.String, Required: false},
-		"password":                     &hcldec.AttrSpec{Name: "password", Type: cty.String, Required: false},
-		"insecure_connection":          &hcldec.AttrSpec{Name: "insecure_connection", Type: cty.Bool, Required: false},
-		"datacenter":                   &hcldec.AttrSpec{Name: "datacenter", Type: cty.String, Required: false},
-		"vm_name":                      &hcldec.AttrSpec{Name: "vm_name", Type: cty.String, Required: false},
-		"folder":                       &hcldec.AttrSpec{Name: "folder", Type: cty.String, Required: false},
-		"cluster":                      &hcldec.AttrSpec{Name: "cluster", Type: cty.String, Required: false},
-		"host":                         &hcldec.AttrSpec{Name: "host", Type: cty.String, Required: false},
-		"resource_pool":                &hcldec.AttrSpec{Name: "resource_pool", Type: cty.String, Required: false},
-		"datastore":                    &hcldec.AttrSpec{Name: "datastore", Type: cty.String, Required: false},
-		"source_path":                  &hcldec.AttrSpec{Name: "source_path", Type: cty.String, Required: false},
-		"source_checksum":              &hcldec.AttrSpec{Name: "source_checksum", Type: cty.String, Required: false},
-		"network_mapping":              &hcldec.BlockListSpec{TypeName: "network_mapping", Nested: hcldec.ObjectSpec((*FlatNetworkMapping)(nil).HCL2Spec())},
-		"deployment_option":            &hcldec.AttrSpec{Name: "deployment_option", Type: cty.String, Required: false},
-		"properties":                   &hcldec.AttrSpec{Name: "properties", Type: cty.Map(cty.String), Required: false},
-		"disk_provisioning":            &hcldec.AttrSpec{Name: "disk_provisioning", Type: cty.String, Required: false},
-		"CPUs":                         &hcldec.AttrSpec{Name: "CPUs", Type: cty.Number, Required: false},
-		"cpu_cores":                    &hcldec.AttrSpec{Name: "cpu_cores", Type: cty.Number, Required: false},
-		"RAM":                          &hcldec.AttrSpec{Name: "RAM", Type: cty.Number, Required: false},
-		"disk_size":                    &hcldec.AttrSpec{Name: "disk_size", Type: cty.Number, Required: false},
-		"disk_sizes":                   &hcldec.AttrSpec{Name: "disk_sizes", Type: cty.List(cty.Number), Required: false},
-		"configuration_parameters":     &hcldec.AttrSpec{Name: "configuration_parameters", Type: cty.Map(cty.String), Required: false},
-		"ip_wait_timeout":              &hcldec.AttrSpec{Name: "ip_wait_timeout", Type: cty.String, Required: false},
-		"ip_settle_timeout":            &hcldec.AttrSpec{Name: "ip_settle_timeout", Type: cty.String, Required: false},
-		"ip_wait_address":              &hcldec.AttrSpec{Name: "ip_wait_address", Type: cty.String, Required: false},
 		"shutdown_command":             &hcldec.AttrSpec{Name: "shutdown_command", Type: cty.String, Required: false},
 		"shutdown_timeout":             &hcldec.AttrSpec{Name: "shutdown_timeout", Type: cty.String, Required: false},
 		"disable_shutdown":             &hcldec.AttrSpec{Name: "disable_shutdown", Type: cty.Bool, Required: false},

@@ -57,8 +57,11 @@ source "vsphere-ova" "demo" {
   source_path = var.source_path
   vm_name     = var.vm_name
 
-  CPUs = 2
-  RAM  = 2048
+  # Different from the base OVA's 2 vCPUs (1 per socket) and 1024 MiB, so the
+  # result shows the reconfiguration: 4 vCPUs in 2 sockets, 3 GiB.
+  CPUs      = 4
+  cpu_cores = 2
+  RAM       = 3072
   configuration_parameters = {
     "guestinfo.demo" = "built-by-packer"
   }

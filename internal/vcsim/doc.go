@@ -11,6 +11,8 @@
 //     configuration (CPU, memory, controllers, disks, NICs, CD-ROMs, firmware)
 //     and the ovfFiles the caller passes.
 //   - Aborting an import lease destroys the half-imported VM, as vCenter does.
+//   - Session timeout: Options.SessionTimeout drops idle sessions, as
+//     vCenter does (vcsim keeps them forever by default).
 //   - VMware Tools IP: AutoGuestIP/SetGuestIP make guest.ipAddress, guest.net
 //     and the tools status report an address, so WaitForIP/WaitForNetIP return.
 //

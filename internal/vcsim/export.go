@@ -57,42 +57,7 @@ func (x *extension) ExportVm(ctx *simulator.Context, req *types.ExportVm) soap.H
 	lease.Self.Type = "HttpNfcLease"
 	ctx.Session.Put(lease)
 
-	base := *x.s.URL
-	base.User = nil
-	if x.s.mode == ModeESXi {
-		// As on a real host: the client substitutes the host it connected to.
-		base.Host = "*"
-	}
-
-	var urls []types.HttpNfcLeaseDeviceUrl
-	var capacityKB int64
-	for _, f := range x.s.vmFiles(vm) {
-		if !f.disk {
-			continue // vCenter exports disks (and NVRAM on request), not ISOs
-		}
-		size := int64(0)
-		if fi, err := os.Stat(f.local); err == nil {
-			size = fi.Size()
-		}
-		target := path.Base(f.dsPath.Path)
-		for i := 1; lease.files[target].local != ""; i++ { // same name on two datastores
-			target = fmt.Sprintf("%d-%s", i, path.Base(f.dsPath.Path))
-		}
-		lease.files[target] = exportFile{key: f.key, target: target, local: f.local, size: size}
-		lease.order = append(lease.order, target)
-		capacityKB += f.device.(*types.VirtualDisk).CapacityInKB
-
-		u := base
-		u.Path = "/nfc/" + lease.Self.Value + "/" + target
-		urls = append(urls, types.HttpNfcLeaseDeviceUrl{
-			Key:       f.key,
-			ImportKey: f.key,
-			Url:       u.String(),
-			TargetId:  target,
-			Disk:      types.NewBool(true),
-			FileSize:  size,
-		})
-	}
+	urls, capacityKB := lease.serve(vm)
 
 	ctx.WithLock(lease, func() {
 		ctx.Update(lease, []types.PropertyChange{
@@ -115,6 +80,47 @@ func (x *extension) ExportVm(ctx *simulator.Context, req *types.ExportVm) soap.H
 
 	body.Res = &types.ExportVmResponse{Returnval: lease.Self}
 	return body
+}
+
+// serve makes each disk of vm downloadable through the lease and returns
+// the device URLs and the disks' total capacity.
+func (l *exportLease) serve(vm *simulator.VirtualMachine) ([]types.HttpNfcLeaseDeviceUrl, int64) {
+	base := *l.s.URL
+	base.User = nil
+	if l.s.mode == ModeESXi {
+		// As on a real host: the client substitutes the host it connected to.
+		base.Host = "*"
+	}
+	var urls []types.HttpNfcLeaseDeviceUrl
+	var capacityKB int64
+	for _, f := range l.s.vmFiles(vm) {
+		if !f.disk {
+			continue // vCenter exports disks (and NVRAM on request), not ISOs
+		}
+		size := int64(0)
+		if fi, err := os.Stat(f.local); err == nil {
+			size = fi.Size()
+		}
+		target := path.Base(f.dsPath.Path)
+		for i := 1; l.files[target].local != ""; i++ { // same name on two datastores
+			target = fmt.Sprintf("%d-%s", i, path.Base(f.dsPath.Path))
+		}
+		l.files[target] = exportFile{key: f.key, target: target, local: f.local, size: size}
+		l.order = append(l.order, target)
+		capacityKB += f.device.(*types.VirtualDisk).CapacityInKB
+
+		u := base
+		u.Path = "/nfc/" + l.Self.Value + "/" + target
+		urls = append(urls, types.HttpNfcLeaseDeviceUrl{
+			Key:       f.key,
+			ImportKey: f.key,
+			Url:       u.String(),
+			TargetId:  target,
+			Disk:      types.NewBool(true),
+			FileSize:  size,
+		})
+	}
+	return urls, capacityKB
 }
 
 func (l *exportLease) forget(ctx *simulator.Context, ref types.ManagedObjectReference) {
@@ -185,17 +191,14 @@ func sha1File(p string) (string, int64, error) {
 // serveDownload serves GET /nfc/<lease>/<file> for export leases and hands
 // anything else to vcsim.
 func (s *Server) serveDownload(w http.ResponseWriter, r *http.Request) {
-	id, name, ok := leaseTarget(r.URL.Path)
-	s.mu.Lock()
-	l := s.exports[id]
-	s.mu.Unlock()
-	if !ok || l == nil {
+	l, name := findLease(s, s.exports, r.URL.Path)
+	if l == nil {
 		simulator.ServeNFC(w, r)
 		return
 	}
 	f, ok := l.files[name]
 	if !ok {
-		http.Error(w, fmt.Sprintf("lease %s has no file %q", id, name), http.StatusNotFound)
+		http.Error(w, fmt.Sprintf("lease %s has no file %q", l.Self.Value, name), http.StatusNotFound)
 		return
 	}
 	file, err := os.Open(f.local)

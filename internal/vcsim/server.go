@@ -4,22 +4,15 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/url"
-	"os"
-	"path"
-	"path/filepath"
 	"sort"
-	"strings"
 	"sync"
+	"time"
 
-	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/simulator"
-	"github.com/vmware/govmomi/vim25/methods"
 	"github.com/vmware/govmomi/vim25/mo"
-	"github.com/vmware/govmomi/vim25/soap"
 	"github.com/vmware/govmomi/vim25/types"
 )
 
@@ -55,49 +48,102 @@ type Server struct {
 // portgroup) or standalone ESXi host ("esxi"), with no VMs, and serves it over
 // TLS on 127.0.0.1 (random port). The server stops on Close or when ctx is done.
 func Start(ctx context.Context, mode string) (*Server, error) {
-	return StartOn(ctx, mode, "127.0.0.1:0")
+	return StartWith(ctx, Options{Mode: mode})
 }
 
 // StartOn is Start with an explicit listen address, which must be a loopback
-// address (the simulator accepts any credentials: never expose it).
+// address (the simulator accepts any login: never expose it).
 func StartOn(ctx context.Context, mode, listen string) (*Server, error) {
+	return StartWith(ctx, Options{Mode: mode, Listen: listen})
+}
+
+// Options configure StartWith.
+type Options struct {
+	// Mode is ModeVCenter or ModeESXi.
+	Mode string
+	// Listen is a loopback host:port; default 127.0.0.1:0.
+	Listen string
+	// SessionTimeout, when set, makes the server drop a session that made no
+	// call for that long, as vCenter does (config.vmacore.soap.sessionTimeout,
+	// 30 minutes by default there; vcsim keeps sessions forever otherwise).
+	// An expired session's calls fail with NotAuthenticated. The check runs
+	// every SessionTimeout, so a session expires after one to two timeouts
+	// of idleness.
+	SessionTimeout time.Duration
+}
+
+// StartWith starts a simulator as Start does, with options.
+func StartWith(ctx context.Context, o Options) (*Server, error) {
+	if o.Listen == "" {
+		o.Listen = "127.0.0.1:0"
+	}
+	if err := o.check(); err != nil {
+		return nil, err
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("vcsim: not started: %w", err)
 	}
-	host, _, err := net.SplitHostPort(listen)
+	model, err := newModel(o)
 	if err != nil {
-		return nil, fmt.Errorf("vcsim: listen address %q: %w (want host:port, e.g. 127.0.0.1:0)", listen, err)
+		return nil, err
 	}
-	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
-		return nil, fmt.Errorf("vcsim: listen address %q is not a loopback IP; the simulator accepts any login, use 127.0.0.1", listen)
-	}
-
-	var model *simulator.Model
-	switch mode {
-	case ModeVCenter:
-		model = simulator.VPX()
-	case ModeESXi:
-		model = simulator.ESX()
-	default:
-		return nil, fmt.Errorf("vcsim: unknown mode %q (want %q or %q)", mode, ModeVCenter, ModeESXi)
-	}
-	// No pre-made VMs: every VM in the inventory comes from the test, which
-	// makes "nothing left behind" assertions simple.
-	model.Machine = 0
-	model.Autostart = false
-	if err := model.Create(); err != nil {
-		model.Remove()
-		return nil, fmt.Errorf("vcsim: creating %s model: %w", mode, err)
-	}
-
 	s := &Server{
 		Model:   model,
-		mode:    mode,
+		mode:    o.Mode,
 		imports: map[string]*importLease{},
 		exports: map[string]*exportLease{},
 		stop:    make(chan struct{}),
 	}
+	s.serve(o.Listen)
+	go func() {
+		select {
+		case <-ctx.Done():
+			s.Close()
+		case <-s.stop:
+		}
+	}()
+	return s, nil
+}
 
+func (o *Options) check() error {
+	if o.SessionTimeout < 0 {
+		return fmt.Errorf("vcsim: SessionTimeout %s is negative", o.SessionTimeout)
+	}
+	host, _, err := net.SplitHostPort(o.Listen)
+	if err != nil {
+		return fmt.Errorf("vcsim: listen address %q: %w (want host:port, e.g. 127.0.0.1:0)", o.Listen, err)
+	}
+	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+		return fmt.Errorf("vcsim: listen address %q is not a loopback IP; the simulator accepts any login, use 127.0.0.1", o.Listen)
+	}
+	if o.Mode != ModeVCenter && o.Mode != ModeESXi {
+		return fmt.Errorf("vcsim: unknown mode %q (want %q or %q)", o.Mode, ModeVCenter, ModeESXi)
+	}
+	return nil
+}
+
+// newModel creates the inventory. No pre-made VMs: every VM in the inventory
+// comes from the test, which makes "nothing left behind" assertions simple.
+func newModel(o Options) (*simulator.Model, error) {
+	model := simulator.ESX()
+	if o.Mode == ModeVCenter {
+		model = simulator.VPX()
+	}
+	model.Machine = 0
+	model.Autostart = false
+	if err := model.Create(); err != nil {
+		model.Remove()
+		return nil, fmt.Errorf("vcsim: creating %s model: %w", o.Mode, err)
+	}
+	if o.SessionTimeout > 0 {
+		setSessionTimeout(model, o.SessionTimeout)
+	}
+	return model, nil
+}
+
+// serve installs our handlers and starts the TLS server on listen.
+func (s *Server) serve(listen string) {
+	model := s.Model
 	svc := model.Service
 	svc.Listen = &url.URL{Host: listen}
 	svc.TLS = new(tls.Config)
@@ -116,15 +162,22 @@ func StartOn(ctx context.Context, mode, listen string) (*Server, error) {
 	s.Host = s.srv.URL.Host
 	s.Username = s.srv.URL.User.Username()
 	s.Password, _ = s.srv.URL.User.Password()
+}
 
-	go func() {
-		select {
-		case <-ctx.Done():
-			s.Close()
-		case <-s.stop:
+// setSessionTimeout sets the option vcsim's session manager reads at each
+// login. It runs before the server starts, so no request can race it. The
+// settings slice is copied first: vcsim starts every model from one shared
+// package-level default list.
+func setSessionTimeout(model *simulator.Model, d time.Duration) {
+	om := model.Map().OptionManager()
+	const key = "config.vmacore.soap.sessionTimeout"
+	settings := []types.BaseOptionValue{&types.OptionValue{Key: key, Value: d.String()}}
+	for _, o := range om.Setting {
+		if o.GetOptionValue().Key != key {
+			settings = append(settings, o)
 		}
-	}()
-	return s, nil
+	}
+	om.Setting = settings
 }
 
 // Close stops the server and removes the simulator's datastore folders.
@@ -163,7 +216,9 @@ func (s *Server) SetGuestIP(vmName, ip string) error {
 	return nil
 }
 
-// VMNames lists the names of all VMs in the inventory, sorted.
+// VMNames lists the names of all VMs in the inventory, sorted. Call it when
+// no import is running: vcsim sets a new VM's name without a lock the
+// race detector can see.
 func (s *Server) VMNames() []string {
 	var names []string
 	for _, e := range s.Model.Map().All("VirtualMachine") {
@@ -218,218 +273,3 @@ func (s *Server) dispatch(ctx *simulator.Context, m *simulator.Method) (mo.Refer
 	}
 	return nil, nil
 }
-
-// --- import: store uploaded bytes --------------------------------------------
-
-type importLease struct {
-	lease *simulator.HttpNfcLease
-	mu    sync.Mutex // vcsim's ServeNFC writes an unlocked map per lease
-}
-
-// ImportVApp runs vcsim's ImportVApp (holding the pool's lock, as vcsim's
-// dispatch would) and remembers the lease so uploads can be stored.
-func (x *extension) ImportVApp(ctx *simulator.Context, req *types.ImportVApp) soap.HasFault {
-	var res soap.HasFault
-	switch o := ctx.Map.Get(req.This).(type) {
-	case *simulator.ResourcePool:
-		ctx.WithLock(o, func() { res = o.ImportVApp(ctx, req) })
-	case *simulator.VirtualApp:
-		ctx.WithLock(o, func() { res = o.ImportVApp(ctx, req) })
-	default:
-		return &methods.ImportVAppBody{Fault_: simulator.Fault(fmt.Sprintf("ImportVApp: %s is not a resource pool or vApp", req.This),
-			&types.ManagedObjectNotFound{Obj: req.This})}
-	}
-	body, ok := res.(*methods.ImportVAppBody)
-	if !ok || body.Res == nil {
-		return res
-	}
-	if l, ok := ctx.Session.Get(body.Res.Returnval).(*simulator.HttpNfcLease); ok {
-		x.s.mu.Lock()
-		x.s.imports[body.Res.Returnval.Value] = &importLease{lease: l}
-		x.s.mu.Unlock()
-	}
-	return res
-}
-
-// abortImport destroys the VM an import lease created, as vCenter does when
-// an ImportVApp lease is aborted.
-func (s *Server) abortImport(ctx *simulator.Context, ref types.ManagedObjectReference) {
-	s.mu.Lock()
-	il := s.imports[ref.Value]
-	delete(s.imports, ref.Value)
-	s.mu.Unlock()
-	if il == nil {
-		return
-	}
-	il.mu.Lock() // let an upload in progress finish its bookkeeping first
-	defer il.mu.Unlock()
-	var entity types.ManagedObjectReference
-	s.Model.Map().WithLock(s.lockCtx(), il.lease, func() {
-		if il.lease.Info != nil {
-			entity = il.lease.Info.Entity
-		}
-	})
-	vm, ok := ctx.Map.Get(entity).(*simulator.VirtualMachine)
-	if !ok {
-		return
-	}
-	var res soap.HasFault
-	ctx.WithLock(vm, func() { res = vm.DestroyTask(ctx, &types.Destroy_Task{This: entity}) })
-	if b, ok := res.(*methods.Destroy_TaskBody); ok && b.Res != nil {
-		if t, ok := ctx.Map.Get(b.Res.Returnval).(*simulator.Task); ok {
-			t.Wait()
-		}
-	}
-}
-
-// leaseTarget splits /nfc/<lease>/<name>.
-func leaseTarget(p string) (lease, name string, ok bool) {
-	parts := strings.Split(strings.TrimPrefix(p, "/nfc/"), "/")
-	if len(parts) != 2 || parts[0] == "" || parts[1] == "" {
-		return "", "", false
-	}
-	return parts[0], parts[1], true
-}
-
-func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request) {
-	id, name, ok := leaseTarget(r.URL.Path)
-	s.mu.Lock()
-	il := s.imports[id]
-	s.mu.Unlock()
-	if !ok || il == nil {
-		simulator.ServeNFC(w, r) // unknown lease: vcsim answers 404
-		return
-	}
-	il.mu.Lock()
-	defer il.mu.Unlock()
-
-	target, err := s.importTarget(il.lease, name)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusNotFound)
-		return
-	}
-	// Write next to the target, rename on success: an aborted upload leaves
-	// the backing file as it was.
-	tmp, err := os.CreateTemp(filepath.Dir(target), "."+filepath.Base(target)+".upload-*")
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
-	}
-	defer os.Remove(tmp.Name()) // no-op after a successful rename
-	body := r.Body
-	r.Body = readCloser{Reader: io.TeeReader(body, tmp), Closer: body}
-	rec := &statusRecorder{header: w.Header(), status: http.StatusOK}
-	simulator.ServeNFC(rec, r) // keeps vcsim's sha1 manifest bookkeeping
-	status := rec.status
-	if err := tmp.Close(); err != nil && status == http.StatusOK {
-		status = http.StatusInternalServerError
-	}
-	if status == http.StatusOK {
-		if err := os.Rename(tmp.Name(), target); err != nil {
-			status = http.StatusInternalServerError
-		}
-	}
-	w.WriteHeader(status)
-}
-
-// importTarget maps an uploaded file name to the local file that backs the
-// device of the lease's VM: a disk's "-flat.vmdk" extent (vcsim keeps its own
-// descriptor in the .vmdk), or the file itself (ISO, ...).
-func (s *Server) importTarget(l *simulator.HttpNfcLease, name string) (string, error) {
-	var entity types.ManagedObjectReference
-	s.Model.Map().WithLock(s.lockCtx(), l, func() {
-		if l.Info != nil {
-			entity = l.Info.Entity
-		}
-	})
-	vm, ok := s.Model.Map().Get(entity).(*simulator.VirtualMachine)
-	if !ok {
-		return "", fmt.Errorf("lease %s has no VM (yet)", l.Self.Value)
-	}
-	for _, f := range s.vmFiles(vm) {
-		if path.Base(f.dsPath.Path) == name {
-			return f.local, nil
-		}
-	}
-	return "", fmt.Errorf("VM %s has no device file %q", vm.Self.Value, name)
-}
-
-// deviceFile is a VM device backed by a file in a local datastore folder.
-type deviceFile struct {
-	device types.BaseVirtualDevice
-	key    string // lease device key, e.g. /vm-42/disk:0
-	dsPath object.DatastorePath
-	local  string // file holding the bytes (a disk's -flat.vmdk)
-	disk   bool
-}
-
-// vmFiles lists the VM's file-backed devices in device order.
-func (s *Server) vmFiles(vm *simulator.VirtualMachine) []deviceFile {
-	var devices object.VirtualDeviceList
-	var self string
-	s.Model.Map().WithLock(s.lockCtx(), vm, func() {
-		self = vm.Self.Value
-		if vm.Config != nil {
-			devices = append(devices, vm.Config.Hardware.Device...)
-		}
-	})
-	count := map[string]int{}
-	var files []deviceFile
-	for _, d := range devices {
-		info, ok := d.GetVirtualDevice().Backing.(types.BaseVirtualDeviceFileBackingInfo)
-		if !ok {
-			continue
-		}
-		var p object.DatastorePath
-		if !p.FromString(info.GetVirtualDeviceFileBackingInfo().FileName) {
-			continue
-		}
-		dir := s.datastoreDir(p.Datastore)
-		if dir == "" {
-			continue
-		}
-		kind := devices.Type(d)
-		n := count[kind]
-		count[kind]++
-		_, disk := d.(*types.VirtualDisk)
-		local := filepath.Join(dir, filepath.FromSlash(p.Path))
-		if disk {
-			local = simulator.VirtualDiskBackingFileName(local)
-		}
-		files = append(files, deviceFile{
-			device: d,
-			key:    fmt.Sprintf("/%s/%s:%d", self, kind, n),
-			dsPath: p,
-			local:  local,
-			disk:   disk,
-		})
-	}
-	return files
-}
-
-// datastoreDir returns the local folder of a datastore, by name.
-func (s *Server) datastoreDir(name string) string {
-	for _, e := range s.Model.Map().All("Datastore") {
-		ds, ok := e.(*simulator.Datastore)
-		if !ok || ds.Name != name {
-			continue
-		}
-		return ds.Summary.Url
-	}
-	return ""
-}
-
-type readCloser struct {
-	io.Reader
-	io.Closer
-}
-
-// statusRecorder holds back vcsim's status until our rename is done.
-type statusRecorder struct {
-	header http.Header
-	status int
-}
-
-func (r *statusRecorder) Header() http.Header         { return r.header }
-func (r *statusRecorder) Write(b []byte) (int, error) { return len(b), nil }
-func (r *statusRecorder) WriteHeader(code int)        { r.status = code }

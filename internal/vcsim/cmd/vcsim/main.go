@@ -27,9 +27,10 @@ func main() {
 	mode := flag.String("mode", vcsim.ModeVCenter, `"vcenter" or "esxi"`)
 	listen := flag.String("listen", "127.0.0.1:0", "loopback address to serve on")
 	autoIP := flag.String("auto-ip", "", "IP that VMware Tools of every powered-on VM report (empty: none)")
+	sessionTimeout := flag.Duration("session-timeout", 0, "drop sessions idle for this long, as vCenter does (0: never)")
 	flag.Parse()
 	if flag.NArg() != 0 {
-		fmt.Fprintln(os.Stderr, "usage: vcsim [-mode vcenter|esxi] [-listen 127.0.0.1:0] [-auto-ip IP]")
+		fmt.Fprintln(os.Stderr, "usage: vcsim [-mode vcenter|esxi] [-listen 127.0.0.1:0] [-auto-ip IP] [-session-timeout 30m]")
 		os.Exit(2)
 	}
 	if *autoIP != "" && net.ParseIP(*autoIP) == nil {
@@ -38,7 +39,7 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	s, err := vcsim.StartOn(ctx, *mode, *listen)
+	s, err := vcsim.StartWith(ctx, vcsim.Options{Mode: *mode, Listen: *listen, SessionTimeout: *sessionTimeout})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)

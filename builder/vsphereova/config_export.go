@@ -1,0 +1,62 @@
+//go:generate packer-sdc struct-markdown
+
+package vsphereova
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+)
+
+// ExportConfig is the `export {}` block (step_export.go). Its shape (name,
+// output_directory, manifest, force) is what any builder of this plugin
+// writes: an OVF, its disks and a manifest in one folder.
+type ExportConfig struct {
+	// Name of the exported OVF, without extension. Defaults to `vm_name`.
+	Name string `mapstructure:"name"`
+	// Overwrite files in an existing `output_directory`. Defaults to `false`
+	// (`packer build -force` also sets it).
+	Force bool `mapstructure:"force"`
+	// Also export ISO/floppy images attached to the VM. Defaults to `false`.
+	Images bool `mapstructure:"images"`
+	// Also export the VM's NVRAM file (UEFI variables), when vSphere offers it
+	// in the export lease. Defaults to `false`.
+	NVRAM bool `mapstructure:"nvram"`
+	// Manifest algorithm: `none`, `sha1`, `sha256` or `sha512`. Defaults to
+	// `sha256`. The digests are computed while the files download.
+	Manifest string `mapstructure:"manifest"`
+	// Folder the OVF, manifest and disks are written to. Defaults to
+	// `output-<build name>`.
+	OutputDir string `mapstructure:"output_directory"`
+	// Advanced export flags passed to the OVF manager (for example `nodevicesubtypes`).
+	Options []string `mapstructure:"options"`
+}
+
+// Prepare checks the block. Name and OutputDir have their defaults (from
+// vm_name and the build name) by now.
+func (e *ExportConfig) Prepare() []error {
+	var errs []error
+	add := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	if e.Manifest == "" {
+		e.Manifest = "sha256"
+	}
+	if !contains([]string{"none", "sha1", "sha256", "sha512"}, e.Manifest) {
+		add("export.manifest %q: expected none, sha1, sha256 or sha512", e.Manifest)
+	}
+	if e.Name == "" {
+		errs = append(errs, errors.New("export.name is required"))
+	} else if strings.ContainsAny(e.Name, `/\`) {
+		add("export.name %q must be a file name, not a path", e.Name)
+	}
+	if e.OutputDir == "" {
+		errs = append(errs, errors.New("export.output_directory is required"))
+	} else if st, err := os.Stat(e.OutputDir); err == nil && !e.Force {
+		if !st.IsDir() {
+			add("export.output_directory %q exists and is not a folder", e.OutputDir)
+		} else if ents, _ := os.ReadDir(e.OutputDir); len(ents) > 0 {
+			add("export.output_directory %q exists and is not empty: remove it, or set export.force = true (or run packer build -force)", e.OutputDir)
+		}
+	}
+	return errs
+}

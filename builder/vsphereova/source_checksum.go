@@ -1,0 +1,84 @@
+package vsphereova
+
+import (
+	"context"
+	"crypto/md5"
+	"encoding/hex"
+	"fmt"
+	"hash"
+	"os"
+	"path"
+	"strings"
+
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/ctxio"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/sumfile"
+	"github.com/ovakit/packer-plugin-vsphere-ova/ovf"
+)
+
+// verifyChecksum hashes the local copy of the source (orig, as the user
+// named it) against source_checksum.
+func verifyChecksum(ctx context.Context, local, orig, spec string) error {
+	alg, want, err := resolveChecksum(spec, orig)
+	if err != nil {
+		return err
+	}
+	h, err := newChecksumHash(alg)
+	if err != nil {
+		return err
+	}
+	f, err := os.Open(local)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if _, err := ctxio.Copy(ctx, h, f); err != nil {
+		return fmt.Errorf("computing the checksum of %s: %w", orig, err)
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); !strings.EqualFold(got, want) {
+		return fmt.Errorf("source_checksum mismatch for %s: expected %s:%s, computed %s:%s; the file is corrupt or not the one you meant", orig, alg, want, alg, got)
+	}
+	return nil
+}
+
+// newChecksumHash is the manifest algorithms plus md5, which published
+// checksum files (not manifests) still use.
+func newChecksumHash(alg string) (hash.Hash, error) {
+	if alg == "md5" {
+		return md5.New(), nil
+	}
+	return ovf.NewHash(alg)
+}
+
+// resolveChecksum returns the algorithm and digest from `alg:hex`, or from
+// the entry for the source's base name in a sha256sum-style file
+// (`file:path`), guessing the algorithm from the digest's length.
+func resolveChecksum(spec, orig string) (alg, digest string, err error) {
+	if m := checksumRE.FindStringSubmatch(spec); m != nil {
+		return strings.ToLower(m[1]), strings.ToLower(m[2]), nil
+	}
+	p := strings.TrimPrefix(spec, "file:")
+	data, err := os.ReadFile(p)
+	if err != nil {
+		return "", "", fmt.Errorf("source_checksum: reading checksum file: %w", err)
+	}
+	sums, err := sumfile.Parse(data)
+	if err != nil {
+		return "", "", fmt.Errorf("source_checksum: %s: %w", p, err)
+	}
+	base := path.Base(strings.SplitN(orig, "?", 2)[0])
+	d, ok := sums.Lookup(base)
+	if !ok {
+		return "", "", fmt.Errorf("source_checksum: %s lists no digest for %q", p, base)
+	}
+	switch len(d) {
+	case 32:
+		return "md5", d, nil
+	case 40:
+		return "sha1", d, nil
+	case 64:
+		return "sha256", d, nil
+	case 128:
+		return "sha512", d, nil
+	}
+	return "", "", fmt.Errorf("source_checksum: %s: the digest for %s has %d hex digits, which is no known algorithm (md5 32, sha1 40, sha256 64, sha512 128)", p, base, len(d))
+}

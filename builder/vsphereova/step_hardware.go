@@ -1,0 +1,96 @@
+package vsphereova
+
+import (
+	"context"
+	"fmt"
+	"sort"
+
+	"github.com/hashicorp/packer-plugin-sdk/multistep"
+	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
+	"github.com/vmware/govmomi/object"
+	"github.com/vmware/govmomi/vim25/types"
+)
+
+// stepHardware applies CPUs, cpu_cores, RAM, disk growth and
+// configuration_parameters to the imported VM before its first boot.
+type stepHardware struct{ config *HardwareConfig }
+
+func (s *stepHardware) Run(ctx context.Context, state multistep.StateBag) multistep.StepAction {
+	vm := state.Get("vm").(*object.VirtualMachine)
+	ui := state.Get("ui").(packersdk.Ui)
+	spec, err := s.spec(ctx, vm)
+	if err != nil {
+		return halt(state, err)
+	}
+	if spec.NumCPUs == 0 && spec.NumCoresPerSocket == nil && spec.MemoryMB == 0 && len(spec.ExtraConfig) == 0 && len(spec.DeviceChange) == 0 {
+		return multistep.ActionContinue
+	}
+	ui.Say("Reconfiguring hardware ...")
+	if err := waitTask(ctx, "reconfiguring the VM", func(ctx context.Context) (*object.Task, error) {
+		return vm.Reconfigure(ctx, spec)
+	}); err != nil {
+		return halt(state, err)
+	}
+	return multistep.ActionContinue
+}
+
+// spec is the reconfiguration the config asks for; zero values keep the
+// OVF's settings.
+func (s *stepHardware) spec(ctx context.Context, vm *object.VirtualMachine) (types.VirtualMachineConfigSpec, error) {
+	cfg := s.config
+	spec := types.VirtualMachineConfigSpec{NumCPUs: cfg.CPUs, MemoryMB: cfg.RAM}
+	if cfg.CpuCores > 0 {
+		spec.NumCoresPerSocket = &cfg.CpuCores
+	}
+	keys := make([]string, 0, len(cfg.ConfigParams))
+	for k := range cfg.ConfigParams {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		spec.ExtraConfig = append(spec.ExtraConfig, &types.OptionValue{Key: k, Value: cfg.ConfigParams[k]})
+	}
+	sizes := cfg.diskSizes()
+	if len(sizes) == 0 {
+		return spec, nil
+	}
+	devices, err := vm.Device(ctx)
+	if err != nil {
+		return spec, fmt.Errorf("reading the VM's devices: %w", err)
+	}
+	changes, err := growDisks(devices.SelectByType((*types.VirtualDisk)(nil)), sizes)
+	spec.DeviceChange = changes
+	return spec, err
+}
+
+// growDisks returns the edits that give disk i sizes[i] MiB (0: keep).
+// Disks only grow: vSphere cannot shrink a disk safely.
+func growDisks(disks object.VirtualDeviceList, sizes []int64) ([]types.BaseVirtualDeviceConfigSpec, error) {
+	if len(sizes) > len(disks) {
+		return nil, fmt.Errorf("disk_sizes lists %d disks, but the imported VM has %d", len(sizes), len(disks))
+	}
+	var out []types.BaseVirtualDeviceConfigSpec
+	for i, mib := range sizes {
+		if mib == 0 {
+			continue
+		}
+		d := disks[i].(*types.VirtualDisk)
+		want := mib * 1024 * 1024
+		have := d.CapacityInBytes
+		if have == 0 {
+			have = d.CapacityInKB * 1024
+		}
+		if want < have {
+			return nil, fmt.Errorf("disk %d: disk size %d MiB is smaller than the disk (%d MiB); disks can only grow", i, mib, have/(1024*1024))
+		}
+		if want == have {
+			continue
+		}
+		d.CapacityInBytes = want
+		d.CapacityInKB = want / 1024
+		out = append(out, &types.VirtualDeviceConfigSpec{Operation: types.VirtualDeviceConfigSpecOperationEdit, Device: d})
+	}
+	return out, nil
+}
+
+func (s *stepHardware) Cleanup(multistep.StateBag) {}

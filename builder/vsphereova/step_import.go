@@ -1,0 +1,163 @@
+package vsphereova
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"sort"
+	"strings"
+
+	"github.com/hashicorp/packer-plugin-sdk/multistep"
+	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
+	"github.com/vmware/govmomi/fault"
+	"github.com/vmware/govmomi/nfc"
+	"github.com/vmware/govmomi/object"
+	govmomiovf "github.com/vmware/govmomi/ovf"
+	"github.com/vmware/govmomi/vim25"
+	"github.com/vmware/govmomi/vim25/mo"
+	"github.com/vmware/govmomi/vim25/soap"
+	"github.com/vmware/govmomi/vim25/types"
+)
+
+// stepImport resolves the placement, imports the source through the OVF
+// manager and an NFC lease, and destroys the VM in Cleanup unless the build
+// succeeded and keeps it.
+type stepImport struct {
+	location *LocationConfig
+	config   *ImportConfig
+	output   *OutputConfig
+	vm       *object.VirtualMachine
+}
+
+func (s *stepImport) Run(ctx context.Context, state multistep.StateBag) multistep.StepAction {
+	ui := state.Get("ui").(packersdk.Ui)
+	c := state.Get("client").(*vim25.Client)
+	src := state.Get("source").(*source)
+
+	p, err := resolvePlacement(ctx, c, s.location, s.config, src.Envelope)
+	if err != nil {
+		return halt(state, err)
+	}
+	state.Put("placement", p)
+	spec, err := s.importSpec(ctx, c, src, p)
+	if err != nil {
+		return halt(state, err)
+	}
+	for _, w := range spec.Warning {
+		ui.Say("Warning: " + faultMessage(w))
+	}
+
+	ui.Say(fmt.Sprintf("Importing %s as VM %q into %s ...", src.OVFName, s.location.VMName, p.Datastore.Name()))
+	lease, err := p.Pool.ImportVApp(ctx, spec.ImportSpec, p.Folder, p.Host)
+	if err != nil {
+		return halt(state, fmt.Errorf("starting the import: %w", err))
+	}
+	err = withLease(ctx, lease, spec.FileItem, func(info *nfc.LeaseInfo) error {
+		// Remember the VM first, so Cleanup destroys it however the upload ends.
+		s.vm = object.NewVirtualMachine(c, info.Entity)
+		m := &vsphereMachine{c: c, vm: s.vm}
+		state.Put("vm", s.vm)
+		state.Put("machine", machine(m))
+		state.Put("exporter", exporter(m))
+		return upload(ctx, ui, lease, info.Items, src)
+	})
+	if err != nil {
+		return halt(state, fmt.Errorf("importing %s: %w", src.OVFName, err))
+	}
+	ui.Say("Import complete")
+	return multistep.ActionContinue
+}
+
+// importSpec asks the OVF manager to turn the descriptor into an import spec
+// with the network mapping, deployment option, properties and provisioning.
+func (s *stepImport) importSpec(ctx context.Context, c *vim25.Client, src *source, p *placement) (*types.OvfCreateImportSpecResult, error) {
+	var props []types.KeyValue
+	for k, v := range s.config.Properties {
+		props = append(props, types.KeyValue{Key: k, Value: v})
+	}
+	sort.Slice(props, func(i, j int) bool { return props[i].Key < props[j].Key })
+	cisp := types.OvfCreateImportSpecParams{
+		DiskProvisioning: s.config.DiskProvisioning,
+		EntityName:       s.location.VMName,
+		OvfManagerCommonParams: types.OvfManagerCommonParams{
+			DeploymentOption: s.config.DeploymentOption,
+			Locale:           "US",
+		},
+		PropertyMapping: props,
+		NetworkMapping:  p.Networks,
+	}
+	spec, err := govmomiovf.NewManager(c).CreateImportSpec(ctx, string(src.Descriptor), p.Pool, p.Datastore, &cisp)
+	if err != nil {
+		return nil, fmt.Errorf("creating the import spec for %s: %w", src.OVFName, err)
+	}
+	if len(spec.Error) > 0 {
+		var msgs []string
+		for _, e := range spec.Error {
+			msgs = append(msgs, faultMessage(e))
+		}
+		return nil, fmt.Errorf("vSphere rejected %s: %s", src.OVFName, strings.Join(msgs, "; "))
+	}
+	return spec, nil
+}
+
+// upload streams each file the lease asks for from the source.
+func upload(ctx context.Context, ui packersdk.Ui, lease *nfc.Lease, items []nfc.FileItem, src *source) error {
+	for _, item := range items {
+		r, size, err := src.Open(item.Path)
+		if err != nil {
+			return fmt.Errorf("opening %s in the source: %w", item.Path, err)
+		}
+		ui.Say(fmt.Sprintf("Uploading %s (%d bytes) ...", item.Path, size))
+		log.Printf("upload started: %s", item.Path)
+		body := ui.TrackProgress(item.Path, 0, size, r)
+		err = lease.Upload(ctx, item, body, soap.Upload{ContentLength: size})
+		body.Close()
+		if err != nil {
+			if ctx.Err() != nil {
+				err = ctx.Err()
+			}
+			return fmt.Errorf("uploading %s: %w", item.Path, err)
+		}
+	}
+	return nil
+}
+
+func faultMessage(f types.LocalizedMethodFault) string {
+	if f.LocalizedMessage != "" {
+		return f.LocalizedMessage
+	}
+	if f.Fault != nil {
+		return fmt.Sprintf("%T", f.Fault)
+	}
+	return "unknown fault"
+}
+
+// Cleanup destroys the VM, unless the build succeeded and keeps it.
+func (s *stepImport) Cleanup(state multistep.StateBag) {
+	if s.vm == nil || (!failed(state) && s.output.keepsVM()) {
+		return
+	}
+	ui := state.Get("ui").(packersdk.Ui)
+	ui.Say(fmt.Sprintf("Destroying VM %q ...", s.location.VMName))
+	if err := destroyVM(s.vm); err != nil {
+		ui.Error(fmt.Sprintf("Destroying VM %q: %v; delete it by hand", s.location.VMName, err))
+	}
+}
+
+func destroyVM(vm *object.VirtualMachine) error {
+	ctx, cancel := cleanupContext()
+	defer cancel()
+	var o mo.VirtualMachine
+	if err := vm.Properties(ctx, vm.Reference(), []string{"runtime.powerState"}, &o); err != nil {
+		if fault.Is(err, &types.ManagedObjectNotFound{}) {
+			return nil // an aborted import lease already removed it
+		}
+		return err
+	}
+	if o.Runtime.PowerState == types.VirtualMachinePowerStatePoweredOn {
+		if err := waitTask(ctx, "powering off", vm.PowerOff); err != nil {
+			log.Printf("%v (destroying anyway)", err)
+		}
+	}
+	return waitTask(ctx, "destroying the VM", vm.Destroy)
+}

@@ -1,0 +1,37 @@
+package vsphereova
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log"
+
+	"github.com/hashicorp/packer-plugin-sdk/multistep"
+	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
+)
+
+// stepOpenSource downloads (URLs), checks and indexes the source before
+// anything is created in vSphere, so every error here is cheap.
+type stepOpenSource struct{ config *SourceConfig }
+
+func (s *stepOpenSource) Run(ctx context.Context, state multistep.StateBag) multistep.StepAction {
+	ui := state.Get("ui").(packersdk.Ui)
+	ui.Say(fmt.Sprintf("Opening source %s ...", s.config.SourcePath))
+	src, err := openSource(ctx, s.config, func(name string, size int64, r io.ReadCloser) io.ReadCloser {
+		return ui.TrackProgress(name, 0, size, r)
+	})
+	if err != nil {
+		return halt(state, err)
+	}
+	state.Put("source", src)
+	return multistep.ActionContinue
+}
+
+// Cleanup closes the source and removes a downloaded copy.
+func (s *stepOpenSource) Cleanup(state multistep.StateBag) {
+	if src, ok := state.GetOk("source"); ok {
+		if err := src.(*source).Close(); err != nil {
+			log.Printf("closing source: %v", err)
+		}
+	}
+}
