@@ -9,6 +9,10 @@ import (
 	"sync/atomic"
 )
 
+// testHookChunk, when set by a test, runs after each pooled chunk of the
+// named file is handed to the sinks (a deterministic point mid-copy).
+var testHookChunk func(name string)
+
 // bufSize and the pool depth bound memory (nbuf * bufSize per fanout) while
 // giving the slower consumer enough slack that neither core idles.
 const (
@@ -19,10 +23,20 @@ const (
 // chunk is one slice of the byte stream, shared read-only by every sink; the
 // buffer goes back to the pool when the last sink releases it.
 type chunk struct {
-	data []byte
-	buf  []byte // pooled buffer behind data; nil for small one-off chunks
-	refs atomic.Int32
-	tag  any // per-sink meaning (e.g. *diskCheck for the verifier)
+	data  []byte
+	buf   []byte // pooled buffer behind data; nil for small one-off chunks
+	refs  atomic.Int32
+	outs  uint64     // bit k set: part of output k's archive
+	check *diskCheck // disk bytes to verify against the export's manifest
+	meter *meter     // counts the bytes once every sink is done with them
+	end   bool       // no data: the end of a disk (verify it, close its meter)
+}
+
+// route is what a chunk is for: which outputs, which check, which meter.
+type route struct {
+	outs  uint64
+	check *diskCheck
+	meter *meter
 }
 
 // fanout feeds one ordered byte stream to several sinks, each running in its
@@ -64,7 +78,15 @@ func newFanout(ctx context.Context, sinks ...func(*chunk) error) *fanout {
 }
 
 func (f *fanout) release(c *chunk) {
-	if c.refs.Add(-1) == 0 && c.buf != nil {
+	if c.refs.Add(-1) != 0 {
+		return
+	}
+	if c.end {
+		c.meter.stop() // every sink has seen every byte before this marker
+	} else {
+		c.meter.add(int64(len(c.data)))
+	}
+	if c.buf != nil {
 		f.free <- c.buf
 	}
 }
@@ -78,19 +100,22 @@ func (f *fanout) send(c *chunk) {
 
 // small sends bytes that are not from the pool (headers, padding, the
 // descriptor and manifest).
-func (f *fanout) small(data []byte, tag any) error {
+func (f *fanout) small(data []byte, to route) error {
 	if err := f.err(); err != nil {
 		return err
 	}
 	if len(data) > 0 {
-		f.send(&chunk{data: data, tag: tag})
+		f.send(&chunk{data: data, outs: to.outs, check: to.check})
 	}
 	return nil
 }
 
 // copyN streams exactly n bytes of r to the sinks in pooled buffers.
-func (f *fanout) copyN(r io.Reader, n int64, name string, tag any) error {
+func (f *fanout) copyN(r io.Reader, n int64, name string, to route) error {
 	for n > 0 {
+		if err := f.err(); err != nil {
+			return err // select below picks at random when both are ready
+		}
 		var buf []byte
 		select {
 		case buf = <-f.free:
@@ -113,7 +138,10 @@ func (f *fanout) copyN(r io.Reader, n int64, name string, tag any) error {
 			return fmt.Errorf("reading %s: %w", name, err)
 		}
 		n -= want
-		f.send(&chunk{data: buf[:want], buf: buf, tag: tag})
+		f.send(&chunk{data: buf[:want], buf: buf, outs: to.outs, check: to.check, meter: to.meter})
+		if testHookChunk != nil {
+			testHookChunk(name)
+		}
 	}
 	return f.err()
 }

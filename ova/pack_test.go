@@ -474,48 +474,64 @@ func TestManifestMismatchLeavesNothing(t *testing.T) {
 	assertNoLeftovers(t, outDir)
 }
 
-// cancelTracker cancels the context once the disk of its call-th
-// TrackProgress call (1-based) is partly read.
-type cancelTracker struct {
-	cancel context.CancelFunc
-	call   int
-	mu     sync.Mutex
-	srcs   []string
+// recTracker records TrackProgress calls and how many bytes each bar was
+// told about, through the reader Pack handed it.
+type recTracker struct {
+	mu    sync.Mutex
+	srcs  []string
+	bars  []*recBar
+	start func() // optional: runs on the first report
 }
 
-func (c *cancelTracker) TrackProgress(src string, cur, total int64, r io.ReadCloser) io.ReadCloser {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.srcs = append(c.srcs, fmt.Sprintf("%s:%d", src, total))
-	if len(c.srcs) == c.call {
-		return &cancelAfter{ReadCloser: r, cancel: c.cancel}
+type recBar struct {
+	t      *recTracker
+	stream io.ReadCloser
+	bytes  int64
+	reads  int
+	closed bool
+}
+
+func (r *recTracker) TrackProgress(src string, cur, total int64, stream io.ReadCloser) io.ReadCloser {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.srcs = append(r.srcs, fmt.Sprintf("%s:%d", src, total))
+	b := &recBar{t: r, stream: stream}
+	r.bars = append(r.bars, b)
+	return b
+}
+
+func (b *recBar) Read(p []byte) (int, error) {
+	n, err := b.stream.Read(p)
+	b.t.mu.Lock()
+	b.bytes += int64(n)
+	b.reads++
+	start := b.t.start
+	b.t.start = nil
+	b.t.mu.Unlock()
+	if start != nil {
+		start()
 	}
-	return r
+	return n, err
 }
 
-type cancelAfter struct {
-	io.ReadCloser
-	cancel context.CancelFunc
-	n      int
+func (b *recBar) Close() error {
+	b.t.mu.Lock()
+	b.closed = true
+	b.t.mu.Unlock()
+	return b.stream.Close()
 }
 
-func (c *cancelAfter) Read(p []byte) (int, error) {
-	c.n++
-	if c.n == 1 && c.cancel != nil {
-		c.cancel()
-	}
-	return c.ReadCloser.Read(p)
-}
-
+// Cancelling mid-copy (after the first chunk of a disk went to the sinks)
+// leaves no OVA, no checksum file and no temporary file.
 func TestCancelMidCopyLeavesNothing(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		withMF bool
-		call   int
+		chunk  int // cancel after this many chunks of disk 0 (both passes count)
 	}{
 		{"one pass, copying disk 0", true, 1},
-		{"two passes, hashing", false, 1},
-		{"two passes, copying disk 0", false, 3},
+		{"two passes, hashing disk 0", false, 1},
+		{"two passes, copying disk 0", false, 4},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			fx := newExport(t, diskSizes...)
@@ -525,28 +541,93 @@ func TestCancelMidCopyLeavesNothing(t *testing.T) {
 			outDir := t.TempDir()
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			_, err := Pack(ctx, Options{OVFPath: fx.ovf, Output: filepath.Join(outDir, "vm.ova"), Progress: &cancelTracker{cancel: cancel, call: tc.call}})
+			var chunks, after int
+			var mu sync.Mutex // disks are hashed in parallel
+			testHookChunk = func(name string) {
+				mu.Lock()
+				defer mu.Unlock()
+				if name != "vm-disk-0.vmdk" {
+					return
+				}
+				if chunks++; chunks == tc.chunk {
+					cancel()
+				} else if chunks > tc.chunk {
+					after++
+				}
+			}
+			defer func() { testHookChunk = nil }()
+			_, err := Pack(ctx, Options{OVFPath: fx.ovf, Output: filepath.Join(outDir, "vm.ova")})
 			if !errors.Is(err, context.Canceled) {
 				t.Fatalf("Pack after cancel: %v, want context.Canceled", err)
+			}
+			if chunks < tc.chunk {
+				t.Fatalf("only %d chunks of disk 0 were read; the cancel never happened mid-copy", chunks)
+			}
+			if after > 0 {
+				t.Errorf("%d chunks of disk 0 were read after the cancel", after)
 			}
 			assertNoLeftovers(t, outDir)
 		})
 	}
 }
 
-func TestProgressWrapsEveryDiskRead(t *testing.T) {
+// Progress is reported per disk and pass, off the data path, and every bar
+// ends on exactly the disk's size.
+func TestProgressPerDiskExactToTheByte(t *testing.T) {
 	fx := newExport(t, diskSizes...)
-	tr := &cancelTracker{}
+	tr := &recTracker{}
 	pack(t, Options{OVFPath: fx.ovf, Output: filepath.Join(t.TempDir(), "vm.ova"), Progress: tr})
 	want := fmt.Sprintf("[vm-disk-0.vmdk:%d vm-disk-1.vmdk:%d]", diskSizes[0], diskSizes[1])
 	if fmt.Sprint(tr.srcs) != want {
 		t.Errorf("TrackProgress calls %v, want %s (one read per disk with the .mf)", tr.srcs, want)
 	}
+	for i, b := range tr.bars {
+		if b.bytes != int64(diskSizes[i]) || !b.closed {
+			t.Errorf("bar %s: reported %d bytes (closed %v), want exactly %d", tr.srcs[i], b.bytes, b.closed, diskSizes[i])
+		}
+		// The tracker sees a count, not the data: far fewer reads than the
+		// copy's chunks (9 MiB in 4 MiB chunks would be 3).
+		if b.reads > 2 {
+			t.Errorf("bar %s: %d reads; progress is on the data path", tr.srcs[i], b.reads)
+		}
+	}
 	os.Remove(fx.mf)
-	tr = &cancelTracker{}
+	tr = &recTracker{}
 	pack(t, Options{OVFPath: fx.ovf, Output: filepath.Join(t.TempDir(), "vm.ova"), Progress: tr})
-	if len(tr.srcs) != 4 {
+	if len(tr.srcs) != 4 || !strings.HasPrefix(tr.srcs[0], "hashing ") && !strings.HasPrefix(tr.srcs[1], "hashing ") {
 		t.Errorf("TrackProgress calls without .mf %v, want 4 (hash pass + copy pass)", tr.srcs)
+	}
+	for i, b := range tr.bars {
+		name := strings.TrimPrefix(strings.Split(tr.srcs[i], ":")[0], "hashing ")
+		if want := int64(len(fx.data[name])); b.bytes != want || !b.closed {
+			t.Errorf("bar %s: reported %d bytes (closed %v), want exactly %d", tr.srcs[i], b.bytes, b.closed, want)
+		}
+	}
+}
+
+// A long copy reports progress while it runs, not only at the end.
+func TestProgressWhileCopying(t *testing.T) {
+	size := bufSize + 100 // two chunks: one reported while held, the rest at the end
+	fx := newExport(t, size)
+	tr := &recTracker{}
+	reported := make(chan struct{})
+	tr.start = func() { close(reported) }
+	// Hold the copy after its first chunk until the meter has reported it.
+	testHookChunk = func(string) {
+		select {
+		case <-reported:
+		case <-time.After(5 * time.Second):
+		}
+	}
+	defer func() { testHookChunk = nil }()
+	pack(t, Options{OVFPath: fx.ovf, Output: filepath.Join(t.TempDir(), "vm.ova"), Progress: tr})
+	select {
+	case <-reported:
+	default:
+		t.Fatal("no progress was reported while the copy was held")
+	}
+	if b := tr.bars[0]; b.bytes != int64(size) || b.reads < 2 {
+		t.Errorf("bar: %d bytes in %d reads, want %d in a report during the copy and one at its end", b.bytes, b.reads, size)
 	}
 }
 
