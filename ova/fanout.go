@@ -13,12 +13,27 @@ import (
 // named file is handed to the sinks (a deterministic point mid-copy).
 var testHookChunk func(name string)
 
-// bufSize and the pool depth bound memory (nbuf * bufSize per fanout) while
-// giving the slower consumer enough slack that neither core idles.
+// bufSize and the pool depth bound memory (nbuf * bufSize per Pack, shared
+// by its fanouts) while giving the slower consumer enough slack that neither
+// core idles. 1 MiB chunks took a little less CPU than 4 MiB or 256 KiB
+// ones (1 GiB export: 2.6 vs 2.8 and 2.9 CPU s) and keep the plugin process
+// well under its 128 MiB budget.
 const (
-	bufSize = 4 << 20
-	nbuf    = 8
+	bufSize = 1 << 20
+	nbuf    = 16
 )
+
+// bufPool holds one Pack's copy buffers. Fanouts running at once (disks
+// hashed in parallel) share it, so parallel work does not multiply memory.
+type bufPool struct{ free chan []byte }
+
+func newBufPool() *bufPool {
+	p := &bufPool{free: make(chan []byte, nbuf)}
+	for range nbuf {
+		p.free <- nil // allocated on first use, so small packs stay cheap
+	}
+	return p
+}
 
 // chunk is one slice of the byte stream, shared read-only by every sink; the
 // buffer goes back to the pool when the last sink releases it.
@@ -50,12 +65,9 @@ type fanout struct {
 	wg     sync.WaitGroup
 }
 
-func newFanout(ctx context.Context, sinks ...func(*chunk) error) *fanout {
-	f := &fanout{free: make(chan []byte, nbuf)}
+func newFanout(ctx context.Context, pool *bufPool, sinks ...func(*chunk) error) *fanout {
+	f := &fanout{free: pool.free}
 	f.ctx, f.cancel = context.WithCancelCause(ctx)
-	for range nbuf {
-		f.free <- nil // allocated lazily, so small streams stay cheap
-	}
 	for _, s := range sinks {
 		// Capacity above the number of chunks in flight: sends never block,
 		// so a failed sink cannot deadlock the producer.

@@ -29,7 +29,7 @@ func (p *plan) hash(ctx context.Context) error {
 			e, _ := exportMF.Lookup(d.name)
 			d.digest = e.Digest
 		}
-	} else if err := hashDisks(ctx, used, p.mfAlg, p.o.Progress); err != nil {
+	} else if err := hashDisks(ctx, used, p.mfAlg, p.o.Progress, p.bufs); err != nil {
 		return err
 	}
 	for _, out := range p.outs {
@@ -115,7 +115,7 @@ func (p *plan) loadExportManifest() (*ovf.Manifest, error) {
 }
 
 // hashDisks computes each disk's digest, several disks at once.
-func hashDisks(ctx context.Context, disks []*disk, alg string, progress ProgressTracker) error {
+func hashDisks(ctx context.Context, disks []*disk, alg string, progress ProgressTracker, bufs *bufPool) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
@@ -132,7 +132,7 @@ func hashDisks(ctx context.Context, disks []*disk, alg string, progress Progress
 				errs[i] = ctx.Err()
 				return
 			}
-			digest, err := hashFile(ctx, d, alg, progress)
+			digest, err := hashFile(ctx, d, alg, progress, bufs)
 			if err != nil {
 				errs[i] = err
 				cancel()
@@ -153,7 +153,7 @@ func hashDisks(ctx context.Context, disks []*disk, alg string, progress Progress
 	return errors.Join(errs...)
 }
 
-func hashFile(ctx context.Context, d *disk, alg string, progress ProgressTracker) (string, error) {
+func hashFile(ctx context.Context, d *disk, alg string, progress ProgressTracker, bufs *bufPool) (string, error) {
 	h, err := ovf.NewHash(alg)
 	if err != nil {
 		return "", err
@@ -166,7 +166,7 @@ func hashFile(ctx context.Context, d *disk, alg string, progress ProgressTracker
 	m := startMeter(progress, "hashing "+d.name, d.size)
 	defer m.stop()
 	// Reading (a copy out of the page cache) and hashing overlap on two goroutines.
-	f := newFanout(ctx, func(c *chunk) error { h.Write(c.data); return nil })
+	f := newFanout(ctx, bufs, func(c *chunk) error { h.Write(c.data); return nil })
 	cerr := f.copyN(r, d.size, d.name, route{meter: m})
 	if err := errors.Join(cerr, f.close()); err != nil {
 		return "", fmt.Errorf("hashing %s: %w", d.name, err)

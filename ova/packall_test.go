@@ -80,7 +80,7 @@ func TestPackAllTargets(t *testing.T) {
 			}
 			for _, d := range fx.disks {
 				size := int64(len(fx.data[d]))
-				if want := passes * int((size+bufSize-1)/bufSize); chunks[d] != want {
+				if want := passes * int((size+int64(bufSize)-1)/int64(bufSize)); chunks[d] != want {
 					t.Errorf("%s read in %d chunks, want %d (%d pass(es) for all outputs)", d, chunks[d], want, passes)
 				}
 			}

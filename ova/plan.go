@@ -25,6 +25,7 @@ type plan struct {
 	sizeFixes                []SizeFix
 	outs                     []*output
 	reused                   bool // digests from the export's .mf: verified while writing
+	bufs                     *bufPool
 }
 
 // disk is one file the export references, read once for every output.
@@ -47,7 +48,7 @@ type output struct {
 // refuses existing outputs before reading anything, so a forgotten -force
 // costs nothing.
 func newPlan(o Options) (*plan, error) {
-	p := &plan{o: o, logf: o.Logf}
+	p := &plan{o: o, logf: o.Logf, bufs: newBufPool()}
 	if p.logf == nil {
 		p.logf = func(string, ...any) {}
 	}

@@ -80,7 +80,7 @@ func (p *plan) write(ctx context.Context) error {
 	if p.reused {
 		sinks = append(sinks, verify)
 	}
-	f := newFanout(ctx, sinks...)
+	f := newFanout(ctx, p.bufs, sinks...)
 	if err := errors.Join(p.stream(f), f.close()); err != nil {
 		return err
 	}
