@@ -48,6 +48,7 @@ export SOURCE_DATE_EPOCH=1700000000 # every pack of one export gives the same by
 export CHECKPOINT_DISABLE=1 PACKER_NO_COLOR=1
 export PACKER_CONFIG_DIR=$work/packer/config PACKER_PLUGIN_PATH=$work/packer/plugins
 
+# shellcheck disable=SC2317 # called by the EXIT trap
 cleanup() {
   rm -rf "$dest"
   if [[ ${OVA_BENCH_KEEP:-0} != 1 ]]; then rm -rf "$work"/export-*; fi
@@ -63,7 +64,7 @@ if [[ ! -x $packer ]]; then
 fi
 "$packer" plugins install --path "$plugin" github.com/ovakit/vsphere-ova > /dev/null
 # The installed copy is what Packer runs; its name starts like this.
-plugin_exe=packer-plugin-vsphere-ova
+plugin_exe="packer-plugin-vsphere-ova"
 
 # A terminal, as users have: Packer draws its progress bar only on a TTY.
 if command -v script > /dev/null; then tty=(script -qfec); tty_note="under a pseudo-terminal (script)"; else tty=(); tty_note="without a terminal (no script(1))"; fi
@@ -119,15 +120,15 @@ EOF
   (cd "$work/tmpl/$kind" && "$packer" init . > /dev/null)
 done
 
-inputs() { ls "$1"/vm-disk-*.vmdk; }
 # prep CACHE DIR: put the export's disks in the state the round measures,
 # and flush everything else so no earlier writeback runs into the timing.
 prep() {
+  local disks=("$2"/vm-disk-*.vmdk)
   sync
   if [[ $1 == cold ]]; then
-    "$helper" evict $(inputs "$2")
+    "$helper" evict "${disks[@]}"
   else
-    cat $(inputs "$2") > /dev/null
+    cat "${disks[@]}" > /dev/null
   fi
 }
 # run NAME CMD...: times CMD with ovapack watch, appends its line to $res/NAME.
@@ -152,10 +153,12 @@ for shape in $shapes; do
     for ((i = 1; i <= repeat; i++)); do
       k=$shape.$cache
       prep "$cache" "$exp"
-      run "$k.cat" sh -c 'cat "$@" > "$0" && sync "$0"' "$dest/cat.out" $(inputs "$exp")
+      disks=("$exp"/vm-disk-*.vmdk)
+      # shellcheck disable=SC2016 # expanded by sh
+      run "$k.cat" sh -c 'cat "$@" > "$0" && sync "$0"' "$dest/cat.out" "${disks[@]}"
       rm -f "$dest/cat.out"
       prep "$cache" "$exp"
-      run "$k.sha" openssl dgst -sha256 $(inputs "$exp")
+      run "$k.sha" openssl dgst -sha256 "${disks[@]}"
       prep "$cache" "$exp"
       build without "$exp" "$dest/x.ova"
       run "$k.plain" "${cmd[@]}"
