@@ -5,7 +5,6 @@ import (
 	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/sha512"
-	"encoding/hex"
 	"fmt"
 	"hash"
 	"regexp"
@@ -106,9 +105,6 @@ func (m *Manifest) Bytes() []byte {
 	}
 	return b.Bytes()
 }
-
-// HexDigest is a convenience for hex-encoding h.Sum(nil).
-func HexDigest(h hash.Hash) string { return hex.EncodeToString(h.Sum(nil)) }
 
 func truncate(s string, n int) string {
 	if len(s) <= n {

@@ -91,6 +91,7 @@ func (p *PostProcessor) PostProcess(ctx context.Context, ui packersdk.Ui, artifa
 
 	ui.Say(fmt.Sprintf("Packing %s into %s (manifest %s, checksum %s)",
 		ovfPath, target, p.config.ManifestAlgorithm, p.config.ChecksumAlgorithm))
+	stopProfile := startProfile(func(msg string) { ui.Error(profileEnv + ": " + msg) })
 	res, err := ova.Pack(ctx, ova.Options{
 		OVFPath:           ovfPath,
 		Output:            target,
@@ -101,6 +102,7 @@ func (p *PostProcessor) PostProcess(ctx context.Context, ui packersdk.Ui, artifa
 		Progress:          ui,
 		Logf:              func(format string, args ...any) { ui.Say(fmt.Sprintf(format, args...)) },
 	})
+	stopProfile()
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, true, false, fmt.Errorf("packing %s was cancelled; no OVA was written: %w", target, err)

@@ -1,0 +1,168 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// watch runs a command (a packer build) and reports what it cost:
+//
+//	wall=S cpu=S packer_cpu=S plugin_cpu=S plugin_rss_mib=M packer_faults=N plugin_faults=N exit=N
+//
+// cpu is user+system of the whole process tree (from wait4); packer_cpu and
+// plugin_cpu split it by executable, and plugin_rss_mib is the largest peak
+// resident set (VmHWM) of any plugin process, sampled from /proc every 20 ms
+// for the command's descendants only (other builds on the machine are not
+// counted). A process is sampled until it exits, so the last 20 ms of CPU
+// may be missed; VmHWM is a high-water mark, so the peak is not.
+func watch(args []string) error {
+	fs := flag.NewFlagSet("watch", flag.ExitOnError)
+	plugin := fs.String("plugin", "packer-plugin-", "executable name prefix of the plugin processes")
+	logPath := fs.String("log", "", "file for the command's output (default: discard)")
+	fs.Parse(args)
+	if fs.NArg() == 0 {
+		return fmt.Errorf("watch: no command")
+	}
+	cmd := exec.Command(fs.Arg(0), fs.Args()[1:]...)
+	if *logPath != "" {
+		lf, err := os.Create(*logPath)
+		if err != nil {
+			return err
+		}
+		defer lf.Close()
+		cmd.Stdout, cmd.Stderr = lf, lf
+	}
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	seen := map[int]*sample{}
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	var werr error
+poll:
+	for {
+		select {
+		case werr = <-done:
+			break poll
+		case <-tick.C:
+			scan(cmd.Process.Pid, seen)
+		}
+	}
+	wall := time.Since(start)
+	var packerCPU, pluginCPU, rss, packerFlt, pluginFlt float64
+	for _, s := range seen {
+		switch {
+		case strings.HasPrefix(s.exe, *plugin):
+			pluginCPU += s.cpu
+			pluginFlt += s.minflt
+			rss = max(rss, s.hwmKiB/1024)
+		case s.exe == "packer":
+			packerCPU += s.cpu
+			packerFlt += s.minflt
+		}
+	}
+	st := cmd.ProcessState
+	code := st.ExitCode()
+	fmt.Printf("wall=%.3f cpu=%.2f packer_cpu=%.2f plugin_cpu=%.2f plugin_rss_mib=%.1f packer_faults=%.0f plugin_faults=%.0f exit=%d\n",
+		wall.Seconds(), (st.UserTime() + st.SystemTime()).Seconds(), packerCPU, pluginCPU, rss, packerFlt, pluginFlt, code)
+	if werr != nil && code < 0 {
+		return werr
+	}
+	return nil
+}
+
+// sample is the last reading of one process.
+type sample struct {
+	exe    string
+	cpu    float64 // user+system seconds
+	minflt float64 // minor page faults
+	hwmKiB float64
+}
+
+// scan samples every descendant of root.
+func scan(root int, seen map[int]*sample) {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return
+	}
+	parent := map[int]int{}
+	stats := map[int][]string{}
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		i := bytes.LastIndexByte(b, ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(string(b[i+1:])) // f[0] is field 3 (state)
+		if len(f) < 13 {
+			continue
+		}
+		parent[pid], _ = strconv.Atoi(f[1])
+		stats[pid] = f
+	}
+	for pid, f := range stats {
+		if !descends(pid, root, parent) {
+			continue
+		}
+		s := seen[pid]
+		if s == nil {
+			exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
+			if err != nil {
+				continue
+			}
+			s = &sample{exe: filepath.Base(exe)}
+			seen[pid] = s
+		}
+		ut, _ := strconv.ParseFloat(f[11], 64)
+		st, _ := strconv.ParseFloat(f[12], 64)
+		s.cpu = (ut + st) / 100 // USER_HZ is 100 on Linux
+		s.minflt, _ = strconv.ParseFloat(f[7], 64)
+		if hwm := vmHWM(pid); hwm > 0 {
+			s.hwmKiB = hwm
+		}
+	}
+}
+
+func descends(pid, root int, parent map[int]int) bool {
+	for i := 0; i < 64 && pid > 1; i++ {
+		if pid == root {
+			return true
+		}
+		pid = parent[pid]
+	}
+	return false
+}
+
+func vmHWM(pid int) float64 {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+			n, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
+			return n
+		}
+	}
+	return 0
+}
