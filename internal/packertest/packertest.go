@@ -56,8 +56,11 @@ func pluginBinary(root string) (string, error) {
 }
 
 // FindPacker returns the packer binary: $PACKER_BIN, else <repo>/bin/packer.
+// Every test that runs Packer goes through here, so under -short (`make unit`)
+// it skips them all.
 func FindPacker(t testing.TB) string {
 	t.Helper()
+	testenv.SkipIfShort(t, "runs real Packer")
 	if p := os.Getenv("PACKER_BIN"); p != "" {
 		return p
 	}
