@@ -13,9 +13,7 @@ import (
 )
 
 func TestDemoScripts(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs real Packer twice")
-	}
+	testenv.SkipIfShort(t, "runs real Packer twice")
 	root := testenv.RepoRoot(t)
 	testenv.LookPath(t, "qemu-img")
 	for _, bin := range []string{"packer", "packer-plugin-vsphere-ova"} {

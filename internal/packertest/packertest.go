@@ -56,8 +56,11 @@ func pluginBinary(root string) (string, error) {
 }
 
 // FindPacker returns the packer binary: $PACKER_BIN, else <repo>/bin/packer.
+// Every test that runs Packer goes through here, so under -short (`make unit`)
+// it skips them all.
 func FindPacker(t testing.TB) string {
 	t.Helper()
+	testenv.SkipIfShort(t, "runs real Packer")
 	if p := os.Getenv("PACKER_BIN"); p != "" {
 		return p
 	}
@@ -72,12 +75,20 @@ func FindPacker(t testing.TB) string {
 // folder with `packer plugins install --path`.
 func New(t testing.TB) *Env {
 	t.Helper()
-	packer := FindPacker(t)
-	root := testenv.RepoRoot(t)
-	bin, err := pluginBinary(root)
+	FindPacker(t) // skips before the build when Packer cannot run
+	bin, err := pluginBinary(testenv.RepoRoot(t))
 	if err != nil {
 		t.Fatal(err)
 	}
+	return NewWithPlugin(t, bin)
+}
+
+// NewWithPlugin installs the plugin binary bin (a release archive's, say)
+// into a fresh Packer config and plugin folder with `packer plugins install
+// --path`, as a user would.
+func NewWithPlugin(t testing.TB, bin string) *Env {
+	t.Helper()
+	packer := FindPacker(t)
 	base := t.TempDir()
 	e := &Env{
 		Packer:    packer,
