@@ -12,87 +12,110 @@ import (
 	"github.com/klauspost/compress/zlib"
 )
 
-// The grain pipeline: one goroutine reads grains in disk order and drops the
-// all-zero ones, Workers goroutines compress, and Write's goroutine writes
-// the results in the order they were read. At most inFlight grains exist at
-// once, so memory is bounded (about 130 KiB per grain) whatever the disk size.
+// The grain pipeline: one goroutine walks the input's data ranges and hands
+// out batches of grain numbers in disk order; Workers goroutines read their
+// batch, drop all-zero grains and compress the rest; Write's goroutine
+// writes the batches in the order they were handed out. Batches of 16
+// grains (1 MiB) keep goroutine hand-offs rare, which matters on a loaded
+// machine where every wake-up waits for a time slice. At most inFlight
+// batches exist at once, so memory is bounded (about 2 MiB per batch)
+// whatever the disk size.
 
-type grainJob struct {
-	idx  uint64 // grain number
-	in   []byte // the grain's bytes within the capacity
-	out  []byte // marker + zlib stream + padding, sector-aligned
-	err  error
-	done chan struct{}
+const batchGrains = 16
+
+type batch struct {
+	idx    []uint64     // grains to read, ascending
+	out    []byte       // their framed grains, back to back
+	grains []batchGrain // the grains stored in out (all-zero ones are not)
+	err    error
+	done   chan struct{}
+}
+
+type batchGrain struct {
+	idx       uint64
+	end       int   // end of this grain's frame in out
+	populated int64 // disk bytes it covers
 }
 
 var zeroGrain = make([]byte, GrainSize)
 
-var jobPool = sync.Pool{New: func() any {
-	return &grainJob{in: make([]byte, GrainSize), out: make([]byte, 0, GrainSize+4*SectorSize)}
+var batchPool = sync.Pool{New: func() any {
+	return &batch{idx: make([]uint64, 0, batchGrains), out: make([]byte, 0, batchGrains*(GrainSize+SectorSize))}
 }}
+
+func newBatch() *batch {
+	b := batchPool.Get().(*batch)
+	b.idx, b.out, b.grains, b.err = b.idx[:0], b.out[:0], b.grains[:0], nil
+	return b
+}
 
 func (w *streamWriter) writeGrains(ctx context.Context, src io.ReaderAt, size int64, o *Options) (Stats, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	inFlight := 2*o.Workers + 2
-	order := make(chan *grainJob, inFlight)
-	work := make(chan *grainJob)
+	inFlight := 2*o.Workers + 1
+	order := make(chan *batch, inFlight)
+	work := make(chan *batch, o.Workers)
 	var wg sync.WaitGroup
-	var readErr error
+	var walkErr error
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		defer close(order)
 		defer close(work)
-		readErr = w.readGrains(ctx, src, size, order, work)
+		walkErr = w.walk(ctx, src, size, order, work)
 	}()
+	capBytes := int64(w.capacity) * SectorSize
 	for range o.Workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			c := newGrainCompressor(o.Level)
-			for j := range work {
-				j.err = c.compress(j)
-				close(j.done)
+			for b := range work {
+				b.err = c.batch(ctx, b, src, size, capBytes)
+				close(b.done)
 			}
 		}()
 	}
 	st, err := w.collect(ctx, order, o)
 	cancel()
-	// Let the reader and workers finish before their jobs are reused or
-	// readErr is read; they all stop promptly once ctx is done.
-	for j := range order {
-		<-j.done
+	// Let the walker and workers finish before batches are reused or
+	// walkErr is read; they all stop promptly once ctx is done.
+	for b := range order {
+		<-b.done
 	}
 	wg.Wait()
-	if err == nil && readErr != nil {
-		err = readErr
+	if err == nil && walkErr != nil {
+		err = walkErr
 	}
 	return st, err
 }
 
-// collect writes finished grains in order.
-func (w *streamWriter) collect(ctx context.Context, order <-chan *grainJob, o *Options) (Stats, error) {
+// collect writes finished batches in order.
+func (w *streamWriter) collect(ctx context.Context, order <-chan *batch, o *Options) (Stats, error) {
 	var st Stats
 	capBytes := int64(w.capacity) * SectorSize
-	for j := range order {
+	for b := range order {
 		select {
-		case <-j.done:
+		case <-b.done:
 		case <-ctx.Done():
 			return st, ctx.Err()
 		}
-		if j.err != nil {
-			return st, j.err
+		if b.err != nil {
+			return st, b.err
 		}
-		if err := w.grain(j.idx, j.out); err != nil {
-			return st, err
+		start := 0
+		for _, g := range b.grains {
+			if err := w.grain(g.idx, b.out[start:g.end]); err != nil {
+				return st, err
+			}
+			start = g.end
+			st.AllocatedGrains++
+			st.PopulatedSize += g.populated
 		}
-		st.AllocatedGrains++
-		st.PopulatedSize += int64(len(j.in))
-		if o.Progress != nil {
-			o.Progress(min(int64(j.idx+1)*GrainSize, capBytes), capBytes)
+		if o.Progress != nil && len(b.idx) > 0 {
+			o.Progress(min(int64(b.idx[len(b.idx)-1]+1)*GrainSize, capBytes), capBytes)
 		}
-		jobPool.Put(j)
+		batchPool.Put(b)
 	}
 	if o.Progress != nil {
 		o.Progress(capBytes, capBytes)
@@ -100,57 +123,55 @@ func (w *streamWriter) collect(ctx context.Context, order <-chan *grainJob, o *O
 	return st, nil
 }
 
-// readGrains reads the data ranges of src grain by grain and queues every
-// grain that is not all zeros, first on order (fixing its place in the
-// output), then on work.
-func (w *streamWriter) readGrains(ctx context.Context, src io.ReaderAt, size int64, order, work chan<- *grainJob) error {
+// walk hands out the grains that hold data (by the input's data ranges) in
+// batches, first on order (fixing their place in the output), then on work.
+func (w *streamWriter) walk(ctx context.Context, src io.ReaderAt, size int64, order, work chan<- *batch) error {
 	capBytes := int64(w.capacity) * SectorSize
 	next := dataRanges(src, size)
-	var pos int64 // first byte not yet looked at
-	for pos < capBytes {
+	b := newBatch()
+	send := func() error {
+		b.done = make(chan struct{})
+		select {
+		case order <- b:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		select {
+		case work <- b:
+		case <-ctx.Done():
+			// Already on order: mark it done so the drain does not wait.
+			b.err = ctx.Err()
+			close(b.done)
+			return ctx.Err()
+		}
+		b = newBatch()
+		return nil
+	}
+	next2 := int64(0) // first grain not yet handed out
+	for pos := int64(0); pos < capBytes; {
 		start, end, err := next(pos)
 		if errors.Is(err, io.EOF) {
-			return nil
+			break
 		}
 		if err != nil {
 			return fmt.Errorf("vmdk: finding data in the input after byte %d: %w", pos, err)
 		}
 		if start >= capBytes {
-			return nil
+			break
 		}
-		start = max(start, pos)
-		for g := start / GrainSize; g*GrainSize < end && g*GrainSize < capBytes; g++ {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			off := g * GrainSize
-			j := jobPool.Get().(*grainJob)
-			j.idx, j.err = uint64(g), nil
-			j.in = j.in[:min(GrainSize, capBytes-off)]
-			if err := readFull(src, j.in, off, size); err != nil {
-				return err
-			}
-			pos = off + int64(len(j.in))
-			if bytes.Equal(j.in, zeroGrain[:len(j.in)]) {
-				jobPool.Put(j)
-				continue
-			}
-			j.done = make(chan struct{})
-			select {
-			case order <- j:
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-			select {
-			case work <- j:
-			case <-ctx.Done():
-				// Already on order: mark it done so the drain does not wait.
-				j.err = ctx.Err()
-				close(j.done)
-				return ctx.Err()
+		for g := max(start/GrainSize, next2); g*GrainSize < min(end, capBytes); g++ {
+			b.idx = append(b.idx, uint64(g))
+			next2 = g + 1
+			if len(b.idx) == batchGrains {
+				if err := send(); err != nil {
+					return err
+				}
 			}
 		}
-		pos = max(pos, end)
+		pos = max(end, next2*GrainSize)
+	}
+	if len(b.idx) > 0 {
+		return send()
 	}
 	return nil
 }
@@ -175,22 +196,52 @@ func readFull(src io.ReaderAt, b []byte, off, size int64) error {
 
 // grainCompressor belongs to one worker.
 type grainCompressor struct {
-	level int
-	probe *zlib.Writer // level 1: finds incompressible grains fast
-	main  *zlib.Writer
-	buf   appendWriter
-	// probeBuf holds the probe's output, or a whole level-1 encoding kept
-	// for comparison; it swaps with job buffers, never shared between jobs.
-	probeBuf []byte
+	probe  *zlib.Writer // level 1: finds incompressible grains fast
+	main   *zlib.Writer // the configured level (nil when it is 1)
+	in     []byte       // a run of consecutive grains read at once
+	s1, s2 appendWriter // the two encoders' outputs
 }
 
 func newGrainCompressor(level int) *grainCompressor {
-	c := &grainCompressor{level: level, probeBuf: make([]byte, 0, GrainSize+4*SectorSize)}
-	c.probe, _ = zlib.NewWriterLevel(&c.buf, 1)
+	c := &grainCompressor{in: make([]byte, batchGrains*GrainSize)}
+	c.probe, _ = zlib.NewWriterLevel(&c.s1, 1)
 	if level != 1 {
-		c.main, _ = zlib.NewWriterLevel(&c.buf, level)
+		c.main, _ = zlib.NewWriterLevel(&c.s2, level)
 	}
 	return c
+}
+
+// batch reads b's grains (each run of consecutive grains with one read),
+// skips the all-zero ones and frames the others into b.out.
+func (c *grainCompressor) batch(ctx context.Context, b *batch, src io.ReaderAt, size, capBytes int64) error {
+	for i := 0; i < len(b.idx); {
+		j := i + 1
+		for j < len(b.idx) && b.idx[j] == b.idx[j-1]+1 {
+			j++
+		}
+		off := int64(b.idx[i]) * GrainSize
+		run := c.in[:min(int64(j-i)*GrainSize, capBytes-off)]
+		if err := readFull(src, run, off, size); err != nil {
+			return err
+		}
+		for k := i; k < j; k++ {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			g := run[int64(k-i)*GrainSize:]
+			g = g[:min(GrainSize, int64(len(g)))]
+			if bytes.Equal(g, zeroGrain[:len(g)]) {
+				continue
+			}
+			var err error
+			if b.out, err = c.frame(b.out, b.idx[k], g); err != nil {
+				return fmt.Errorf("vmdk: compressing grain %d: %w", b.idx[k], err)
+			}
+			b.grains = append(b.grains, batchGrain{idx: b.idx[k], end: len(b.out), populated: int64(len(g))})
+		}
+		i = j
+	}
+	return nil
 }
 
 // appendWriter appends to a byte slice it owns.
@@ -198,59 +249,60 @@ type appendWriter struct{ b []byte }
 
 func (a *appendWriter) Write(p []byte) (int, error) { a.b = append(a.b, p...); return len(p), nil }
 
+// frame appends grain idx to dst: a grain marker (LBA, compressed size), the
+// zlib stream and zeros up to a sector boundary.
+func (c *grainCompressor) frame(dst []byte, idx uint64, in []byte) ([]byte, error) {
+	enc, err := c.encode(in)
+	if err != nil {
+		return dst, err
+	}
+	dst = binary.LittleEndian.AppendUint64(dst, idx*grainSectors)
+	dst = binary.LittleEndian.AppendUint32(dst, uint32(len(enc)))
+	dst = append(dst, enc...)
+	if pad := (grainMarkerSize + len(enc)) % SectorSize; pad != 0 {
+		dst = append(dst, zeroGrain[:SectorSize-pad]...)
+	}
+	return dst, nil
+}
+
 // probeBytes is how much of a grain the level-1 probe sees first.
 const probeBytes = 8 << 10
 
-// compress frames j.in as a grain marker and a zlib stream, padded to a
-// whole sector. A fast level-1 probe runs first on the grain's first 8 KiB:
-// if that does not shrink, the whole grain goes through level 1 (fast on
-// random or already-compressed data, where no level would save a sector)
-// and is kept unless it shrank after all; otherwise the grain is compressed
-// at the configured level. Of two encodings the smaller is kept.
-func (c *grainCompressor) compress(j *grainJob) error {
-	run := func(z *zlib.Writer, in []byte, dst []byte) ([]byte, error) {
-		c.buf.b = append(dst[:0], zeroGrain[:grainMarkerSize]...)
-		z.Reset(&c.buf)
-		if _, err := z.Write(in); err != nil {
+// encode compresses one grain. A fast level-1 probe runs first on the
+// grain's first 8 KiB: if that does not shrink, the whole grain goes through
+// level 1 (fast on random or already-compressed data, where no level would
+// save a sector) and is kept unless it shrank after all; otherwise the grain
+// is compressed at the configured level. Of two encodings the smaller wins.
+func (c *grainCompressor) encode(in []byte) ([]byte, error) {
+	if c.main == nil {
+		return deflate(c.probe, in, &c.s1)
+	}
+	if len(in) > 2*probeBytes {
+		p, err := deflate(c.probe, in[:probeBytes], &c.s1)
+		if err != nil {
 			return nil, err
 		}
-		err := z.Close()
-		return c.buf.b, err
-	}
-	out := j.out
-	var err error
-	fail := func(err error) error { return fmt.Errorf("vmdk: compressing grain %d: %w", j.idx, err) }
-	compressible := c.main != nil
-	if compressible && len(j.in) > 2*probeBytes {
-		if c.probeBuf, err = run(c.probe, j.in[:probeBytes], c.probeBuf); err != nil {
-			return fail(err)
-		}
-		compressible = len(c.probeBuf)-grainMarkerSize < probeBytes*15/16
-	}
-	haveL1 := false // c.probeBuf holds the whole grain at level 1
-	if !compressible {
-		if out, err = run(c.probe, j.in, out); err != nil {
-			return fail(err)
-		}
-		// Level 1 shrank it after all: try the configured level too.
-		if c.main != nil && len(out)-grainMarkerSize < len(j.in)*15/16 {
-			c.probeBuf, out = out, c.probeBuf
-			compressible, haveL1 = true, true
+		if len(p) >= probeBytes*15/16 {
+			l1, err := deflate(c.probe, in, &c.s1)
+			if err != nil || len(l1) >= len(in)*15/16 {
+				return l1, err
+			}
+			m, err := deflate(c.main, in, &c.s2)
+			if err != nil || len(m) <= len(l1) {
+				return m, err
+			}
+			return l1, nil
 		}
 	}
-	if compressible {
-		if out, err = run(c.main, j.in, out); err != nil {
-			return fail(err)
-		}
-		if haveL1 && len(c.probeBuf) < len(out) {
-			c.probeBuf, out = out, c.probeBuf
-		}
+	return deflate(c.main, in, &c.s2)
+}
+
+func deflate(z *zlib.Writer, in []byte, out *appendWriter) ([]byte, error) {
+	out.b = out.b[:0]
+	z.Reset(out)
+	if _, err := z.Write(in); err != nil {
+		return nil, err
 	}
-	binary.LittleEndian.PutUint64(out[0:], j.idx*grainSectors)
-	binary.LittleEndian.PutUint32(out[8:], uint32(len(out)-grainMarkerSize))
-	if pad := len(out) % SectorSize; pad != 0 {
-		out = append(out, zeroGrain[:SectorSize-pad]...)
-	}
-	j.out = out
-	return nil
+	err := z.Close()
+	return out.b, err
 }

@@ -1,6 +1,7 @@
 package vmdk
 
 import (
+	"bufio"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -131,7 +132,10 @@ func Write(ctx context.Context, dst io.Writer, src io.ReaderAt, size int64, o Op
 	if err != nil {
 		return Stats{}, err
 	}
-	w := &streamWriter{dst: dst, capacity: capacity}
+	// Grains arrive a few KiB at a time; one buffer turns them into large
+	// writes.
+	bw := bufio.NewWriterSize(dst, 1<<20)
+	w := &streamWriter{dst: bw, capacity: capacity}
 	descSectors := ceilDiv(uint64(len(desc)), SectorSize)
 	w.hdr = Header{
 		Version: 3, Flags: streamFlags, Capacity: capacity, GrainSize: grainSectors,
@@ -150,6 +154,9 @@ func Write(ctx context.Context, dst io.Writer, src io.ReaderAt, size int64, o Op
 	}
 	if err := w.writeTail(); err != nil {
 		return Stats{}, err
+	}
+	if err := bw.Flush(); err != nil {
+		return Stats{}, fmt.Errorf("vmdk: writing: %w", err)
 	}
 	st.Size = w.off
 	st.Capacity = int64(capacity) * SectorSize
