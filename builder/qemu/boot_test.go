@@ -149,7 +149,9 @@ func shErr(c *ssh.Client, cmd string) (string, error) {
 		return "", err
 	}
 	defer s.Close()
-	var out bytes.Buffer
+	// Not a bytes.Buffer: the SSH library copies stdout and stderr in two
+	// goroutines, and two concurrent bytes.Buffer.ReadFrom lose output.
+	var out testenv.SyncBuffer
 	s.Stdout, s.Stderr = &out, &out
 	err = s.Run(cmd)
 	return strings.TrimSpace(out.String()), err
