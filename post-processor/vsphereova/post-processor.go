@@ -23,8 +23,8 @@ import (
 	"github.com/ovakit/packer-plugin-vsphere-ova/ovf"
 )
 
-// BuilderID identifies artifacts made by this post-processor.
-const BuilderID = "ovakit.vsphere-ova.post-processor"
+// BuilderId identifies artifacts made by this post-processor.
+const BuilderId = "ovakit.vsphere-ova.post-processor"
 
 // PostProcessor packs an exported OVF into an OVA.
 type PostProcessor struct {
@@ -118,7 +118,8 @@ func (p *PostProcessor) PostProcess(ctx context.Context, ui packersdk.Ui, artifa
 	}
 	ui.Say(summary(res))
 	return &Artifact{Path: res.Path, ChecksumPath: res.ChecksumPath, Size: res.Size,
-		Digest: res.Digest, DigestAlgorithm: res.DigestAlgorithm, Members: res.Members}, true, false, nil
+		Digest: res.Digest, DigestAlgorithm: res.DigestAlgorithm, Members: res.Members,
+		source: artifact}, true, false, nil
 }
 
 // summary is the one line users look for: where, how big, which digest.

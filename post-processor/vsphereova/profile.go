@@ -33,4 +33,3 @@ func startProfile(warn func(string)) (stop func()) {
 		f.Close()
 	}
 }
-

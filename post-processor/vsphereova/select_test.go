@@ -114,7 +114,7 @@ func TestArtifact(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if a.BuilderId() != BuilderID || a.Id() != a.Path || len(a.Files()) != 2 {
+	if a.BuilderId() != BuilderId || a.Id() != a.Path || len(a.Files()) != 2 {
 		t.Errorf("artifact identity: %q %q %v", a.BuilderId(), a.Id(), a.Files())
 	}
 	if a.State("ova.digest") != "ab" || a.State("ova.digest_algorithm") != "sha256" || a.State("nope") != nil {
