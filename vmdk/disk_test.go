@@ -7,8 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testenv"
 )
 
 // sampleRaw is a 20 MiB + 1000 bytes disk: text, random data across a grain
@@ -145,7 +143,7 @@ func TestOpenDiskPassesVMwareStreamThrough(t *testing.T) {
 // zeros (qemu-io write -z).
 func TestQcow2ZeroClusters(t *testing.T) {
 	qemu := qemuImg(t)
-	qio := testenv.LookPath(t, "qemu-io")
+	qio := program(t, "qemu-io")
 	dir := t.TempDir()
 	raw := sampleRaw(t, dir)
 	q := filepath.Join(dir, "z.qcow2")
