@@ -79,9 +79,12 @@ speed_cpu=$(ratio "$q_cpu" "$(awk -v c="$o_cpu" -v n="$cores" 'BEGIN { print c /
 
 echo
 echo "== $size_mib MiB disk, $data_mib MiB data, $repeat runs each, $cores cores, load average now $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%-10s %9s %9s %9s %10s %14s\n' "" "best s" "median s" "cpu s" "peak MiB" "size bytes"
-printf '%-10s %9s %9s %9s %10d %14d\n' qemu-img "$q_best" "$q_med" "$q_cpu" $((q_rss / 1024)) "$q_size"
-printf '%-10s %9s %9s %9s %10d %14d\n' ours "$o_best" "$o_med" "$o_cpu" $((o_rss / 1024)) "$o_size"
+# cores/run: CPU seconds per wall second of the best run; below the core
+# count it shows the machine was busy with other work.
+share() { awk -v c="$1" -v w="$2" 'BEGIN { printf "%.2f", (w > 0) ? c / w : 0 }'; }
+printf '%-10s %9s %9s %9s %10s %10s %14s\n' "" "best s" "median s" "cpu s" "cores/run" "peak MiB" "size bytes"
+printf '%-10s %9s %9s %9s %10s %10d %14d\n' qemu-img "$q_best" "$q_med" "$q_cpu" "$(share "$q_cpu" "$q_best")" $((q_rss / 1024)) "$q_size"
+printf '%-10s %9s %9s %9s %10s %10d %14d\n' ours "$o_best" "$o_med" "$o_cpu" "$(share "$o_cpu" "$o_best")" $((o_rss / 1024)) "$o_size"
 echo "speed-up: best $speed_best x, median $speed_med x, from CPU time on $cores idle cores $speed_cpu x"
 echo "size: ours/qemu-img = $(awk -v a="$o_size" -v b="$q_size" 'BEGIN { printf "%.4f", a / b }')"
 

@@ -7,8 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testenv"
 )
 
 // sampleRaw is a 20 MiB + 1000 bytes disk: text, random data across a grain
@@ -145,7 +143,7 @@ func TestOpenDiskPassesVMwareStreamThrough(t *testing.T) {
 // zeros (qemu-io write -z).
 func TestQcow2ZeroClusters(t *testing.T) {
 	qemu := qemuImg(t)
-	qio := testenv.LookPath(t, "qemu-io")
+	qio := program(t, "qemu-io")
 	dir := t.TempDir()
 	raw := sampleRaw(t, dir)
 	q := filepath.Join(dir, "z.qcow2")
@@ -195,5 +193,46 @@ func TestDescriptorRefusesEscapingExtent(t *testing.T) {
 	_, err := OpenDisk(context.Background(), p, OpenOptions{QemuImg: "-"})
 	if err == nil || !strings.Contains(err.Error(), "relative to the descriptor") {
 		t.Fatalf("escaping extent: %v", err)
+	}
+}
+
+// TestDescriptorFlatAndZeroExtents: a hand-written descriptor laying a flat
+// extent (at an offset in its file), a ZERO extent and another flat extent
+// end to end reads as their concatenation.
+func TestDescriptorFlatAndZeroExtents(t *testing.T) {
+	dir := t.TempDir()
+	a := append(make([]byte, 1024), textBytes(70, 4096)...) // extent starts 2 sectors in
+	b := randomBytes(71, 8192)
+	os.WriteFile(filepath.Join(dir, "a-flat.vmdk"), a, 0o644)
+	os.WriteFile(filepath.Join(dir, "b flat.vmdk"), b, 0o644)
+	desc := "# Disk DescriptorFile\nversion=1\nCID=fffffffe\nparentCID=ffffffff\ncreateType=\"monolithicFlat\"\n\n" +
+		"RW 8 FLAT \"a-flat.vmdk\" 2\nRW 16 ZERO\nRW 16 FLAT \"b flat.vmdk\" 0\n"
+	p := filepath.Join(dir, "d.vmdk")
+	os.WriteFile(p, []byte(desc), 0o644)
+	d, err := OpenDisk(context.Background(), p, OpenOptions{QemuImg: "-"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	want := append(append(append([]byte(nil), a[1024:]...), make([]byte, 8192)...), b...)
+	if d.Size != int64(len(want)) || d.CreateType != "monolithicFlat" {
+		t.Fatalf("size %d createType %q", d.Size, d.CreateType)
+	}
+	got := make([]byte, len(want))
+	if _, err := d.ReadAt(got, 0); err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("extents read wrong (%v)", err)
+	}
+	var out bytes.Buffer
+	if _, err := d.WriteStreamOptimized(context.Background(), &out, fixedIDs); err != nil {
+		t.Fatal(err)
+	}
+	back := make([]byte, len(want))
+	if _, err := mustOpen(t, out.Bytes()).ReadAt(back, 0); err != nil || !bytes.Equal(back, want) {
+		t.Fatalf("converted disk reads wrong (%v)", err)
+	}
+	// A flat extent shorter than the descriptor says is refused.
+	os.WriteFile(p, []byte(strings.Replace(desc, "RW 16 FLAT", "RW 17 FLAT", 1)), 0o644)
+	if _, err := OpenDisk(context.Background(), p, OpenOptions{QemuImg: "-"}); err == nil || !strings.Contains(err.Error(), "needs 8704 bytes") {
+		t.Fatalf("short flat extent: %v", err)
 	}
 }

@@ -163,12 +163,25 @@ func checkZeros(t testing.TB, a io.ReaderAt, from, to int64) {
 	}
 }
 
-// qemuImg returns qemu-img's path (skips or fails per testenv).
-func qemuImg(t testing.TB) string { return testenv.LookPath(t, "qemu-img") }
+// program returns a real program's path. Tests that drive real programs
+// skip under -short (make unit); a missing program skips or fails them per
+// testenv.
+func program(t testing.TB, name string) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skipf("drives %s: skipped under -short", name)
+	}
+	return testenv.LookPath(t, name)
+}
+
+func qemuImg(t testing.TB) string { t.Helper(); return program(t, "qemu-img") }
 
 // requireVMDKstream skips/fails unless Debian's python3-vmdkstream is there.
 func requireVMDKstream(t testing.TB) string {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("drives python3-vmdkstream: skipped under -short")
+	}
 	// Debian's module lives in /usr/lib/python3/dist-packages, which only
 	// the system python3 sees (not a pyenv or venv one first on PATH).
 	for _, py := range []string{"/usr/bin/python3", "python3"} {

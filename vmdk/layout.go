@@ -58,34 +58,19 @@ func CheckStreamLayout(r io.ReaderAt, size int64) (*Layout, error) {
 	if n := hdr.tables(); n > maxTables || int64(n)*4 > size {
 		return nil, formatErr(12, "capacity %d sectors needs %d grain tables, more than the file (%d bytes) can hold", hdr.Capacity, n, size)
 	}
-	l := &Layout{Header: hdr, GrainOffsets: map[uint64]int64{}}
-	gtes := uint64(hdr.NumGTEsPerGT)
-	pending := map[uint64]uint32{} // grains of the table being filled: entry -> sector
-	pendingTable := int64(-1)
-	tables := map[uint64]uint32{} // table -> sector of its data
-	lastLBA := int64(-1)
+	w := &layoutWalk{r: r, size: size, hb: hb, gtes: uint64(hdr.NumGTEsPerGT), pendingTable: -1, lastLBA: -1,
+		pending: map[uint64]uint32{}, tables: map[uint64]uint32{},
+		l: &Layout{Header: hdr, GrainOffsets: map[uint64]int64{}}}
 	m := make([]byte, SectorSize)
 	for at := int64(hdr.OverHead) * SectorSize; ; {
 		if err := readAt(r, m, at, size); err != nil {
 			return nil, fmt.Errorf("no end-of-stream marker before the end of the file: %w", err)
 		}
 		val := binary.LittleEndian.Uint64(m)
-		csize := int64(binary.LittleEndian.Uint32(m[8:]))
-		if csize != 0 { // grain
-			g := val / hdr.GrainSize
-			if val%hdr.GrainSize != 0 || val >= hdr.Capacity || int64(val) <= lastLBA {
-				return nil, formatErr(at, "grain marker for LBA %d (after LBA %d): not the next grain boundary within %d sectors", val, lastLBA, hdr.Capacity)
+		if csize := int64(binary.LittleEndian.Uint32(m[8:])); csize != 0 {
+			if err := w.grain(at, val); err != nil {
+				return nil, err
 			}
-			if t := int64(g / gtes); t != pendingTable {
-				if len(pending) > 0 {
-					return nil, formatErr(at, "grain for LBA %d starts table %d before table %d's grain table was written", val, t, pendingTable)
-				}
-				pendingTable = t
-			}
-			pending[g%gtes] = uint32(at / SectorSize)
-			l.GrainOffsets[g] = at
-			l.Grains++
-			lastLBA = int64(val)
 			at += ceilDivInt(grainMarkerSize+csize, SectorSize) * SectorSize
 			continue
 		}
@@ -93,72 +78,136 @@ func CheckStreamLayout(r io.ReaderAt, size int64) (*Layout, error) {
 		if !bytes.Equal(m[16:], zeroGrain[:SectorSize-16]) {
 			return nil, formatErr(at+16, "marker type %d has non-zero padding", typ)
 		}
-		dataAt := at + SectorSize
+		var err error
 		switch typ {
 		case markerGT:
-			if val != ceilDiv(gtes*4, SectorSize) || len(pending) == 0 {
-				return nil, formatErr(at, "grain table marker of %d sectors with %d grains pending", val, len(pending))
-			}
-			gt := make([]byte, val*SectorSize)
-			if err := readAt(r, gt, dataAt, size); err != nil {
-				return nil, err
-			}
-			for i := uint64(0); i < gtes; i++ {
-				if got, want := binary.LittleEndian.Uint32(gt[i*4:]), pending[i]; got != want {
-					return nil, formatErr(dataAt+int64(i)*4, "grain table %d entry %d is sector %d, but that grain's marker is at sector %d", pendingTable, i, got, want)
-				}
-			}
-			tables[uint64(pendingTable)] = uint32(dataAt / SectorSize)
-			clear(pending)
-			l.GrainTables++
+			err = w.grainTable(at, val)
 		case markerGD:
-			if len(pending) > 0 {
-				return nil, formatErr(at, "grain directory before table %d's grain table", pendingTable)
-			}
-			n := hdr.tables()
-			if val != ceilDiv(n*4, SectorSize) {
-				return nil, formatErr(at, "grain directory marker announces %d sectors, want %d", val, ceilDiv(n*4, SectorSize))
-			}
-			gd := make([]byte, val*SectorSize)
-			if err := readAt(r, gd, dataAt, size); err != nil {
-				return nil, err
-			}
-			for t := uint64(0); t < n; t++ {
-				if got, want := binary.LittleEndian.Uint32(gd[t*4:]), tables[t]; got != want {
-					return nil, formatErr(dataAt+int64(t)*4, "grain directory entry %d is sector %d, want %d", t, got, want)
-				}
-			}
-			l.GDOffset = uint64(dataAt / SectorSize)
+			err = w.directory(at, val)
 		case markerFooter:
-			if val != 1 || l.GDOffset == 0 {
-				return nil, formatErr(at, "footer marker (%d sectors) before any grain directory", val)
-			}
-			fb := make([]byte, SectorSize)
-			if err := readAt(r, fb, dataAt, size); err != nil {
-				return nil, err
-			}
-			want := append([]byte(nil), hb...)
-			binary.LittleEndian.PutUint64(want[56:], l.GDOffset)
-			if !bytes.Equal(fb, want) {
-				return nil, formatErr(dataAt, "footer is not the header with gdOffset %d", l.GDOffset)
-			}
-			if next := dataAt + SectorSize; next != size-SectorSize {
-				return nil, formatErr(next, "the footer must be followed by the end-of-stream marker as the last sector (file ends at %d)", size)
-			}
+			err = w.footer(at, val)
 		case markerEOS:
-			if val != 0 {
-				return nil, formatErr(at, "end-of-stream marker with value %d", val)
+			if err = w.end(at, val); err == nil {
+				return w.l, nil
 			}
-			if at != size-SectorSize {
-				return nil, formatErr(at, "end-of-stream marker is not the last 512 bytes (file ends at %d)", size)
-			}
-			if l.GDOffset == 0 {
-				return nil, formatErr(at, "end of stream without a grain directory and footer")
-			}
-			return l, nil
 		default:
-			return nil, formatErr(at+12, "unexpected marker type %d", typ)
+			err = formatErr(at+12, "unexpected marker type %d", typ)
 		}
-		at = dataAt + int64(val)*SectorSize
+		if err != nil {
+			return nil, err
+		}
+		at += SectorSize + int64(val)*SectorSize
 	}
+}
+
+// layoutWalk is CheckStreamLayout's state between markers.
+type layoutWalk struct {
+	r            io.ReaderAt
+	size         int64
+	hb           []byte // the header as read
+	gtes         uint64
+	pending      map[uint64]uint32 // grains of the table being filled: entry -> sector
+	pendingTable int64
+	tables       map[uint64]uint32 // table -> sector of its data
+	lastLBA      int64
+	footerSeen   bool
+	l            *Layout
+}
+
+func (w *layoutWalk) grain(at int64, lba uint64) error {
+	hdr := &w.l.Header
+	g := lba / hdr.GrainSize
+	if lba%hdr.GrainSize != 0 || lba >= hdr.Capacity || int64(lba) <= w.lastLBA {
+		return formatErr(at, "grain marker for LBA %d (after LBA %d): not the next grain boundary within %d sectors", lba, w.lastLBA, hdr.Capacity)
+	}
+	if t := int64(g / w.gtes); t != w.pendingTable {
+		if len(w.pending) > 0 {
+			return formatErr(at, "grain for LBA %d starts table %d before table %d's grain table was written", lba, t, w.pendingTable)
+		}
+		w.pendingTable = t
+	}
+	w.pending[g%w.gtes] = uint32(at / SectorSize)
+	w.l.GrainOffsets[g] = at
+	w.l.Grains++
+	w.lastLBA = int64(lba)
+	return nil
+}
+
+// grainTable checks a table lists exactly the grains written since the last.
+func (w *layoutWalk) grainTable(at int64, sectors uint64) error {
+	if sectors != ceilDiv(w.gtes*4, SectorSize) || len(w.pending) == 0 {
+		return formatErr(at, "grain table marker of %d sectors with %d grains pending", sectors, len(w.pending))
+	}
+	gt := make([]byte, sectors*SectorSize)
+	dataAt := at + SectorSize
+	if err := readAt(w.r, gt, dataAt, w.size); err != nil {
+		return err
+	}
+	for i := uint64(0); i < w.gtes; i++ {
+		if got, want := binary.LittleEndian.Uint32(gt[i*4:]), w.pending[i]; got != want {
+			return formatErr(dataAt+int64(i)*4, "grain table %d entry %d is sector %d, but that grain's marker is at sector %d", w.pendingTable, i, got, want)
+		}
+	}
+	w.tables[uint64(w.pendingTable)] = uint32(dataAt / SectorSize)
+	clear(w.pending)
+	w.l.GrainTables++
+	return nil
+}
+
+// directory checks the grain directory lists exactly the tables written.
+func (w *layoutWalk) directory(at int64, sectors uint64) error {
+	if len(w.pending) > 0 {
+		return formatErr(at, "grain directory before table %d's grain table", w.pendingTable)
+	}
+	n := w.l.Header.tables()
+	if sectors != ceilDiv(n*4, SectorSize) {
+		return formatErr(at, "grain directory marker announces %d sectors, want %d", sectors, ceilDiv(n*4, SectorSize))
+	}
+	gd := make([]byte, sectors*SectorSize)
+	dataAt := at + SectorSize
+	if err := readAt(w.r, gd, dataAt, w.size); err != nil {
+		return err
+	}
+	for t := uint64(0); t < n; t++ {
+		if got, want := binary.LittleEndian.Uint32(gd[t*4:]), w.tables[t]; got != want {
+			return formatErr(dataAt+int64(t)*4, "grain directory entry %d is sector %d, want %d", t, got, want)
+		}
+	}
+	w.l.GDOffset = uint64(dataAt / SectorSize)
+	return nil
+}
+
+// footer checks the footer is the header with the directory's offset, and
+// that only the end-of-stream marker follows.
+func (w *layoutWalk) footer(at int64, sectors uint64) error {
+	if sectors != 1 || w.l.GDOffset == 0 {
+		return formatErr(at, "footer marker (%d sectors) before any grain directory", sectors)
+	}
+	fb := make([]byte, SectorSize)
+	dataAt := at + SectorSize
+	if err := readAt(w.r, fb, dataAt, w.size); err != nil {
+		return err
+	}
+	want := append([]byte(nil), w.hb...)
+	binary.LittleEndian.PutUint64(want[56:], w.l.GDOffset)
+	if !bytes.Equal(fb, want) {
+		return formatErr(dataAt, "footer is not the header with gdOffset %d", w.l.GDOffset)
+	}
+	if next := dataAt + SectorSize; next != w.size-SectorSize {
+		return formatErr(next, "the footer must be followed by the end-of-stream marker as the last sector (file ends at %d)", w.size)
+	}
+	w.footerSeen = true
+	return nil
+}
+
+func (w *layoutWalk) end(at int64, val uint64) error {
+	switch {
+	case val != 0:
+		return formatErr(at, "end-of-stream marker with value %d", val)
+	case at != w.size-SectorSize:
+		return formatErr(at, "end-of-stream marker is not the last 512 bytes (file ends at %d)", w.size)
+	case !w.footerSeen:
+		return formatErr(at, "end of stream without a grain directory and footer")
+	}
+	return nil
 }

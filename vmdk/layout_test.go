@@ -138,6 +138,7 @@ func TestCheckStreamLayoutRejects(t *testing.T) {
 		}, "grain table 0 entry 0"},
 		{"misaligned marker", func(b []byte) []byte { le.PutUint32(b[firstGrain+8:], le.Uint32(b[firstGrain+8:])+512); return b }, ""},
 		{"truncated", func(b []byte) []byte { return b[:len(b)/1024*512] }, "no end-of-stream marker"},
+		{"no footer", func(b []byte) []byte { return append(b[:len(b)-3*512], b[len(b)-512:]...) }, "without a grain directory and footer"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

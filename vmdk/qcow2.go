@@ -94,22 +94,8 @@ func OpenQCOW2(r io.ReaderAt, fileSize int64) (*QCOW2, error) {
 		return nil, fmt.Errorf("%w: the image is encrypted (crypt_method %d)", ErrUnsupportedQCOW2, crypt)
 	}
 	if version == 3 {
-		if n < 104 {
-			return nil, qcowErr(int64(n), "version 3 header truncated")
-		}
-		incompat := be.Uint64(h[72:])
-		switch {
-		case incompat&qcowIncompatCorrupt != 0:
-			return nil, qcowErr(72, "the image is marked corrupt: run qemu-img check -r all first")
-		case incompat&qcowIncompatExtData != 0:
-			return nil, fmt.Errorf("%w: the image keeps its data in an external file", ErrUnsupportedQCOW2)
-		case incompat&qcowIncompatExtL2 != 0:
-			return nil, fmt.Errorf("%w: extended L2 entries (subclusters)", ErrUnsupportedQCOW2)
-		case incompat&^(qcowIncompatDirty|qcowIncompatCompress) != 0:
-			return nil, fmt.Errorf("%w: incompatible features %#x", ErrUnsupportedQCOW2, incompat)
-		}
-		if incompat&qcowIncompatCompress != 0 && be.Uint32(h[100:]) > 104 && n >= 105 && h[104] != 0 {
-			q.zstd = true
+		if err := q.checkFeatures(h[:n]); err != nil {
+			return nil, err
 		}
 	}
 	l1Size := uint64(be.Uint32(h[36:]))
@@ -134,6 +120,30 @@ func OpenQCOW2(r io.ReaderAt, fileSize int64) (*QCOW2, error) {
 		q.l1[i] = e
 	}
 	return q, nil
+}
+
+// checkFeatures refuses version 3 features this reader cannot honour.
+func (q *QCOW2) checkFeatures(h []byte) error {
+	be := binary.BigEndian
+	if len(h) < 104 {
+		return qcowErr(int64(len(h)), "version 3 header truncated")
+	}
+	incompat := be.Uint64(h[72:])
+	switch {
+	case incompat&qcowIncompatCorrupt != 0:
+		return qcowErr(72, "the image is marked corrupt: run qemu-img check -r all first")
+	case incompat&qcowIncompatExtData != 0:
+		return fmt.Errorf("%w: the image keeps its data in an external file", ErrUnsupportedQCOW2)
+	case incompat&qcowIncompatExtL2 != 0:
+		return fmt.Errorf("%w: extended L2 entries (subclusters)", ErrUnsupportedQCOW2)
+	case incompat&^(qcowIncompatDirty|qcowIncompatCompress) != 0:
+		return fmt.Errorf("%w: incompatible features %#x", ErrUnsupportedQCOW2, incompat)
+	}
+	// compression_type (byte 104) exists when the header is that long.
+	if incompat&qcowIncompatCompress != 0 && be.Uint32(h[100:]) > 104 && len(h) > 104 && h[104] != 0 {
+		q.zstd = true
+	}
+	return nil
 }
 
 func qcowErr(at int64, format string, args ...any) error {
