@@ -236,6 +236,9 @@ func Ensure(ctx context.Context, cacheDir string, spec Spec, mirror string, logf
 	if err := writeInfo(filepath.Join(tmp, infoName), info); err != nil {
 		return nil, false, err
 	}
+	if err := os.Chmod(tmp, 0o755); err != nil { // MkdirTemp made it 0700
+		return nil, false, err
+	}
 	if err := os.RemoveAll(final); err != nil {
 		return nil, false, err
 	}
