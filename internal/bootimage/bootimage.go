@@ -166,6 +166,10 @@ func Get(t testing.TB) *Image {
 	defer cancel()
 	start := time.Now()
 	img, built, err := Ensure(ctx, CacheDir(), spec, mirror, t.Logf)
+	var dbErr *DebootstrapError
+	if errors.As(err, &dbErr) {
+		testenv.Unavailable(t, "bootimage: %v", err) // as sshtest does: no mirror, no image
+	}
 	if err != nil {
 		t.Fatalf("bootimage: %v", err)
 	}
