@@ -15,11 +15,14 @@ const (
 	// LSILogic is VMware's LSI Logic parallel SCSI (an LSI53C1030, driven by
 	// Linux mptspi). QEMU has no model of it; lsi53c895a (Linux sym53c8xx)
 	// is the nearest parallel LSI controller, so the guest's driver differs.
+	// A stock Debian kernel boots from it (tested with internal/bootimage).
 	LSILogic = "lsilogic"
 	// LSILogicSAS is VMware's LSI Logic SAS: QEMU's mptsas1068 (Linux
-	// mptsas). Known not to work with QEMU 7.2: SeaBIOS loads GRUB through
-	// it, but the Linux kernel finds no disk behind it, so the root never
-	// appears. Use pvscsi, sata or nvme for a guest that must boot here.
+	// mptsas). Known not to work with QEMU 7.2 and Debian 12's kernel:
+	// SeaBIOS loads GRUB and the kernel through it, mptsas brings the
+	// LSISAS1068 up (ioc0), but no disk appears behind it and the initramfs
+	// gives up waiting for the root. Use pvscsi, sata or nvme for a guest
+	// that must boot here.
 	LSILogicSAS = "lsilogicsas"
 	// SATA is VMware's AHCI controller: QEMU's ich9-ahci (Linux ahci).
 	SATA = "sata"

@@ -166,6 +166,10 @@ func Get(t testing.TB) *Image {
 	defer cancel()
 	start := time.Now()
 	img, built, err := Ensure(ctx, CacheDir(), spec, mirror, t.Logf)
+	var dbErr *DebootstrapError
+	if errors.As(err, &dbErr) {
+		testenv.Unavailable(t, "bootimage: %v", err) // as sshtest does: no mirror, no image
+	}
 	if err != nil {
 		t.Fatalf("bootimage: %v", err)
 	}
@@ -234,6 +238,9 @@ func Ensure(ctx context.Context, cacheDir string, spec Spec, mirror string, logf
 		return nil, false, err
 	}
 	if err := writeInfo(filepath.Join(tmp, infoName), info); err != nil {
+		return nil, false, err
+	}
+	if err := os.Chmod(tmp, 0o755); err != nil { // MkdirTemp made it 0700
 		return nil, false, err
 	}
 	if err := os.RemoveAll(final); err != nil {

@@ -67,10 +67,20 @@ func debootstrap(ctx context.Context, root string, spec Spec, mirror, debCache s
 	_, err := run(ctx, "debootstrap", "--variant=minbase", "--cache-dir="+debCache,
 		"--include="+strings.Join(spec.Packages, ","), spec.Suite, root, mirror)
 	if err != nil {
-		return fmt.Errorf("debootstrap %s from %s: %w", spec.Suite, mirror, err)
+		if ctx.Err() != nil {
+			return err
+		}
+		return &DebootstrapError{fmt.Errorf("debootstrap %s from %s: %w", spec.Suite, mirror, err)}
 	}
 	return nil
 }
+
+// DebootstrapError is a failed debootstrap: most often the mirror is out of
+// reach, which makes the image unavailable rather than broken.
+type DebootstrapError struct{ Err error }
+
+func (e *DebootstrapError) Error() string { return e.Err.Error() }
+func (e *DebootstrapError) Unwrap() error { return e.Err }
 
 // run runs a host program and returns its output; the error carries the
 // command line and the end of its output.

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -154,4 +155,41 @@ func TestEnsureCancelledDuringDebootstrap(t *testing.T) {
 	if len(left)+len(builds) > 0 {
 		t.Errorf("left in the cache: %v %v", left, builds)
 	}
+}
+
+// TestRunCancelKillsGroup: cancelling a step kills the program and every
+// process it started (debootstrap's dpkg and maintainer scripts), not just
+// the first.
+func TestRunCancelKillsGroup(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs programs")
+	}
+	dir := t.TempDir()
+	pidFile := filepath.Join(dir, "child.pid")
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		for {
+			if _, err := os.Stat(pidFile); err == nil {
+				cancel()
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}()
+	_, err := run(ctx, "sh", "-c", "sleep 300 & echo $! > "+pidFile+"; wait")
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("run after cancel: %v", err)
+	}
+	data, _ := os.ReadFile(pidFile)
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(data)))
+	if pid == 0 {
+		t.Fatalf("child pid file: %q", data)
+	}
+	for i := 0; i < 50; i++ {
+		if syscall.Kill(pid, 0) != nil {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("the child (pid %d) of a cancelled step is still running", pid)
 }

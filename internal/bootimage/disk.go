@@ -84,7 +84,12 @@ func (b *builder) writeDisk(ctx context.Context) (err error) {
 	if err := syscall.Mount(rootDev, mnt, "ext4", 0, ""); err != nil {
 		return fmt.Errorf("mounting %s (root) on %s: %w", rootDev, mnt, err)
 	}
-	undo = append(undo, func() error { return unmount(mnt) })
+	undo = append(undo, func() error {
+		if err := unmount(mnt); err != nil {
+			return err
+		}
+		return os.Remove(mnt)
+	})
 	return b.install(ctx, mnt, whole, espDev, parts[1].start)
 }
 
