@@ -4,11 +4,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"path"
-	"path/filepath"
 	"sync"
 
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/atomicfile"
 	"github.com/vmware/govmomi/simulator"
 	"github.com/vmware/govmomi/vim25/methods"
 	"github.com/vmware/govmomi/vim25/soap"
@@ -97,22 +96,19 @@ func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request) {
 	}
 	// Write next to the target, rename on success: an aborted upload leaves
 	// the backing file as it was.
-	tmp, err := os.CreateTemp(filepath.Dir(target), "."+filepath.Base(target)+".upload-*")
+	tmp, err := atomicfile.Create(target, 0o644)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
-	defer os.Remove(tmp.Name()) // no-op after a successful rename
+	defer tmp.Abort() // no-op after a successful commit
 	body := r.Body
 	r.Body = readCloser{Reader: io.TeeReader(body, tmp), Closer: body}
 	rec := &statusRecorder{header: w.Header(), status: http.StatusOK}
 	simulator.ServeNFC(rec, r) // keeps vcsim's sha1 manifest bookkeeping
 	status := rec.status
-	if err := tmp.Close(); err != nil && status == http.StatusOK {
-		status = http.StatusInternalServerError
-	}
 	if status == http.StatusOK {
-		if err := os.Rename(tmp.Name(), target); err != nil {
+		if err := tmp.Commit(r.Context()); err != nil {
 			status = http.StatusInternalServerError
 		}
 	}
