@@ -5,12 +5,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 status=0
-for b in bench/ova.sh bench/images.sh; do
+for b in bench/ova.sh bench/images.sh bench/vmdk.sh; do
 	if [ -f "$b" ]; then
 		echo "=== $b"
 		bash "$b" || { echo "=== $b: target missed or failed"; status=1; }
 	fi
 done
 echo "=== go test -bench (library micro-benchmarks)"
-go test -run '^$' -bench . -benchtime 3x ./ova/... ./ovf/... ./ociarchive/... || status=1
+go test -run '^$' -bench . -benchtime 3x ./ova/... ./ovf/... ./ociarchive/... ./vmdk/... || status=1
 exit $status
