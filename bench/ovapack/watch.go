@@ -122,15 +122,18 @@ func scan(root int, seen map[int]*sample) {
 		if !descends(pid, root, parent) {
 			continue
 		}
+		// Read on every sample: a pid first seen between fork and exec
+		// still shows its parent's executable.
+		exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
+		if err != nil {
+			continue
+		}
 		s := seen[pid]
 		if s == nil {
-			exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
-			if err != nil {
-				continue
-			}
-			s = &sample{exe: filepath.Base(exe)}
+			s = &sample{}
 			seen[pid] = s
 		}
+		s.exe = filepath.Base(exe)
 		ut, _ := strconv.ParseFloat(f[11], 64)
 		st, _ := strconv.ParseFloat(f[12], 64)
 		s.cpu = (ut + st) / 100 // USER_HZ is 100 on Linux
