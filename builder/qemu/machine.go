@@ -133,12 +133,13 @@ func start(ctx context.Context, c Config, accel string) (m *Machine, err error) 
 	// end our read of the greeting.
 	qemuEnd.Close()
 	m.PID = m.cmd.Process.Pid
-	go m.reap()
+	// Set before reap starts: reap reads it from its own goroutine.
 	m.stopWatch = context.AfterFunc(ctx, m.kill)
+	go m.reap()
 
 	hctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
-	m.qmp, err = newQMP(hctx, conn, c.Logf)
+	q, err := newQMP(hctx, conn, c.Logf)
 	if err != nil {
 		conn.Close()
 		m.Kill()
@@ -151,6 +152,15 @@ func start(ctx context.Context, c Config, accel string) (m *Machine, err error) 
 		}
 		return nil, fmt.Errorf("qemu did not start: %v: %s", err, strings.TrimSpace(out))
 	}
+	// reap reads m.qmp under m.mu; if QEMU already exited, reap has run
+	// and the connection is ours to close.
+	m.mu.Lock()
+	m.qmp = q
+	exited := m.exited
+	m.mu.Unlock()
+	if exited {
+		q.close()
+	}
 	return m, nil
 }
 
@@ -159,12 +169,13 @@ func (m *Machine) reap() {
 	err := m.cmd.Wait()
 	m.mu.Lock()
 	m.exited = true
+	q := m.qmp
 	m.mu.Unlock()
 	if m.stopWatch != nil {
 		m.stopWatch()
 	}
-	if m.qmp != nil {
-		m.qmp.close()
+	if q != nil {
+		q.close()
 	}
 	if err != nil {
 		err = fmt.Errorf("qemu exited: %w: %s", err, strings.TrimSpace(m.output.String()))
