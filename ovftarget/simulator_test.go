@@ -4,15 +4,10 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
-	"github.com/vmware/govmomi/find"
-	"github.com/vmware/govmomi/object"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/simimport"
 	"github.com/vmware/govmomi/ovf/importer"
-	"github.com/vmware/govmomi/simulator"
-	"github.com/vmware/govmomi/vim25"
-	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/types"
 
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/fixture"
@@ -39,56 +34,25 @@ func TestImportEveryTargetIntoVCSimulator(t *testing.T) {
 	}
 	c := prepared(t, fullOptions(t))
 
-	model := simulator.VPX()
-	defer model.Remove()
-	err = model.Run(func(ctx context.Context, vc *vim25.Client) error {
-		finder := find.NewFinder(vc)
-		dc, err := finder.DefaultDatacenter(ctx)
-		if err != nil {
-			return err
-		}
-		finder.SetDatacenter(dc)
-		ds, err := finder.DefaultDatastore(ctx)
-		if err != nil {
-			return err
-		}
-		pool, err := finder.ResourcePool(ctx, "DC0_C0/Resources")
-		if err != nil {
-			return err
-		}
-		folders, err := dc.Folders(ctx)
-		if err != nil {
-			return err
-		}
+	simimport.Run(t, func(ctx context.Context, sim *simimport.Env) error {
 		for _, target := range allTargets {
 			r := customize(t, export, target, c)
 			p := filepath.Join(dir, name+"-"+string(target)+".ovf")
 			if err := os.WriteFile(p, r.Descriptor, 0o600); err != nil {
 				t.Fatal(err)
 			}
-			var log strings.Builder
-			imp := importer.Importer{
-				Log:          func(msg string) (int, error) { return log.WriteString(msg) },
-				Client:       vc,
-				Finder:       finder,
-				Datacenter:   dc,
-				Datastore:    ds,
-				ResourcePool: pool,
-				Folder:       folders.VmFolder,
-				Archive:      &importer.FileArchive{Path: p, Opener: importer.Opener{Client: vc}},
-			}
 			vmName := name + "-" + string(target)
-			ref, err := imp.Import(ctx, p, importer.Options{
+			ref, log, err := sim.Import(ctx, p, importer.Options{
 				Name:            &vmName,
 				NetworkMapping:  []importer.Network{{Name: "VM Network", Network: "VM Network"}},
 				PropertyMapping: []importer.Property{{KeyValue: importer.KeyValue{Key: "ip0", Value: "192.0.2.10"}}},
-			})
+			}, false)
 			if err != nil {
-				t.Errorf("%s: govmomi import: %v\n%s", target, err, log.String())
+				t.Errorf("%s: govmomi import: %v\n%s", target, err, log)
 				continue
 			}
-			var vm mo.VirtualMachine
-			if err := object.NewVirtualMachine(vc, *ref).Properties(ctx, *ref, []string{"config"}, &vm); err != nil {
+			vm, err := sim.VM(ctx, *ref)
+			if err != nil {
 				return err
 			}
 			va := vm.Config.VAppConfig
@@ -117,7 +81,4 @@ func TestImportEveryTargetIntoVCSimulator(t *testing.T) {
 		}
 		return nil
 	})
-	if err != nil {
-		t.Fatalf("simulator: %v", err)
-	}
 }

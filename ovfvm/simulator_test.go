@@ -6,12 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vmware/govmomi/find"
-	"github.com/vmware/govmomi/object"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/simimport"
 	"github.com/vmware/govmomi/ovf/importer"
-	"github.com/vmware/govmomi/simulator"
-	"github.com/vmware/govmomi/vim25"
-	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/types"
 )
 
@@ -37,67 +33,33 @@ func TestImportIntoVCSimulator(t *testing.T) {
 			Networks: []Network{{Name: "VM Network"}, {Name: "DC0_DVPG0", Adapter: "e1000e"}}},
 			"VirtualLsiLogicController", []string{"VirtualVmxnet3", "VirtualE1000e"}},
 	}
-	model := simulator.VPX()
-	defer model.Remove()
-	err := model.Run(func(ctx context.Context, vc *vim25.Client) error {
-		finder := find.NewFinder(vc)
-		dc, err := finder.DefaultDatacenter(ctx)
-		if err != nil {
-			return err
-		}
-		finder.SetDatacenter(dc)
-		ds, err := finder.DefaultDatastore(ctx)
-		if err != nil {
-			return err
-		}
-		pool, err := finder.ResourcePool(ctx, "DC0_C0/Resources")
-		if err != nil {
-			return err
-		}
-		folders, err := dc.Folders(ctx)
-		if err != nil {
-			return err
-		}
+	simimport.Run(t, func(ctx context.Context, sim *simimport.Env) error {
 		for _, c := range cases {
 			dir := t.TempDir()
 			disks := realDisks(t, dir, DiskHref(c.cfg.Name, 0), DiskHref(c.cfg.Name, 1))
 			p := writeOVF(t, dir, c.cfg, disks)
-			var log strings.Builder
-			imp := importer.Importer{
-				Log:          func(msg string) (int, error) { return log.WriteString(msg) },
-				Client:       vc,
-				Finder:       finder,
-				Datacenter:   dc,
-				Datastore:    ds,
-				ResourcePool: pool,
-				Folder:       folders.VmFolder,
-				Archive:      &importer.FileArchive{Path: p, Opener: importer.Opener{Client: vc}},
-			}
 			var mapping []importer.Network
 			for _, n := range c.cfg.resolved().networks {
 				mapping = append(mapping, importer.Network{Name: n.Name, Network: n.Name})
 			}
-			ref, err := imp.Import(ctx, p, importer.Options{Name: &c.cfg.Name, NetworkMapping: mapping})
+			ref, log, err := sim.Import(ctx, p, importer.Options{Name: &c.cfg.Name, NetworkMapping: mapping}, false)
 			if err != nil {
-				t.Errorf("%s: govmomi import: %v\n%s", c.cfg.Name, err, log.String())
+				t.Errorf("%s: govmomi import: %v\n%s", c.cfg.Name, err, log)
 				continue
 			}
 			for _, d := range disks {
-				if !strings.Contains(log.String(), d.Href) {
-					t.Errorf("%s: the importer did not upload %s:\n%s", c.cfg.Name, d.Href, log.String())
+				if !strings.Contains(log, d.Href) {
+					t.Errorf("%s: the importer did not upload %s:\n%s", c.cfg.Name, d.Href, log)
 				}
 			}
-			var vm mo.VirtualMachine
-			if err := object.NewVirtualMachine(vc, *ref).Properties(ctx, *ref, []string{"config"}, &vm); err != nil {
+			vm, err := sim.VM(ctx, *ref)
+			if err != nil {
 				return err
 			}
 			checkImported(t, c.cfg, vm.Config, c.controller, c.nics, disks)
 		}
 		return nil
 	})
-	if err != nil {
-		t.Fatalf("simulator: %v", err)
-	}
 }
 
 func checkImported(t *testing.T, cfg Config, vmc *types.VirtualMachineConfigInfo, controller string, nics []string, disks []Disk) {

@@ -6,12 +6,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vmware/govmomi/find"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/simimport"
 	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/ovf/importer"
-	"github.com/vmware/govmomi/simulator"
-	"github.com/vmware/govmomi/vim25"
-	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/types"
 
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/fixture"
@@ -27,46 +24,12 @@ func TestImportIntoVCSimulator(t *testing.T) {
 	_, files := export(t, fixture.ExportOptions{Name: name, Disks: 2, DiskMiB: 24, DataMiB: 2, WithManifest: true})
 	art, _ := mustPack(t, files, map[string]interface{}{"manifest_algorithm": "sha1"})
 
-	model := simulator.VPX()
-	defer model.Remove()
-	err := model.Run(func(ctx context.Context, c *vim25.Client) error {
-		finder := find.NewFinder(c)
-		dc, err := finder.DefaultDatacenter(ctx)
-		if err != nil {
-			return err
-		}
-		finder.SetDatacenter(dc)
-		ds, err := finder.DefaultDatastore(ctx)
-		if err != nil {
-			return err
-		}
-		// VPX() has a cluster and a standalone host; import into the cluster.
-		pool, err := finder.ResourcePool(ctx, "DC0_C0/Resources")
-		if err != nil {
-			return err
-		}
-		folders, err := dc.Folders(ctx)
-		if err != nil {
-			return err
-		}
+	simimport.Run(t, func(ctx context.Context, sim *simimport.Env) error {
 		importOVA := func(path string, vmName *string) (*types.ManagedObjectReference, string, error) {
-			var log strings.Builder
-			imp := importer.Importer{
-				Log:            func(msg string) (int, error) { return log.WriteString(msg) },
-				VerifyManifest: true,
-				Client:         c,
-				Finder:         finder,
-				Datacenter:     dc,
-				Datastore:      ds,
-				ResourcePool:   pool,
-				Folder:         folders.VmFolder,
-				Archive:        &importer.TapeArchive{Path: path, Opener: importer.Opener{Client: c}},
-			}
-			ref, err := imp.Import(ctx, "*.ovf", importer.Options{
+			return sim.Import(ctx, path, importer.Options{
 				Name:           vmName,
 				NetworkMapping: []importer.Network{{Name: "VM Network", Network: "VM Network"}},
-			})
-			return ref, log.String(), err
+			}, true)
 		}
 		ref, log, err := importOVA(art.Path, nil)
 		if err != nil {
@@ -80,9 +43,8 @@ func TestImportIntoVCSimulator(t *testing.T) {
 		if _, log, err := importOVA(bad, &other); err == nil || !strings.Contains(err.Error(), "mismatch") {
 			t.Errorf("govmomi import of a corrupted OVA: err = %v, want a checksum mismatch\n%s", err, log)
 		}
-		vm := object.NewVirtualMachine(c, *ref)
-		var props mo.VirtualMachine
-		if err := vm.Properties(ctx, vm.Reference(), []string{"name", "config"}, &props); err != nil {
+		props, err := sim.VM(ctx, *ref)
+		if err != nil {
 			return err
 		}
 		if props.Name != name {
@@ -106,7 +68,4 @@ func TestImportIntoVCSimulator(t *testing.T) {
 		}
 		return nil
 	})
-	if err != nil {
-		t.Fatalf("simulator: %v", err)
-	}
 }
