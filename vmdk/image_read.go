@@ -47,29 +47,9 @@ func (im *Image) entry(g uint64) (uint32, error) {
 
 // ReadAt reads the virtual disk; unallocated grains read as zeros.
 func (im *Image) ReadAt(p []byte, off int64) (int, error) {
-	if off < 0 {
-		return 0, fmt.Errorf("vmdk: negative offset %d", off)
-	}
-	if off >= im.size {
-		return 0, io.EOF
-	}
 	im.mu.Lock()
 	defer im.mu.Unlock()
-	n := 0
-	for n < len(p) && off < im.size {
-		g := uint64(off / im.grain)
-		in := off % im.grain
-		chunk := p[n:min(len(p), n+int(min(im.grain-in, im.size-off)))]
-		if err := im.readGrain(g, in, chunk); err != nil {
-			return n, err
-		}
-		n += len(chunk)
-		off += int64(len(chunk))
-	}
-	if n < len(p) {
-		return n, io.EOF
-	}
-	return n, nil
+	return readBlocks("vmdk", p, off, im.size, im.grain, im.readGrain)
 }
 
 // readGrain fills dst with grain g's bytes from offset in within the grain.

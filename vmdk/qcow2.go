@@ -189,29 +189,9 @@ func allocated(e uint64) bool {
 
 // ReadAt reads the virtual disk; unallocated and zero clusters read as zeros.
 func (q *QCOW2) ReadAt(p []byte, off int64) (int, error) {
-	if off < 0 {
-		return 0, fmt.Errorf("qcow2: negative offset %d", off)
-	}
-	if off >= q.size {
-		return 0, io.EOF
-	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	n := 0
-	for n < len(p) && off < q.size {
-		c := uint64(off / q.cluster)
-		in := off % q.cluster
-		chunk := p[n:min(len(p), n+int(min(q.cluster-in, q.size-off)))]
-		if err := q.readCluster(c, in, chunk); err != nil {
-			return n, err
-		}
-		n += len(chunk)
-		off += int64(len(chunk))
-	}
-	if n < len(p) {
-		return n, io.EOF
-	}
-	return n, nil
+	return readBlocks("qcow2", p, off, q.size, q.cluster, q.readCluster)
 }
 
 func (q *QCOW2) readCluster(c uint64, in int64, dst []byte) error {
