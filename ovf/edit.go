@@ -148,38 +148,35 @@ func (ed *Editor) SetText(e *Element, text string) {
 // InsertAfter inserts n as the next sibling of ref, on its own line with
 // ref's indentation.
 func (ed *Editor) InsertAfter(ref *Element, n *Node) {
-	if !ed.mine(ref) {
-		return
+	if out, indent, ok := ed.renderSibling(ref, n); ok {
+		ed.add(ref.end, ref.end, []byte("\n"+indent+out), "insert <"+n.Name.Local+">")
 	}
-	if ref.parent == nil {
-		ed.fail("cannot insert a sibling of the root element")
-		return
-	}
-	_, indent := ed.doc.lineIndent(ref.start)
-	out, err := ed.render(ref.parent, n, indent)
-	if err != nil {
-		ed.errs = append(ed.errs, err)
-		return
-	}
-	ed.add(ref.end, ref.end, []byte("\n"+indent+out), "insert <"+n.Name.Local+">")
 }
 
 // InsertBefore inserts n as the previous sibling of ref.
 func (ed *Editor) InsertBefore(ref *Element, n *Node) {
+	if out, indent, ok := ed.renderSibling(ref, n); ok {
+		ed.add(ref.start, ref.start, []byte(out+"\n"+indent), "insert <"+n.Name.Local+">")
+	}
+}
+
+// renderSibling renders n for insertion beside ref, with ref's indentation;
+// ok is false (and the error recorded) when that is not possible.
+func (ed *Editor) renderSibling(ref *Element, n *Node) (out, indent string, ok bool) {
 	if !ed.mine(ref) {
-		return
+		return "", "", false
 	}
 	if ref.parent == nil {
 		ed.fail("cannot insert a sibling of the root element")
-		return
+		return "", "", false
 	}
-	_, indent := ed.doc.lineIndent(ref.start)
+	_, indent = ed.doc.lineIndent(ref.start)
 	out, err := ed.render(ref.parent, n, indent)
 	if err != nil {
 		ed.errs = append(ed.errs, err)
-		return
+		return "", "", false
 	}
-	ed.add(ref.start, ref.start, []byte(out+"\n"+indent), "insert <"+n.Name.Local+">")
+	return out, indent, true
 }
 
 // Append inserts n as the last child of parent.
