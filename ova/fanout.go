@@ -7,6 +7,8 @@ import (
 	"io"
 	"sync"
 	"sync/atomic"
+
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/progress"
 )
 
 // testHookChunk, when set by a test, runs after each pooled chunk of the
@@ -41,17 +43,17 @@ type chunk struct {
 	data  []byte
 	buf   []byte // pooled buffer behind data; nil for small one-off chunks
 	refs  atomic.Int32
-	outs  uint64     // bit k set: part of output k's archive
-	check *diskCheck // disk bytes to verify against the export's manifest
-	meter *meter     // counts the bytes once every sink is done with them
-	end   bool       // no data: the end of a disk (verify it, close its meter)
+	outs  uint64          // bit k set: part of output k's archive
+	check *diskCheck      // disk bytes to verify against the export's manifest
+	meter *progress.Meter // counts the bytes once every sink is done with them
+	end   bool            // no data: the end of a disk (verify it, close its meter)
 }
 
 // route is what a chunk is for: which outputs, which check, which meter.
 type route struct {
 	outs  uint64
 	check *diskCheck
-	meter *meter
+	meter *progress.Meter
 }
 
 // fanout feeds one ordered byte stream to several sinks, each running in its
@@ -94,9 +96,9 @@ func (f *fanout) release(c *chunk) {
 		return
 	}
 	if c.end {
-		c.meter.stop() // every sink has seen every byte before this marker
+		c.meter.Stop() // every sink has seen every byte before this marker
 	} else {
-		c.meter.add(int64(len(c.data)))
+		c.meter.Add(int64(len(c.data)))
 	}
 	if c.buf != nil {
 		f.free <- c.buf

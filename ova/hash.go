@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/progress"
 	"github.com/ovakit/packer-plugin-vsphere-ova/ovf"
 )
 
@@ -115,7 +116,7 @@ func (p *plan) loadExportManifest() (*ovf.Manifest, error) {
 }
 
 // hashDisks computes each disk's digest, several disks at once.
-func hashDisks(ctx context.Context, disks []*disk, alg string, progress ProgressTracker, bufs *bufPool) error {
+func hashDisks(ctx context.Context, disks []*disk, alg string, tracker ProgressTracker, bufs *bufPool) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
@@ -132,7 +133,7 @@ func hashDisks(ctx context.Context, disks []*disk, alg string, progress Progress
 				errs[i] = ctx.Err()
 				return
 			}
-			digest, err := hashFile(ctx, d, alg, progress, bufs)
+			digest, err := hashFile(ctx, d, alg, tracker, bufs)
 			if err != nil {
 				errs[i] = err
 				cancel()
@@ -153,7 +154,7 @@ func hashDisks(ctx context.Context, disks []*disk, alg string, progress Progress
 	return errors.Join(errs...)
 }
 
-func hashFile(ctx context.Context, d *disk, alg string, progress ProgressTracker, bufs *bufPool) (string, error) {
+func hashFile(ctx context.Context, d *disk, alg string, tracker ProgressTracker, bufs *bufPool) (string, error) {
 	h, err := ovf.NewHash(alg)
 	if err != nil {
 		return "", err
@@ -163,8 +164,8 @@ func hashFile(ctx context.Context, d *disk, alg string, progress ProgressTracker
 		return "", err
 	}
 	defer r.Close()
-	m := startMeter(progress, "hashing "+d.name, d.size)
-	defer m.stop()
+	m := progress.Start(tracker, "hashing "+d.name, d.size)
+	defer m.Stop()
 	// Reading (a copy out of the page cache) and hashing overlap on two goroutines.
 	f := newFanout(ctx, bufs, func(c *chunk) error { h.Write(c.data); return nil })
 	cerr := f.copyN(r, d.size, d.name, route{meter: m})

@@ -7,17 +7,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"time"
 )
-
-// ProgressTracker reports copy progress; packersdk.Ui satisfies it. Pack
-// never puts the tracker on the data path: it hands TrackProgress a reader
-// that only reports a byte count, read a few times a second (one call per
-// Read costs an RPC round trip inside Packer).
-type ProgressTracker interface {
-	TrackProgress(src string, currentSize, totalSize int64, stream io.ReadCloser) io.ReadCloser
-}
 
 // Options configures Pack and PackAll.
 type Options struct {

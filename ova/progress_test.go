@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/progress"
 )
 
 // recTracker records TrackProgress calls: every step is a bar opened at
@@ -163,8 +165,7 @@ func TestProgressPerDiskExactToTheByte(t *testing.T) {
 
 // A long copy shows steps while it runs, not only at the end.
 func TestProgressWhileCopying(t *testing.T) {
-	defer func(e time.Duration) { meterEvery = e }(meterEvery)
-	meterEvery = 5 * time.Millisecond
+	defer progress.SetInterval(5 * time.Millisecond)()
 	size := 3*bufSize + 100 // a step after the first chunk, the end after the last
 	fx := newExport(t, size)
 	tr := &recTracker{}

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/atomicfile"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/progress"
 	"github.com/ovakit/packer-plugin-vsphere-ova/ovf"
 )
 
@@ -169,11 +170,11 @@ func (p *plan) sendDisk(f *fanout, d *disk, to route, zeros []byte) error {
 	if err != nil {
 		return err
 	}
-	to.meter = startMeter(p.o.Progress, d.name, d.size)
+	to.meter = progress.Start(p.o.Progress, d.name, d.size)
 	err = f.copyN(r, d.size, d.name, to)
 	r.Close()
 	if err != nil {
-		to.meter.stop()
+		to.meter.Stop()
 		return err
 	}
 	// Marks the disk's end in stream order: the verifier compares, and the

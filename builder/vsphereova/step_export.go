@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/progress"
+
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 
@@ -45,7 +47,7 @@ func (s *stepExport) Run(ctx context.Context, state multistep.StateBag) multiste
 	}
 	ui.Say(fmt.Sprintf("Exporting VM to %s ...", e.OutputDir))
 	put := func(ctx context.Context, name string, size int64, r io.Reader) (int64, error) {
-		body := ui.TrackProgress(name, 0, size, io.NopCloser(r))
+		body := progress.Track(ui, name, size, io.NopCloser(r))
 		defer body.Close()
 		n, digest, err := s.write(ctx, name, body)
 		if err == nil && digest != "" {

@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/progress"
+
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 	"github.com/vmware/govmomi/fault"
@@ -109,7 +111,7 @@ func upload(ctx context.Context, ui packersdk.Ui, lease *nfc.Lease, items []nfc.
 		}
 		ui.Say(fmt.Sprintf("Uploading %s (%d bytes) ...", item.Path, size))
 		log.Printf("upload started: %s", item.Path)
-		body := ui.TrackProgress(item.Path, 0, size, r)
+		body := progress.Track(ui, item.Path, size, r)
 		err = lease.Upload(ctx, item, body, soap.Upload{ContentLength: size})
 		body.Close()
 		if err != nil {

@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/progress"
+
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/atomicfile"
@@ -133,7 +135,7 @@ func (f *fetcher) get(ctx context.Context, rawURL, asset, want string) (string, 
 	}
 	defer out.Abort()
 	f.ui.Sayf("Downloading %s", rawURL)
-	tracked := f.ui.TrackProgress(asset, 0, size, body)
+	tracked := progress.Track(f.ui, asset, size, body)
 	h := sha256.New()
 	_, err = ctxio.Copy(ctx, io.MultiWriter(out, h), tracked)
 	tracked.Close()

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/progress"
+
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 	"github.com/hashicorp/packer-plugin-sdk/template/interpolate"
 
@@ -108,7 +110,7 @@ func (g *guest) upload(ctx context.Context, f file, staging string) error {
 	defer r.Close()
 	dst := path.Join(staging, f.name)
 	if size > 1<<20 {
-		r = g.ui.TrackProgress(path.Base(f.dest), 0, size, r)
+		r = progress.Track(g.ui, path.Base(f.dest), size, r)
 		defer r.Close()
 	}
 	if err := g.comm.Upload(dst+".part", ctxio.Reader(ctx, r), nil); err != nil {
