@@ -20,17 +20,3 @@ func preallocate(f *os.File, size int64) {
 func adviseSequential(f *os.File) {
 	_ = unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_SEQUENTIAL)
 }
-
-// startWriteback asks the kernel to begin writing [off, off+n) to disk now.
-func startWriteback(f *os.File, off, n int64) {
-	_ = unix.SyncFileRange(int(f.Fd()), off, n, unix.SYNC_FILE_RANGE_WRITE)
-}
-
-// awaitWriteback waits until [off, off+n) is on disk, then drops it from the
-// page cache: an OVA that is written once and read later by someone else
-// should not push the rest of the machine's cache out.
-func awaitWriteback(f *os.File, off, n int64) {
-	_ = unix.SyncFileRange(int(f.Fd()), off, n,
-		unix.SYNC_FILE_RANGE_WAIT_BEFORE|unix.SYNC_FILE_RANGE_WRITE|unix.SYNC_FILE_RANGE_WAIT_AFTER)
-	_ = unix.Fadvise(int(f.Fd()), off, n, unix.FADV_DONTNEED)
-}

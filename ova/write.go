@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/writeback"
+
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/atomicfile"
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/progress"
 	"github.com/ovakit/packer-plugin-vsphere-ova/ovf"
@@ -41,10 +43,10 @@ func (p *plan) write(ctx context.Context) error {
 		return fmt.Errorf("%d outputs: at most %d OVAs can be written in one pass", len(p.outs), maxOutputs)
 	}
 	var sinks []func(*chunk) error
-	var writers []*pacedWriter
+	var writers []*writeback.Writer
 	defer func() {
 		for _, w := range writers {
-			w.close()
+			w.Close()
 		}
 	}()
 	for k, out := range p.outs {
@@ -59,14 +61,14 @@ func (p *plan) write(ctx context.Context) error {
 		out.written = &written{file: f, size: archiveSize(p.members(out)), hash: h}
 		preallocate(f.File, out.size)
 		bit := uint64(1) << k
-		w := newPacedWriter(f.File)
+		w := writeback.New(f.File)
 		writers = append(writers, w)
 		sinks = append(sinks,
 			func(c *chunk) error {
 				if c.outs&bit == 0 {
 					return nil
 				}
-				if err := w.write(c.data); err != nil {
+				if _, err := w.Write(c.data); err != nil {
 					return fmt.Errorf("writing OVA %s: %w", out.path, err)
 				}
 				return nil

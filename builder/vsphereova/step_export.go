@@ -11,6 +11,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/writeback"
+
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/cpuprofile"
+
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/progress"
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
@@ -59,7 +63,9 @@ func (s *stepExport) Run(ctx context.Context, state multistep.StateBag) multiste
 		}
 		return n, err
 	}
+	stopProfile := cpuprofile.Start(ui.Error)
 	desc, err := ex.Export(ctx, e, put)
+	stopProfile()
 	if err != nil {
 		return halt(state, err)
 	}
@@ -110,11 +116,13 @@ func (s *stepExport) write(ctx context.Context, name string, r io.Reader) (int64
 	defer f.Abort()
 	// Hashing on its own core while the file is written: one pass over the
 	// stream, no second read (issue 8).
-	ws := []io.Writer{f}
+	pw := writeback.New(f.File)
+	ws := []io.Writer{pw}
 	if h != nil {
 		ws = append(ws, h)
 	}
 	n, err := ctxio.Tee(ctx, r, ws...)
+	pw.Close()
 	if err != nil {
 		return 0, "", fmt.Errorf("writing %s: %w", final, err)
 	}

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/cpuprofile"
+
 	"github.com/hashicorp/hcl/v2/hcldec"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 	"github.com/hashicorp/packer-plugin-sdk/template/interpolate"
@@ -91,7 +93,7 @@ func (p *PostProcessor) PostProcess(ctx context.Context, ui packersdk.Ui, artifa
 
 	ui.Say(fmt.Sprintf("Packing %s into %s (manifest %s, checksum %s)",
 		ovfPath, target, p.config.ManifestAlgorithm, p.config.ChecksumAlgorithm))
-	stopProfile := startProfile(func(msg string) { ui.Error(profileEnv + ": " + msg) })
+	stopProfile := cpuprofile.Start(ui.Error)
 	res, err := ova.Pack(ctx, ova.Options{
 		OVFPath:           ovfPath,
 		Output:            target,

@@ -1,0 +1,61 @@
+// Package writeback keeps the kernel writing a large file out while it is
+// still being written. Without pacing a multi-GiB file sits dirty in the page
+// cache (below the background threshold on big-memory hosts) and the whole
+// flush happens in the final fsync, after all other work, where nothing
+// overlaps it (issue 8: the OVA writer and the builder's export).
+package writeback
+
+import "os"
+
+// Window is how much written data may stay dirty before the kernel is asked
+// to write it out.
+const Window = 32 << 20
+
+// Writer writes a file sequentially and keeps its writeback going: after
+// every Window of data it starts writing that window out and waits for the
+// one before (on a goroutine of its own), then drops it from the page cache,
+// since a file written once and read later by someone else should not push
+// the rest of the machine's cache out.
+type Writer struct {
+	f                *os.File
+	written, flushed int64
+	windows          chan [2]int64
+	done             chan struct{}
+}
+
+// New returns a Writer appending to f from its current offset 0. Close it
+// before the final fsync.
+func New(f *os.File) *Writer {
+	w := &Writer{f: f, windows: make(chan [2]int64, 4), done: make(chan struct{})}
+	go func() {
+		defer close(w.done)
+		var prev [2]int64
+		for win := range w.windows {
+			start(f, win[0], win[1])
+			if prev[1] > 0 {
+				await(f, prev[0], prev[1])
+			}
+			prev = win
+		}
+	}()
+	return w
+}
+
+// Write writes p to the file.
+func (w *Writer) Write(p []byte) (int, error) {
+	n, err := w.f.Write(p)
+	w.written += int64(n)
+	if w.written-w.flushed >= Window {
+		w.windows <- [2]int64{w.flushed, w.written - w.flushed}
+		w.flushed = w.written
+	}
+	return n, err
+}
+
+// Close stops the writeback goroutine; the final fsync (atomicfile's Commit)
+// writes the rest. It does not close the file.
+func (w *Writer) Close() error {
+	close(w.windows)
+	<-w.done
+	return nil
+}
