@@ -99,3 +99,20 @@ type noBytes struct{}
 
 func (noBytes) Read([]byte) (int, error) { return 0, io.EOF }
 func (noBytes) Close() error             { return nil }
+
+// Meter shows the progress of a long step outside Pack (the post-processor's
+// disk conversion) the way Pack shows its copies: Add only bumps a counter,
+// and a few bars a minute are drawn from it.
+type Meter struct{ m *meter }
+
+// NewMeter starts the progress of src, total bytes. A nil tracker shows
+// nothing. Stop it when the step ends, however it ends.
+func NewMeter(t ProgressTracker, src string, total int64) *Meter {
+	return &Meter{startMeter(t, src, total)}
+}
+
+// Add counts n more bytes done. It is safe on a data path.
+func (m *Meter) Add(n int64) { m.m.add(n) }
+
+// Stop shows the final count and closes the bar; later calls do nothing.
+func (m *Meter) Stop() { m.m.stop() }
