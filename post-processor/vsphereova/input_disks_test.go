@@ -172,6 +172,9 @@ func TestDiskArtifactRaw(t *testing.T) {
 	if desc.Files()[0].Size != int64(len(member)) || desc.Files()[0].Href != "web-disk-0.vmdk" {
 		t.Errorf("References: %+v; want web-disk-0.vmdk of %d bytes", desc.Files()[0], len(member))
 	}
+	if strings.Contains(out, "declared ovf:size") {
+		t.Errorf("the generated OVF's ovf:size was wrong and had to be corrected:\n%s", out)
+	}
 	for _, w := range []string{`Converting ` + disk, `"web": 4 vCPUs`, "4096 MiB", "EFI", "e1000e on \"LAN\""} {
 		if !strings.Contains(out, w) {
 			t.Errorf("UI lacks %q:\n%s", w, out)
