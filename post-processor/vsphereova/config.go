@@ -25,7 +25,9 @@ type Config struct {
 	// Path of the OVA to write. A template: `{{.BuildName}}` and
 	// `{{.BuilderType}}` are available, as are the upstream build's generated
 	// data. Relative paths are relative to the folder Packer runs in. Defaults
-	// to `<ovf folder>/<ovf base name>.ova`, next to the exported `.ovf`.
+	// to `<ovf folder>/<ovf base name>.ova`, next to the exported `.ovf`;
+	// for an artifact of disks (see `vm`), to `<first disk's folder>/<vm
+	// name>.ova`.
 	// The checksum file is written beside it as `<output>.sha256` (or
 	// `.sha512`).
 	OutputPath string `mapstructure:"output"`
