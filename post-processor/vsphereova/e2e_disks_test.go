@@ -275,3 +275,103 @@ func interruptAfter(t *testing.T, cmd *exec.Cmd, line string, delay time.Duratio
 	<-done
 	return output.String(), signalled, err
 }
+
+// vmxTemplate packs a vmware-iso style output folder handed over by
+// artifice: a .vmx, its monolithicSparse VMDK, and the files beside them.
+const vmxTemplate = `packer {
+  required_plugins {
+    vsphere-ova = {
+      version = ">= 0.1.0"
+      source  = "github.com/ovakit/vsphere-ova"
+    }
+  }
+}
+variable "files" { type = list(string) }
+variable "output" { type = string }
+source "null" "vmware" {
+  communicator = "none"
+}
+build {
+  sources = ["source.null.vmware"]
+  post-processors {
+    post-processor "artifice" {
+      files = var.files
+    }
+    post-processor "vsphere-ova" {
+      output = var.output
+      vm {
+        memory = 2048 # the block wins over the .vmx's memsize
+      }
+    }
+  }
+}
+`
+
+// The .vmx supplies what the vm block leaves unset (CPUs, firmware, NICs,
+// the disk), the monolithicSparse disk is converted, and the OVA is the
+// VM virt-v2v reads, with the .vmx's disk inside.
+func TestPackerVMXArtifact(t *testing.T) {
+	env := packertest.New(t)
+	dir := t.TempDir()
+	vmDir := filepath.Join(dir, "output-web")
+	if err := os.Mkdir(vmDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	raw := filepath.Join(dir, "disk.raw")
+	rawDisk(t, raw, 32<<20, map[int64][]byte{0: randomBytes(1 << 20), 16 << 20: []byte(strings.Repeat("text ", 100000))})
+	disk := filepath.Join(vmDir, "web.vmdk")
+	mustRun(t, dir, testenv.LookPath(t, "qemu-img"), "convert", "-f", "raw", "-O", "vmdk", "-o", "subformat=monolithicSparse", raw, disk)
+	vmx := filepath.Join(vmDir, "web.vmx")
+	files := []string{vmx, disk, filepath.Join(vmDir, "web.nvram"), filepath.Join(vmDir, "vmware.log")}
+	for f, text := range map[string]string{
+		vmx: `.encoding = "UTF-8"
+config.version = "8"
+virtualHW.version = "19"
+displayName = "web"
+guestOS = "debian12-64"
+numvcpus = "3"
+memsize = "4096"
+firmware = "efi"
+scsi0.present = "TRUE"
+scsi0.virtualDev = "pvscsi"
+scsi0:0.present = "TRUE"
+scsi0:0.fileName = "web.vmdk"
+ethernet0.present = "TRUE"
+ethernet0.virtualDev = "vmxnet3"
+ethernet0.networkName = "Storage"
+`,
+		files[2]: "nvram", files[3]: "log",
+	} {
+		if err := os.WriteFile(f, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "t.pkr.hcl"), []byte(vmxTemplate), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ova := filepath.Join(dir, "out", "web.ova")
+	log := env.Build(t, dir, "-var", `files=["`+strings.Join(files, `","`)+`"]`, "-var", "output="+ova)
+	if !strings.Contains(log, "Converting "+disk+" (vmdk") || !strings.Contains(log, "Leaving out "+files[3]) {
+		t.Errorf("the log does not show the VMDK converted and the log file left out:\n%s", log)
+	}
+	if sum := mustRun(t, filepath.Dir(ova), testenv.LookPath(t, "sha256sum"), "-c", "web.ova.sha256"); strings.TrimSpace(sum) != "web.ova: OK" {
+		t.Errorf("sha256sum -c: %q", sum)
+	}
+	v2v, err := run(t, t.TempDir(), []string{"LIBGUESTFS_BACKEND=direct"}, testenv.LookPath(t, "virt-v2v"), "-i", "ova", ova, "--print-source")
+	if err != nil {
+		t.Fatalf("virt-v2v --print-source: %v\n%s", err, v2v)
+	}
+	for _, want := range []string{"source name: web\n", "nr vCPUs: 3\n", "memory: 2147483648 (bytes)", "firmware: uefi", `"Storage" [vmxnet3]`, "0 [scsi]"} {
+		if !strings.Contains(v2v, want) {
+			t.Errorf("virt-v2v output lacks %q:\n%s", want, v2v)
+		}
+	}
+	x := t.TempDir()
+	mustRun(t, x, testenv.LookPath(t, "tar"), "-xf", ova)
+	if res := mustRun(t, x, testenv.LookPath(t, "qemu-img"), "compare", "-f", "vmdk", "-F", "vmdk", filepath.Join(x, "web-disk-0.vmdk"), disk); !strings.Contains(res, "Images are identical") {
+		t.Errorf("qemu-img compare: %s", res)
+	}
+	if left, _ := atomicfile.Leftovers(dir); len(left) != 0 {
+		t.Errorf("work folders or temporary files left: %v", left)
+	}
+}
