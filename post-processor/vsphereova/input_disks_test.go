@@ -5,12 +5,14 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
@@ -321,5 +323,44 @@ func TestVMBlockIgnoredForExports(t *testing.T) {
 	}
 	if !strings.Contains(ui.String(), "the vm block is ignored") {
 		t.Errorf("no warning about the ignored vm block:\n%s", ui.String())
+	}
+}
+
+// progressUi records the progress bars opened through TrackProgress.
+type progressUi struct {
+	*recUi
+	mu   sync.Mutex
+	bars []string
+}
+
+func (u *progressUi) TrackProgress(src string, cur, total int64, stream io.ReadCloser) io.ReadCloser {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.bars = append(u.bars, fmt.Sprintf("%s %d/%d", src, cur, total))
+	return stream
+}
+
+// The conversion shows its progress per disk through TrackProgress, ending
+// at the disk's size, without one call per read.
+func TestDiskArtifactProgress(t *testing.T) {
+	dir := t.TempDir()
+	disk := filepath.Join(dir, "p.img")
+	rawDisk(t, disk, 8<<20, map[int64][]byte{0: randomBytes(4 << 20)})
+	var p PostProcessor
+	if err := p.Configure(map[string]interface{}{}); err != nil {
+		t.Fatal(err)
+	}
+	ui := &progressUi{recUi: newRecUi()}
+	if _, _, _, err := p.PostProcess(context.Background(), ui, &packersdk.MockArtifact{FilesValue: []string{disk}}); err != nil {
+		t.Fatal(err)
+	}
+	var conv []string
+	for _, b := range ui.bars {
+		if strings.HasPrefix(b, "Converting ") {
+			conv = append(conv, b)
+		}
+	}
+	if len(conv) == 0 || len(conv) > 21 || conv[len(conv)-1] != fmt.Sprintf("Converting p.img %d/%d", 8<<20, 8<<20) {
+		t.Errorf("conversion progress bars %q; want a few, the last at the disk's size", conv)
 	}
 }
