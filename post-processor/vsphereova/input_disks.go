@@ -86,6 +86,15 @@ func (p *PostProcessor) fromDisks(ctx context.Context, ui packersdk.Ui, artifact
 	for _, n := range plan.Notes {
 		ui.Say("vm: " + n)
 	}
+	// Generate checks what Prepare cannot (the hardware version against the
+	// devices, the disks against the controller): fail before converting.
+	var probe []ovfvm.Disk
+	for i := range plan.Disks {
+		probe = append(probe, ovfvm.Disk{Href: ovfvm.DiskHref(plan.VM.Name, i), Size: 1, Capacity: vmdk.SectorSize})
+	}
+	if _, err := ovfvm.Generate(&plan.VM, probe); err != nil {
+		return nil, fmt.Errorf("write the OVF for the input artifact's disks: %w", err)
+	}
 	base := fileBase(plan.VM.Name)
 	nameFrom := filepath.Join(filepath.Dir(plan.Disks[0].Path), base+".ovf")
 	target, err := p.outputPath(artifact, nameFrom)

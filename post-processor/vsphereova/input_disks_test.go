@@ -364,3 +364,28 @@ func TestDiskArtifactProgress(t *testing.T) {
 		t.Errorf("conversion progress bars %q; want a few, the last at the disk's size", conv)
 	}
 }
+
+// A vm block that cannot describe the artifact (16 disks on an NVMe
+// controller, which takes 15) fails before any disk is converted, naming
+// the option.
+func TestDiskArtifactBadVMFailsFirst(t *testing.T) {
+	dir := t.TempDir()
+	var files []string
+	for i := 0; i < 16; i++ {
+		disk := filepath.Join(dir, fmt.Sprintf("d-%d.img", i))
+		rawDisk(t, disk, 1<<20, map[int64][]byte{0: []byte("boot")})
+		files = append(files, disk)
+	}
+	_, out, err := pack(context.Background(), t, files, map[string]interface{}{
+		"vm": map[string]interface{}{"disk_controller": "nvme"},
+	})
+	if err == nil || !strings.Contains(err.Error(), "vm.disk_controller") {
+		t.Fatalf("err = %v; want vm.disk_controller named", err)
+	}
+	if strings.Contains(out, "Converting") {
+		t.Errorf("converted before refusing the vm block:\n%s", out)
+	}
+	if left, _ := atomicfile.Leftovers(dir); len(left) != 0 || len(names(dir)) != 16 {
+		t.Errorf("folder holds %v", names(dir))
+	}
+}
