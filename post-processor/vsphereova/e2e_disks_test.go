@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"io"
+	mrand "math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -202,7 +203,9 @@ func TestPackerCancelDuringConversion(t *testing.T) {
 	env := packertest.New(t)
 	dir := t.TempDir()
 	disk := filepath.Join(dir, "big.raw")
-	rawDisk(t, disk, 1<<30, map[int64][]byte{0: randomBytes(384 << 20)})
+	// Text of random words: it compresses, slowly enough that the
+	// conversion takes several seconds on any machine.
+	rawDisk(t, disk, 1<<30, map[int64][]byte{0: wordText(768 << 20)})
 	out := filepath.Join(dir, "out")
 	tmpl := strings.NewReplacer(`source "null" "qcow2" {
   communicator = "none"
@@ -216,7 +219,7 @@ func TestPackerCancelDuringConversion(t *testing.T) {
 	}
 	cmd := env.Command(context.Background(), dir, nil, "build", "-color=false",
 		"-var", `disks={raw="`+disk+`"}`, "-var", "out_dir="+out, ".")
-	log, signalled, err := interruptAfter(t, cmd, "Converting "+disk, 2*time.Second)
+	log, signalled, err := interruptAfter(t, cmd, "Converting "+disk, 500*time.Millisecond)
 	if !signalled {
 		t.Fatalf("the conversion never started:\n%s", log)
 	}
@@ -374,4 +377,17 @@ ethernet0.networkName = "Storage"
 	if left, _ := atomicfile.Leftovers(dir); len(left) != 0 {
 		t.Errorf("work folders or temporary files left: %v", left)
 	}
+}
+
+// wordText is n bytes of random words from a small dictionary.
+func wordText(n int) []byte {
+	words := strings.Fields("appliance kernel packer vsphere disk grain table marker footer stream " +
+		"deflate header sector capacity manifest digest network firmware controller memory")
+	r := mrand.New(mrand.NewPCG(1, 2))
+	b := make([]byte, 0, n+16)
+	for len(b) < n {
+		b = append(b, words[r.IntN(len(words))]...)
+		b = append(b, " \n"[r.IntN(2)])
+	}
+	return b[:n]
 }
