@@ -4,13 +4,22 @@
 # sources from GOROOT), converted in the same run by
 #   qemu   qemu-img convert -O vmdk -o subformat=streamOptimized
 #   ours   vmdk.OpenDisk + WriteStreamOptimized (bench/vmdkconv)
-# each run under /usr/bin/time -v, alternating, VMDK_BENCH_REPEAT times.
+#   pp     `packer build` (real Packer, the plugin installed with `packer
+#          plugins install --path`) of null + artifice of the raw disk +
+#          vsphere-ova with a vm {} block, minus the same build without the
+#          post-processor: conversion, OVF and OVA packing (hashing and
+#          copying the VMDK into the OVA), as users wait for it. Timed by
+#          bench/ovapack watch, which also reads the plugin's peak RSS.
+# each run alternating, VMDK_BENCH_REPEAT times (ours and qemu-img under
+# /usr/bin/time -v).
 # Targets (on the best run of each, the one least disturbed by other work):
-#   ours at least 2x faster than qemu-img (wall clock, both limited to 2 cores),
-#   ours no larger than qemu-img's file, ours under 256 MiB peak RSS.
+#   ours and pp at least 2x faster than qemu-img (wall clock, all limited to
+#   2 cores), the VMDK (ours, and the one inside pp's OVA) no larger than
+#   qemu-img's file, peak RSS under 256 MiB (ours, and pp's plugin process).
 # Exits non-zero when a target is missed (VMDK_BENCH_STRICT=0: report only).
 # Env: VMDK_BENCH_REPEAT (default 3), VMDK_BENCH_SIZE_MIB (4096),
-# VMDK_BENCH_DATA_MIB (1024), VMDK_BENCH_LEVEL (0 = the package default).
+# VMDK_BENCH_DATA_MIB (1024), VMDK_BENCH_LEVEL (0 = the package default),
+# VMDK_BENCH_PACKER=0 skips the packer build measurement.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -27,6 +36,67 @@ for p in qemu-img /usr/bin/time; do
 done
 mkdir -p "$work"
 (cd "$root" && go build -o "$bin" ./bench/vmdkconv)
+with_packer=${VMDK_BENCH_PACKER:-1}
+if [[ $with_packer == 1 ]]; then
+  helper=$work/ovapack
+  plugin=$work/packer-plugin-vsphere-ova
+  packer=${PACKER_BIN:-$root/bin/packer}
+  export CHECKPOINT_DISABLE=1 PACKER_NO_COLOR=1
+  export PACKER_CONFIG_DIR=$work/packer/config PACKER_PLUGIN_PATH=$work/packer/plugins
+  mkdir -p "$PACKER_CONFIG_DIR" "$PACKER_PLUGIN_PATH" "$work/pp"
+  (cd "$root" && go build -o "$helper" ./bench/ovapack && go build -o "$plugin" .)
+  if [[ ! -x $packer ]]; then
+    echo "building Packer from tools/go.mod into $packer (make tools)"
+    (cd "$root" && go build -modfile=tools/go.mod -o "$packer" github.com/hashicorp/packer)
+  fi
+  "$packer" plugins install --path "$plugin" github.com/ovakit/vsphere-ova > /dev/null
+  # The build with the post-processor, and without it.
+  for kind in with without; do
+    mkdir -p "$work/tmpl/$kind"
+    {
+      cat << 'EOF2'
+packer {
+  required_plugins {
+    vsphere-ova = {
+      version = ">= 0.1.0"
+      source  = "github.com/ovakit/vsphere-ova"
+    }
+  }
+}
+variable "disk" { type = string }
+variable "output" { type = string }
+source "null" "bench" { communicator = "none" }
+build {
+  sources = ["source.null.bench"]
+  post-processors {
+    post-processor "artifice" {
+      files = [var.disk]
+    }
+EOF2
+      if [[ $kind == with ]]; then
+        cat << 'EOF2'
+    post-processor "vsphere-ova" {
+      output              = var.output
+      keep_input_artifact = true
+      vm {
+        name            = "bench"
+        cpus            = 2
+        memory          = 2048
+        firmware        = "efi"
+        disk_controller = "pvscsi"
+        network {
+          name    = "VM Network"
+          adapter = "vmxnet3"
+        }
+      }
+    }
+EOF2
+      fi
+      printf '  }\n}\n'
+    } > "$work/tmpl/$kind/bench.pkr.hcl"
+    (cd "$work/tmpl/$kind" && "$packer" init . > /dev/null)
+  done
+fi
 if [[ ! -f $raw.complete ]]; then
   echo "generating $raw: $size_mib MiB sparse, $data_mib MiB of data (cached for later runs)"
   "$bin" gen -out "$raw" -size "$size_mib" -data "$data_mib" -text "$(go env GOROOT)/src"
@@ -52,11 +122,34 @@ measure() {
     END { printf "%.2f %.2f %d %d\n", w, u + s, r, size }' "$work/$name.time" >> "$work/$name.runs"
 }
 
-rm -f "$work"/qemu.runs "$work"/ours.runs
+# A pseudo-terminal, as users have: Packer draws its progress only on a TTY.
+tty=()
+if command -v script > /dev/null; then tty=(script -qfec); fi
+# watch_build NAME KIND: one packer build under ovapack watch; appends its
+# "wall=... plugin_rss_mib=... exit=N" line to $work/NAME.runs.
+watch_build() {
+  local c="cd '$work/tmpl/$2' && ${pin[*]} '$packer' build -force -var disk='$raw' -var output='$work/pp/pp.ova' ."
+  local cmd=(bash -c "$c")
+  if ((${#tty[@]})); then cmd=("${tty[@]}" "$c" /dev/null); fi
+  rm -rf "$work/pp" && mkdir -p "$work/pp"
+  "$helper" watch -plugin packer-plugin-vsphere-ova -log "$work/$1.log" -- "${cmd[@]}" > "$work/$1.watch"
+  grep -q 'exit=0$' "$work/$1.watch" || { echo "$1 build failed:" >&2; cat "$work/$1.log" >&2; return 1; }
+  cat "$work/$1.watch" >> "$work/$1.runs"
+}
+
+rm -f "$work"/qemu.runs "$work"/ours.runs "$work"/plain.runs "$work"/pp.runs "$work"/pp.sizes
 for ((i = 1; i <= repeat; i++)); do
   echo "round $i/$repeat: load average $(cut -d' ' -f1-3 /proc/loadavg)"
   measure qemu "$work/qemu.vmdk" qemu-img convert -f raw -O vmdk -o subformat=streamOptimized "$raw" "$work/qemu.vmdk"
   measure ours "$work/ours.vmdk" "$bin" convert -in "$raw" -out "$work/ours.vmdk" -level "$level"
+  if [[ $with_packer == 1 ]]; then
+    watch_build plain without
+    watch_build pp with
+    (cd "$work/pp" && sha256sum -c --quiet pp.ova.sha256) || { echo "sha256sum -c failed on the post-processor's OVA" >&2; exit 1; }
+    # The VMDK's size inside the OVA (GNU tar lists member sizes).
+    tar -tvf "$work/pp/pp.ova" | awk '$NF ~ /-disk-0\.vmdk$/ { print $3 }' >> "$work/pp.sizes"
+    [[ -s $work/pp.sizes ]] || { echo "no disk member in the post-processor's OVA" >&2; exit 1; }
+  fi
 done
 
 echo "checking our output: layout, read-back, qemu-img compare (untimed)"
@@ -88,11 +181,35 @@ printf '%-10s %9s %9s %9s %10s %10d %14d\n' ours "$o_best" "$o_med" "$o_cpu" "$(
 echo "speed-up: best $speed_best x, median $speed_med x, from CPU time on $cores idle cores $speed_cpu x"
 echo "size: ours/qemu-img = $(awk -v a="$o_size" -v b="$q_size" 'BEGIN { printf "%.4f", a / b }')"
 
+if [[ $with_packer == 1 ]]; then
+  # field FILE KEY: the KEY values of every run.
+  field() { grep -oE "(^| )$2=[0-9.]*" "$1" | cut -d= -f2; }
+  p_plain=$(field "$work/plain.runs" wall | sort -g | head -1)
+  p_best=$(field "$work/pp.runs" wall | sort -g | head -1)
+  p_rss=$(field "$work/pp.runs" plugin_rss_mib | sort -g | tail -1)
+  p_cpu=$(field "$work/pp.runs" plugin_cpu | sort -g | head -1)
+  p_size=$(sort -n "$work/pp.sizes" | tail -1)
+  p_net=$(awk -v a="$p_best" -v b="$p_plain" 'BEGIN { printf "%.2f", a - b }')
+  speed_pp=$(ratio "$q_best" "$p_net")
+  echo
+  echo "== packer build (null + artifice of the raw disk), best of $repeat: with vsphere-ova and vm {} minus without"
+  printf '%-34s %9s %9s %10s %14s\n' "" "wall s" "net s" "peak MiB" "VMDK bytes"
+  printf '%-34s %9s\n' "packer build without vsphere-ova" "$p_plain"
+  printf '%-34s %9s %9s %10.0f %14d\n' "packer build with vsphere-ova" "$p_best" "$p_net" "$p_rss" "$p_size"
+  echo "speed-up of the post-processor (convert + OVF + pack into the OVA) over qemu-img convert alone: $speed_pp x (plugin CPU $p_cpu s)"
+fi
+
 status=0
 verdict() { if awk "BEGIN { exit !($2) }"; then echo "target met:    $1"; else echo "target MISSED: $1"; status=1; fi; }
 verdict "at least 2x faster than qemu-img (best runs: $speed_best x)" "$speed_best >= 2"
 verdict "no larger than qemu-img's file ($o_size <= $q_size bytes)" "$o_size <= $q_size"
 verdict "peak RSS under 256 MiB ($((o_rss / 1024)) MiB)" "$o_rss < 262144"
+if [[ $with_packer == 1 ]]; then
+  verdict "packer build: post-processor at least 2x faster than qemu-img ($speed_pp x)" "$speed_pp >= 2"
+  verdict "packer build: VMDK in the OVA no larger than qemu-img's ($p_size <= $q_size bytes)" "$p_size <= $q_size"
+  verdict "packer build: plugin peak RSS under 256 MiB ($p_rss MiB)" "$p_rss < 256"
+fi
+rm -rf "$work/pp"
 rm -f "$work/qemu.vmdk" "$work/ours.vmdk"
 if [[ ${VMDK_BENCH_STRICT:-1} == 0 ]]; then exit 0; fi
 exit $status

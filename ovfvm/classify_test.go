@@ -68,6 +68,13 @@ func writeQCOW2(t *testing.T, path string, o qcow2Opts) string {
 // writeSparse writes a KDMV header; desc, when set, is embedded at sector 1.
 func writeSparse(t *testing.T, path string, capacitySectors uint64, desc string) string {
 	t.Helper()
+	return writeFile(t, path, sparseHeader(capacitySectors, desc))
+}
+
+// sparseHeader is a streamOptimized-style header (version 3, compressed,
+// markers, grain directory at the end) and the embedded descriptor, as far
+// as ProbeDisk reads: no grains, no directory.
+func sparseHeader(capacitySectors uint64, desc string) []byte {
 	h := make([]byte, 1024+len(desc))
 	copy(h, "KDMV")
 	le := binary.LittleEndian
@@ -75,12 +82,16 @@ func writeSparse(t *testing.T, path string, capacitySectors uint64, desc string)
 	le.PutUint32(h[8:], 0x30001)
 	le.PutUint64(h[12:], capacitySectors)
 	le.PutUint64(h[20:], 128)
+	le.PutUint32(h[44:], 512)        // grain table entries
+	le.PutUint64(h[56:], ^uint64(0)) // grain directory at the end
+	copy(h[73:], "\n \r\n")
+	le.PutUint16(h[77:], 1) // DEFLATE
 	if desc != "" {
 		le.PutUint64(h[28:], 1)
-		le.PutUint64(h[36:], 1)
+		le.PutUint64(h[36:], uint64(len(desc)+511)/512)
 		copy(h[512:], desc)
 	}
-	return writeFile(t, path, h)
+	return h
 }
 
 func descriptorText(createType, parentCID string, extents ...string) string {

@@ -1,7 +1,6 @@
 package ovfvm
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/binary"
 	"errors"
@@ -9,9 +8,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"regexp"
-	"strconv"
 	"strings"
+
+	"github.com/ovakit/packer-plugin-vsphere-ova/vmdk"
 )
 
 // Format is a disk image format.
@@ -94,7 +93,7 @@ func ProbeDisk(path string) (DiskFile, error) {
 	case bytes.HasPrefix(head, qcow2Magic):
 		return d, probeQCOW2(f, head, &d)
 	case bytes.HasPrefix(head, vmdkSparseMagic):
-		return d, probeSparse(f, head, &d)
+		return d, probeSparse(f, fi.Size(), &d)
 	case bytes.HasPrefix(head, vmdkCOWDMagic):
 		return d, fmt.Errorf("%s: an ESX 3 sparse (COWD) VMDK, which this post-processor does not read; convert it with `vmkfstools -i` or `qemu-img convert -O vmdk`", path)
 	case bytes.HasPrefix(head, descriptorMagic):
@@ -148,51 +147,25 @@ func probeQCOW2(f *os.File, h []byte, d *DiskFile) error {
 	return nil
 }
 
-// probeSparse reads a hosted sparse extent header (VMware "Virtual Disk
-// Format 5.0": version at 4, capacity at 12 in sectors, descriptorOffset
-// at 28 and descriptorSize at 36, little-endian).
-func probeSparse(f *os.File, h []byte, d *DiskFile) error {
+// probeSparse reads a hosted sparse extent's header and embedded
+// descriptor with the vmdk package's reader (the one the conversion uses).
+func probeSparse(f *os.File, size int64, d *DiskFile) error {
 	d.Format = FormatVMDK
-	if len(h) < 512 {
-		return fmt.Errorf("%s: VMDK sparse header is truncated (%d bytes)", d.Path, len(h))
-	}
-	le := binary.LittleEndian
-	if v := le.Uint32(h[4:]); v < 1 || v > 3 {
-		return fmt.Errorf("%s: VMDK sparse header version %d; VMware defines 1 to 3", d.Path, v)
-	}
-	capacity := le.Uint64(h[12:])
-	if capacity == 0 || capacity > 1<<53 {
-		return fmt.Errorf("%s: VMDK capacity of %d sectors is not a usable disk size", d.Path, capacity)
-	}
-	d.Capacity = int64(capacity) * 512
-	descOff, descSize := le.Uint64(h[28:]), le.Uint64(h[36:])
-	if descOff == 0 || descSize == 0 {
-		d.Subformat = sparseExtent
-		return nil
-	}
-	if descSize*512 > maxDescriptor || descOff > 1<<40 {
-		return fmt.Errorf("%s: embedded descriptor of %d sectors at sector %d is beyond any real VMDK's", d.Path, descSize, descOff)
-	}
-	buf := make([]byte, descSize*512)
-	n, err := f.ReadAt(buf, int64(descOff)*512)
-	if err != nil && !errors.Is(err, io.EOF) {
-		return fmt.Errorf("%s: read embedded descriptor: %w", d.Path, err)
-	}
-	buf = buf[:n]
-	if i := bytes.IndexByte(buf, 0); i >= 0 {
-		buf = buf[:i]
-	}
-	if len(bytes.TrimSpace(buf)) == 0 {
-		// qemu-img reserves a descriptor area in split extents and leaves
-		// it empty: an extent all the same.
-		d.Subformat = sparseExtent
-		return nil
-	}
-	desc, err := parseDescriptor(buf)
+	hdr, desc, err := vmdk.ReadHeader(f, size)
 	if err != nil {
-		return fmt.Errorf("%s: embedded descriptor: %w", d.Path, err)
+		return fmt.Errorf("%s: %w", d.Path, err)
 	}
-	d.Subformat, d.Backing = desc.createType, desc.parent
+	d.Capacity = int64(hdr.Capacity) * vmdk.SectorSize
+	if desc == nil || len(desc.Extents) == 0 {
+		// No descriptor, or qemu-img's empty descriptor area in split
+		// extents: one extent of a split VMDK.
+		d.Subformat = sparseExtent
+		return nil
+	}
+	if desc.CreateType == "" {
+		return fmt.Errorf("%s: embedded descriptor: no createType", d.Path)
+	}
+	d.Subformat, d.Backing = desc.CreateType, parent(desc)
 	return nil
 }
 
@@ -209,90 +182,49 @@ func probeDescriptor(f *os.File, d *DiskFile) error {
 	if len(data) > maxDescriptor {
 		return fmt.Errorf("%s: a VMDK descriptor larger than %d bytes; is this a descriptor?", d.Path, maxDescriptor)
 	}
-	desc, err := parseDescriptor(data)
+	desc, err := vmdk.ParseDescriptor(string(data))
 	if err != nil {
 		return fmt.Errorf("%s: %w", d.Path, err)
 	}
-	if len(desc.extents) == 0 {
+	if desc.CreateType == "" {
+		return fmt.Errorf("%s: the VMDK descriptor has no createType", d.Path)
+	}
+	if len(desc.Extents) == 0 {
 		return fmt.Errorf("%s: the VMDK descriptor names no extents", d.Path)
 	}
-	d.Subformat, d.Backing = desc.createType, desc.parent
+	d.Subformat, d.Backing = desc.CreateType, parent(desc)
 	dir := filepath.Dir(d.Path)
-	for _, e := range desc.extents {
-		d.Capacity += e.sectors * 512
-		if e.file != "" {
-			d.Extents = append(d.Extents, filepath.Join(dir, e.file))
+	for i, e := range desc.Extents {
+		if e.Sectors == 0 || e.Sectors > 1<<53 {
+			return fmt.Errorf("%s: extent %d: %d sectors is not a usable size", d.Path, i+1, e.Sectors)
+		}
+		d.Capacity += int64(e.Sectors) * vmdk.SectorSize
+		if e.Type != "ZERO" && e.File == "" {
+			return fmt.Errorf("%s: extent %d: %s extent without a file name", d.Path, i+1, e.Type)
+		}
+		if e.File != "" {
+			if !plainName(e.File) {
+				return fmt.Errorf("%s: extent %d: file %q is not a plain file name beside the descriptor", d.Path, i+1, e.File)
+			}
+			d.Extents = append(d.Extents, filepath.Join(dir, e.File))
 		}
 	}
 	return nil
 }
 
-type descriptor struct {
-	createType string
-	parent     string // parentFileNameHint when parentCID is not ffffffff
-	extents    []extent
+// plainName reports whether name is a file name without any folder part.
+func plainName(name string) bool {
+	return !strings.ContainsAny(name, `/\`) && name != ".." && name != "."
 }
 
-type extent struct {
-	sectors int64
-	kind    string // SPARSE, FLAT, ZERO, VMFS, ...
-	file    string // "" for ZERO
-}
-
-// extentRE is an extent line: access, size in sectors, type, then a quoted
-// file name and an offset, or nothing (ZERO).
-var extentRE = regexp.MustCompile(`^(RW|RDONLY|NOACCESS)\s+([0-9]+)\s+([A-Z]+)(?:\s+"([^"]*)"(?:\s+[0-9]+)?)?\s*$`)
-
-func parseDescriptor(data []byte) (descriptor, error) {
-	var d descriptor
-	parentCID := ""
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 0, 4096), maxDescriptor)
-	line := 0
-	for sc.Scan() {
-		line++
-		s := strings.TrimSpace(sc.Text())
-		if s == "" || s[0] == '#' {
-			continue
-		}
-		if m := extentRE.FindStringSubmatch(s); m != nil {
-			n, err := strconv.ParseInt(m[2], 10, 64)
-			if err != nil || n <= 0 || n > 1<<53 {
-				return d, fmt.Errorf("line %d: extent size %q is not a sector count", line, m[2])
-			}
-			if m[4] != "" && (strings.ContainsAny(m[4], `/\`) || m[4] == ".." || m[4] == ".") {
-				return d, fmt.Errorf("line %d: extent file %q is not a plain file name beside the descriptor", line, m[4])
-			}
-			if m[3] != "ZERO" && m[4] == "" {
-				return d, fmt.Errorf("line %d: %s extent without a file name", line, m[3])
-			}
-			d.extents = append(d.extents, extent{sectors: n, kind: m[3], file: m[4]})
-			continue
-		}
-		k, v, ok := strings.Cut(s, "=")
-		if !ok {
-			continue // ddb lines and others we do not need are all key=value
-		}
-		k, v = strings.TrimSpace(k), strings.Trim(strings.TrimSpace(v), `"`)
-		switch strings.ToLower(k) {
-		case "createtype":
-			d.createType = v
-		case "parentcid":
-			parentCID = strings.ToLower(v)
-		case "parentfilenamehint":
-			d.parent = v
-		}
+// parent is a delta disk's parent as the descriptor names it, "" for a
+// self-contained disk (parentCID ffffffff or absent).
+func parent(desc *vmdk.Descriptor) string {
+	if desc.ParentCID == "" || strings.EqualFold(desc.ParentCID, "ffffffff") {
+		return ""
 	}
-	if err := sc.Err(); err != nil {
-		return d, err
+	if desc.ParentFileNameHint != "" {
+		return desc.ParentFileNameHint
 	}
-	if d.createType == "" {
-		return d, errors.New("no createType")
-	}
-	if parentCID == "" || parentCID == "ffffffff" {
-		d.parent = ""
-	} else if d.parent == "" {
-		d.parent = "(parent " + parentCID + ")"
-	}
-	return d, nil
+	return "(parent " + strings.ToLower(desc.ParentCID) + ")"
 }

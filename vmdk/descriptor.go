@@ -14,10 +14,12 @@ import (
 // Descriptor is a parsed VMDK descriptor: the text embedded in a sparse
 // extent, or a descriptor file beside flat/split extents.
 type Descriptor struct {
-	CID        string
-	ParentCID  string
-	CreateType string
-	Extents    []Extent
+	CID       string
+	ParentCID string
+	// ParentFileNameHint names a delta disk's parent (parentFileNameHint).
+	ParentFileNameHint string
+	CreateType         string
+	Extents            []Extent
 	// DDB holds the disk database ("ddb.adapterType" -> "lsilogic").
 	DDB map[string]string
 }
@@ -56,6 +58,8 @@ func ParseDescriptor(text string) (*Descriptor, error) {
 				d.CID = v
 			case k == "parentCID":
 				d.ParentCID = v
+			case k == "parentFileNameHint":
+				d.ParentFileNameHint = v
 			case k == "createType":
 				d.CreateType = v
 			case strings.HasPrefix(k, "ddb."):

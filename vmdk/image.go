@@ -39,25 +39,16 @@ const maxCachedTables = 64
 // Open reads the header, footer and grain directory of the sparse extent r
 // (size bytes long). Grain tables and grains are read on demand.
 func Open(r io.ReaderAt, size int64) (*Image, error) {
-	b := make([]byte, headerSize)
-	if err := readAt(r, b, 0, size); err != nil {
-		return nil, err
-	}
-	hdr, err := parseHeader(b, 0)
+	hdr, desc, err := ReadHeader(r, size)
 	if err != nil {
 		return nil, err
 	}
-	if err := hdr.validate(0, size); err != nil {
-		return nil, err
+	if desc != nil && desc.ParentCID != "" && desc.ParentCID != "ffffffff" {
+		return nil, formatErr(int64(hdr.DescriptorOffset)*SectorSize, "this is a delta disk (parentCID=%s): it needs its parent, which is not supported", desc.ParentCID)
 	}
-	im := &Image{r: r, fileSize: size, hdr: hdr, tables: map[uint64][]uint32{}, cacheIdx: ^uint64(0)}
+	im := &Image{r: r, fileSize: size, hdr: hdr, desc: desc, tables: map[uint64][]uint32{}, cacheIdx: ^uint64(0)}
 	im.size = int64(hdr.Capacity) * SectorSize
 	im.grain = int64(hdr.GrainSize) * SectorSize
-	if hdr.DescriptorSize > 0 {
-		if im.desc, err = readEmbeddedDescriptor(r, &hdr, size); err != nil {
-			return nil, err
-		}
-	}
 	gdOffset := hdr.GDOffset
 	if gdOffset == gdAtEnd {
 		if hdr.Flags&flagMarkers == 0 {
@@ -112,20 +103,36 @@ func readAt(r io.ReaderAt, b []byte, off, size int64) error {
 	return fmt.Errorf("reading %d bytes at offset %d: %w", len(b), off, err)
 }
 
-func readEmbeddedDescriptor(r io.ReaderAt, hdr *Header, size int64) (*Descriptor, error) {
-	b := make([]byte, hdr.DescriptorSize*SectorSize)
+// ReadHeader reads and checks the header of the sparse extent r (size bytes
+// long) and parses its embedded descriptor, nil when it has none; it does
+// not read the grain directory. It says what an extent is (capacity,
+// createType, a delta disk's parent) for callers that only classify disks;
+// Open uses it and refuses delta disks.
+func ReadHeader(r io.ReaderAt, size int64) (Header, *Descriptor, error) {
+	b := make([]byte, headerSize)
+	if err := readAt(r, b, 0, size); err != nil {
+		return Header{}, nil, err
+	}
+	hdr, err := parseHeader(b, 0)
+	if err != nil {
+		return Header{}, nil, err
+	}
+	if err := hdr.validate(0, size); err != nil {
+		return Header{}, nil, err
+	}
+	if hdr.DescriptorSize == 0 {
+		return hdr, nil, nil
+	}
+	b = make([]byte, hdr.DescriptorSize*SectorSize)
 	at := int64(hdr.DescriptorOffset) * SectorSize
 	if err := readAt(r, b, at, size); err != nil {
-		return nil, fmt.Errorf("reading the embedded descriptor: %w", err)
+		return Header{}, nil, fmt.Errorf("reading the embedded descriptor: %w", err)
 	}
 	d, err := ParseDescriptor(string(b))
 	if err != nil {
-		return nil, &FormatError{Offset: at, Msg: err.Error()}
+		return Header{}, nil, &FormatError{Offset: at, Msg: err.Error()}
 	}
-	if d.ParentCID != "" && d.ParentCID != "ffffffff" {
-		return nil, formatErr(at, "this is a delta disk (parentCID=%s): it needs its parent, which is not supported", d.ParentCID)
-	}
-	return d, nil
+	return hdr, d, nil
 }
 
 // findFooter finds the footer marker and footer near the end of a stream:

@@ -139,8 +139,16 @@ func WriteFile(ctx context.Context, name string, data []byte, perm os.FileMode) 
 	return f.Commit(ctx)
 }
 
-// Leftovers lists the temporary files of unfinished writes under dir,
-// recursively. A missing dir has none.
+// MkdirTemp creates a temporary work folder beside final (".<final
+// name>" + TempInfix + random), for outputs assembled from several files.
+// The caller removes it with os.RemoveAll however the work ends; Leftovers
+// reports it when that did not happen.
+func MkdirTemp(final string) (string, error) {
+	return os.MkdirTemp(filepath.Dir(final), "."+filepath.Base(final)+TempInfix+"*")
+}
+
+// Leftovers lists the temporary files and work folders (MkdirTemp) of
+// unfinished writes under dir, recursively. A missing dir has none.
 func Leftovers(dir string) ([]string, error) {
 	var out []string
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
@@ -150,8 +158,11 @@ func Leftovers(dir string) ([]string, error) {
 			}
 			return err
 		}
-		if !d.IsDir() && strings.Contains(d.Name(), TempInfix) {
+		if strings.Contains(d.Name(), TempInfix) {
 			out = append(out, p)
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
 		}
 		return nil
 	})

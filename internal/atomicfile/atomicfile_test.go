@@ -88,3 +88,25 @@ func TestCommitReplaces(t *testing.T) {
 		t.Fatalf("got %q", b)
 	}
 }
+
+// A work folder from MkdirTemp is reported once (not each file in it).
+func TestMkdirTempIsALeftover(t *testing.T) {
+	dir := t.TempDir()
+	work, err := MkdirTemp(filepath.Join(dir, "vm.ova"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if filepath.Dir(work) != dir {
+		t.Fatalf("work folder %s is not beside the output in %s", work, dir)
+	}
+	if err := os.WriteFile(filepath.Join(work, "vm-disk-0.vmdk"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if l, _ := Leftovers(dir); len(l) != 1 || l[0] != work {
+		t.Fatalf("Leftovers = %v, want [%s]", l, work)
+	}
+	os.RemoveAll(work)
+	if l, _ := Leftovers(dir); len(l) != 0 {
+		t.Fatalf("Leftovers after removal = %v", l)
+	}
+}

@@ -11,6 +11,8 @@ import (
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 	"github.com/hashicorp/packer-plugin-sdk/template/config"
 	"github.com/hashicorp/packer-plugin-sdk/template/interpolate"
+
+	"github.com/ovakit/packer-plugin-vsphere-ova/ovfvm"
 )
 
 // Config is the `vsphere-ova` post-processor's configuration. Every option
@@ -23,7 +25,9 @@ type Config struct {
 	// Path of the OVA to write. A template: `{{.BuildName}}` and
 	// `{{.BuilderType}}` are available, as are the upstream build's generated
 	// data. Relative paths are relative to the folder Packer runs in. Defaults
-	// to `<ovf folder>/<ovf base name>.ova`, next to the exported `.ovf`.
+	// to `<ovf folder>/<ovf base name>.ova`, next to the exported `.ovf`;
+	// for an artifact of disks (see `vm`), to `<first disk's folder>/<vm
+	// name>.ova`.
 	// The checksum file is written beside it as `<output>.sha256` (or
 	// `.sha512`).
 	OutputPath string `mapstructure:"output"`
@@ -48,6 +52,13 @@ type Config struct {
 	// same effect even without this option. Default false: members keep the
 	// files' own modification times.
 	Reproducible bool `mapstructure:"reproducible"`
+	// The virtual machine to describe when the input artifact has disks but
+	// no `.ovf`: Packer's `qemu` builder (raw or qcow2), `vmware-iso` (a
+	// `.vmx` and its VMDKs), or disk images given to `file` or `artifice`.
+	// The post-processor then converts each disk to a streamOptimized VMDK
+	// and writes the OVF itself; see "Disk artifacts". Ignored, with a
+	// warning, when the artifact has an `.ovf`.
+	VM ovfvm.Config `mapstructure:"vm"`
 
 	ctx interpolate.Context
 }
@@ -85,6 +96,9 @@ func (c *Config) Prepare(raws ...interface{}) error {
 			errs = packersdk.MultiErrorAppend(errs, fmt.Errorf(
 				"output %q is not a valid template: %w (use e.g. \"output/{{.BuildName}}.ova\")", c.OutputPath, err))
 		}
+	}
+	for _, err := range c.VM.Prepare() {
+		errs = packersdk.MultiErrorAppend(errs, err)
 	}
 	if strings.ContainsAny(c.OVF, "*?[") {
 		errs = packersdk.MultiErrorAppend(errs, fmt.Errorf(

@@ -4,6 +4,7 @@ package vsphereova
 
 import (
 	"github.com/hashicorp/hcl/v2/hcldec"
+	"github.com/ovakit/packer-plugin-vsphere-ova/ovfvm"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -24,6 +25,7 @@ type FlatConfig struct {
 	ChecksumAlgorithm   *string           `mapstructure:"checksum_algorithm" cty:"checksum_algorithm" hcl:"checksum_algorithm"`
 	Force               *bool             `mapstructure:"force" cty:"force" hcl:"force"`
 	Reproducible        *bool             `mapstructure:"reproducible" cty:"reproducible" hcl:"reproducible"`
+	VM                  *ovfvm.FlatConfig `mapstructure:"vm" cty:"vm" hcl:"vm"`
 }
 
 // FlatMapstructure returns a new FlatConfig.
@@ -52,6 +54,7 @@ func (*FlatConfig) HCL2Spec() map[string]hcldec.Spec {
 		"checksum_algorithm":         &hcldec.AttrSpec{Name: "checksum_algorithm", Type: cty.String, Required: false},
 		"force":                      &hcldec.AttrSpec{Name: "force", Type: cty.Bool, Required: false},
 		"reproducible":               &hcldec.AttrSpec{Name: "reproducible", Type: cty.Bool, Required: false},
+		"vm":                         &hcldec.BlockSpec{TypeName: "vm", Nested: hcldec.ObjectSpec((*ovfvm.FlatConfig)(nil).HCL2Spec())},
 	}
 	return s
 }

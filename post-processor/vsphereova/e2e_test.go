@@ -79,8 +79,8 @@ func TestPackerEndToEnd(t *testing.T) {
 	}
 }
 
-// An artifact without any .ovf fails the build with a message that lists
-// what the artifact contained.
+// An artifact without any .ovf and without a usable disk image fails the
+// build with a message that says so and names the file.
 func TestPackerNoOVF(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end: builds the plugin and runs packer")

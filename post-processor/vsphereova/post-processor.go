@@ -1,7 +1,10 @@
 // Package vsphereova is the `vsphere-ova` post-processor: it packs the .ovf
 // of an upstream artifact (a vsphere-clone/vsphere-iso export, artifice, or
 // this plugin's builder) and the files it references into an OVA, with a
-// manifest and a checksum file. The packing itself is ova.Pack.
+// manifest and a checksum file. An artifact of disks without an .ovf
+// (qemu, vmware-iso, file, artifice) gets one written from the vm block,
+// beside streamOptimized copies of its disks (input_disks.go). The packing
+// itself is ova.Pack.
 package vsphereova
 
 import (
@@ -46,11 +49,12 @@ func (p *PostProcessor) Configure(raws ...interface{}) error {
 // sets keep_input_artifact = false (a vSphere export's Destroy deletes the
 // export folder and the VM, so dropping it must be the user's choice).
 func (p *PostProcessor) PostProcess(ctx context.Context, ui packersdk.Ui, artifact packersdk.Artifact) (packersdk.Artifact, bool, bool, error) {
-	files := artifact.Files()
-	ovfPath, err := selectOVF(files, p.config.OVF, artifact.BuilderId())
+	in, err := p.selectInput(ctx, ui, artifact)
 	if err != nil {
 		return nil, true, false, err
 	}
+	defer in.cleanup()
+	ovfPath, files := in.ovfPath, in.files
 	data, err := os.ReadFile(ovfPath)
 	if err != nil {
 		return nil, true, false, fmt.Errorf("read the artifact's OVF descriptor: %w", err)
@@ -64,15 +68,14 @@ func (p *PostProcessor) PostProcess(ctx context.Context, ui packersdk.Ui, artifa
 			len(left), filepath.Base(ovfPath), strings.Join(left, ", ")))
 	}
 
-	target, err := p.outputPath(artifact, ovfPath)
+	target, err := p.outputPath(artifact, in.nameFrom)
 	if err != nil {
 		return nil, true, false, err
 	}
 	force := p.config.Force || p.config.PackerForce
 	if !force {
 		if _, err := os.Lstat(target); err == nil {
-			return nil, true, false, fmt.Errorf(
-				"output %s already exists and was left untouched: set force = true in the vsphere-ova post-processor, run `packer build -force`, or choose another output", target)
+			return nil, true, false, existsError(target)
 		}
 	}
 	if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {

@@ -1,0 +1,252 @@
+package vsphereova
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+
+	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
+
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/atomicfile"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/progress"
+	"github.com/ovakit/packer-plugin-vsphere-ova/ovfvm"
+	"github.com/ovakit/packer-plugin-vsphere-ova/vmdk"
+)
+
+// packInput is what PostProcess packs: the artifact's own .ovf, or one
+// written for its disks in a work folder.
+type packInput struct {
+	ovfPath string   // the descriptor to pack
+	files   []string // the files the OVA is made from (leftOut reports the others)
+	// nameFrom gives the default output: <its folder>/<its base name>.ova.
+	// The export's .ovf, or <first disk's folder>/<vm name>.ovf.
+	nameFrom string
+	// work is the temporary folder holding the generated .ovf and the
+	// converted disks; "" for an export.
+	work string
+}
+
+// cleanup removes the work folder, on success, failure and cancel alike.
+func (in *packInput) cleanup() {
+	if in != nil && in.work != "" {
+		os.RemoveAll(in.work)
+	}
+}
+
+// selectInput is where PostProcess finds the .ovf to pack. An artifact with
+// an .ovf (or a post-processor with `ovf` set) is packed as before. An
+// artifact of disks (qemu, file, artifice) or a VMware VM (vmware-iso's
+// .vmx and VMDKs) gets an .ovf written from the vm block, beside
+// streamOptimized copies of its disks, in a work folder next to the output
+// that cleanup removes.
+func (p *PostProcessor) selectInput(ctx context.Context, ui packersdk.Ui, artifact packersdk.Artifact) (*packInput, error) {
+	files := artifact.Files()
+	if p.config.OVF != "" || hasOVF(files) {
+		ovfPath, err := selectOVF(files, p.config.OVF, artifact.BuilderId())
+		if err != nil {
+			return nil, err
+		}
+		if !reflect.DeepEqual(p.config.VM, ovfvm.Config{}) {
+			ui.Error(fmt.Sprintf("Warning: the vm block is ignored: the input artifact has its own OVF descriptor (%s), which describes the VM", ovfPath))
+		}
+		return &packInput{ovfPath: ovfPath, files: files, nameFrom: ovfPath}, nil
+	}
+	in, err := ovfvm.Classify(files)
+	if err != nil {
+		return nil, fmt.Errorf("the input artifact (builder %s) contains no .ovf file, and the vsphere-ova post-processor cannot write one for it: %w", artifact.BuilderId(), err)
+	}
+	return p.fromDisks(ctx, ui, artifact, in)
+}
+
+func hasOVF(files []string) bool {
+	for _, f := range files {
+		if strings.EqualFold(filepath.Ext(f), ".ovf") {
+			return true
+		}
+	}
+	return false
+}
+
+// fromDisks converts the artifact's disks to streamOptimized VMDKs and
+// writes the .ovf for them from the vm block. The output is checked first,
+// so an existing OVA fails the build before minutes of conversion.
+func (p *PostProcessor) fromDisks(ctx context.Context, ui packersdk.Ui, artifact packersdk.Artifact, in *ovfvm.Input) (_ *packInput, err error) {
+	plan, err := p.config.VM.Resolve(in)
+	if err != nil {
+		return nil, fmt.Errorf("write the OVF for the input artifact's disks: %w", err)
+	}
+	ui.Say(fmt.Sprintf("The input artifact (%s) has no OVF: writing one from the vm block for %d disk(s)", in.Kind, len(plan.Disks)))
+	for _, f := range in.Ignored {
+		ui.Say(fmt.Sprintf("Leaving out %s: %s", f.Path, f.Reason))
+	}
+	for _, n := range plan.Notes {
+		ui.Say("vm: " + n)
+	}
+	// Generate checks what Prepare cannot (the hardware version against the
+	// devices, the disks against the controller): fail before converting.
+	var probe []ovfvm.Disk
+	for i := range plan.Disks {
+		probe = append(probe, ovfvm.Disk{Href: ovfvm.DiskHref(plan.VM.Name, i), Size: 1, Capacity: vmdk.SectorSize})
+	}
+	if _, err := ovfvm.Generate(&plan.VM, probe); err != nil {
+		return nil, fmt.Errorf("write the OVF for the input artifact's disks: %w", err)
+	}
+	base := fileBase(plan.VM.Name)
+	nameFrom := filepath.Join(filepath.Dir(plan.Disks[0].Path), base+".ovf")
+	target, err := p.outputPath(artifact, nameFrom)
+	if err != nil {
+		return nil, err
+	}
+	if !(p.config.Force || p.config.PackerForce) {
+		if _, err := os.Lstat(target); err == nil {
+			return nil, existsError(target)
+		}
+	}
+	if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+		return nil, fmt.Errorf("create the output folder for %s: %w", target, err)
+	}
+	work, err := atomicfile.MkdirTemp(target)
+	if err != nil {
+		return nil, fmt.Errorf("create the work folder for the converted disks beside %s: %w", target, err)
+	}
+	res := &packInput{nameFrom: nameFrom, work: work}
+	defer func() {
+		if err != nil {
+			res.cleanup()
+		}
+	}()
+
+	opts, err := writeOptions(&plan.VM)
+	if err != nil {
+		return nil, err
+	}
+	var disks []ovfvm.Disk
+	for i, d := range plan.Disks {
+		href := ovfvm.DiskHref(plan.VM.Name, i)
+		dst := filepath.Join(work, href)
+		disk, err := convertDisk(ctx, ui, d.Path, dst, work, opts)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, fmt.Errorf("converting disk %s was cancelled; no OVA was written: %w", d.Path, err)
+			}
+			return nil, fmt.Errorf("disk %d of vm %q (%s): %w; fix or replace the disk, or leave it out by listing the others in vm.disks", i, plan.VM.Name, d.Path, err)
+		}
+		disk.Href = href
+		disks = append(disks, disk)
+		res.files = append(res.files, dst)
+	}
+	desc, err := ovfvm.Generate(&plan.VM, disks)
+	if err != nil {
+		return nil, fmt.Errorf("write the OVF for the input artifact's disks: %w", err)
+	}
+	res.ovfPath = filepath.Join(work, base+".ovf")
+	if err := os.WriteFile(res.ovfPath, desc, 0o644); err != nil {
+		return nil, fmt.Errorf("write the generated OVF: %w", err)
+	}
+	res.files = append(res.files, res.ovfPath)
+	ui.Say("Wrote the OVF for " + plan.VM.Summary())
+	return res, nil
+}
+
+// fileBase is name as a file name: DiskHref's rule, without its suffix.
+func fileBase(name string) string {
+	return strings.TrimSuffix(ovfvm.DiskHref(name, 0), "-disk-0.vmdk")
+}
+
+// writeOptions are the VMDK descriptor values vSphere writes for a disk of
+// this VM: the adapter type of its controller and its hardware version.
+func writeOptions(vm *ovfvm.Config) (vmdk.Options, error) {
+	controller := vm.DiskController
+	if controller == "" {
+		controller = ovfvm.DefaultDiskController
+	}
+	hw := vm.HardwareVersion
+	if hw == "" {
+		hw = ovfvm.DefaultHardwareVersion
+	}
+	n, err := ovfvm.ParseHardwareVersion(hw)
+	if err != nil {
+		return vmdk.Options{}, fmt.Errorf("vm.hardware_version: %w", err)
+	}
+	return vmdk.Options{AdapterType: vmdk.AdapterTypeFor(controller), HardwareVersion: n}, nil
+}
+
+// convertDisk writes the disk at src to dst as a streamOptimized VMDK and
+// returns its size, capacity and populated bytes. A streamOptimized VMDK
+// already in VMware's layout is linked, not copied: the OVA carries it byte
+// for byte. Inputs only qemu-img reads (a qcow2 with a backing file, VHD,
+// VDI) go through it to a raw copy in work.
+func convertDisk(ctx context.Context, ui packersdk.Ui, src, dst, work string, o vmdk.Options) (ovfvm.Disk, error) {
+	d, err := vmdk.OpenDisk(ctx, src, vmdk.OpenOptions{TempDir: work})
+	if err != nil {
+		return ovfvm.Disk{}, err
+	}
+	defer d.Close()
+	if d.ViaQemuImg {
+		ui.Say(fmt.Sprintf("%s: read through qemu-img (the native readers do not take this %s image)", src, d.Format))
+	}
+	if d.VMwareStream {
+		return linkStream(d, src, dst, ui)
+	}
+	if d.LayoutProblem != "" {
+		ui.Say(fmt.Sprintf("%s is streamOptimized but not in VMware's layout (%s): re-encoding it", src, d.LayoutProblem))
+	}
+	f, err := os.Create(dst)
+	if err != nil {
+		return ovfvm.Disk{}, err
+	}
+	defer f.Close()
+	m := progress.Start(ui, "Converting "+filepath.Base(src), d.Size)
+	var shown int64
+	o.Progress = func(done, _ int64) {
+		m.Add(done - shown)
+		shown = done
+	}
+	ui.Say(fmt.Sprintf("Converting %s (%s, %s) to a streamOptimized VMDK", src, d.Format, humanSize(d.Size)))
+	st, err := vmdk.Write(ctx, f, d.ReaderAt, d.Size, o)
+	m.Stop()
+	if err != nil {
+		return ovfvm.Disk{}, err
+	}
+	if err := f.Close(); err != nil {
+		return ovfvm.Disk{}, fmt.Errorf("write %s: %w", dst, err)
+	}
+	ui.Say(fmt.Sprintf("%s: %s VMDK, %s of data in a %s disk", filepath.Base(src), humanSize(st.Size), humanSize(st.PopulatedSize), humanSize(st.Capacity)))
+	return ovfvm.Disk{Size: st.Size, Capacity: st.Capacity, PopulatedSize: st.PopulatedSize}, nil
+}
+
+// linkStream puts a VMware-layout streamOptimized VMDK into the work folder
+// as a symbolic link: the packer reads it through the link, so a disk that
+// needs no conversion is read once, by the packer.
+func linkStream(d *vmdk.Disk, src, dst string, ui packersdk.Ui) (ovfvm.Disk, error) {
+	im, ok := d.ReaderAt.(*vmdk.Image)
+	if !ok {
+		return ovfvm.Disk{}, errors.New("internal error: a streamOptimized disk without its image")
+	}
+	_, populated, err := im.Allocated()
+	if err != nil {
+		return ovfvm.Disk{}, err
+	}
+	fi, err := os.Stat(src)
+	if err != nil {
+		return ovfvm.Disk{}, err
+	}
+	abs, err := filepath.Abs(src)
+	if err != nil {
+		return ovfvm.Disk{}, err
+	}
+	if err := os.Symlink(abs, dst); err != nil {
+		return ovfvm.Disk{}, fmt.Errorf("link %s into the work folder: %w", src, err)
+	}
+	ui.Say(fmt.Sprintf("%s is a streamOptimized VMDK in VMware's layout: packed as it is", src))
+	return ovfvm.Disk{Size: fi.Size(), Capacity: d.Size, PopulatedSize: populated}, nil
+}
+
+// existsError is the error for an output that exists without force.
+func existsError(target string) error {
+	return fmt.Errorf("output %s already exists and was left untouched: set force = true in the vsphere-ova post-processor, run `packer build -force`, or choose another output", target)
+}
