@@ -44,7 +44,7 @@ type output struct {
 	mf                 []byte  // the .mf member, set by hash
 	sign               func(string, []byte) ([]byte, error)
 	cert               []byte // the .cert member (signed outputs), set by hash
-	*written                   // set by write
+	*written                  // set by write
 }
 
 // newPlan checks the options and the export and lays out every OVA. It
