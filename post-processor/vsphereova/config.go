@@ -20,8 +20,9 @@ import (
 // `<ovf folder>/<ovf base name>.ova` with a SHA-256 manifest and a `.sha256`
 // checksum file.
 //
-// The descriptor options (`target`, `product`, `property`, `signing`, ...)
-// come from ovftarget.Customization; see "Where will you import it?".
+// With `target`, one OVA is written per import target; the import targets
+// and descriptor options (`target`, `product`, `property`, `signing`, ...)
+// are listed under "Import targets and descriptor options" below.
 type Config struct {
 	common.PackerConfig `mapstructure:",squash"`
 	// The OVF customization and import targets.
