@@ -3,6 +3,8 @@ package vsphereova
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -61,6 +63,46 @@ build {
 }
 `
 
+// efiFixtureExport is internal/fixture's export (which the simulator
+// imports) made an EFI guest with its .nvram, as vSphere 8 exports one:
+// vmw:Config firmware, an ExtraConfig nvram reference and its File, and an
+// export manifest that lists them all.
+func efiFixtureExport(t *testing.T) string {
+	t.Helper()
+	ovfPath, _ := export(t, fixture.ExportOptions{Name: "app-vm", DiskMiB: 16, DataMiB: 2, WithManifest: true})
+	dir := filepath.Dir(ovfPath)
+	nvram := make([]byte, 8192)
+	writeTestFile(t, filepath.Join(dir, "app-vm.nvram"), nvram)
+	desc, err := os.ReadFile(ovfPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := strings.Replace(string(desc), "  </References>", `    <File ovf:href="app-vm.nvram" ovf:id="file-nvram" ovf:size="8192"/>
+  </References>`, 1)
+	s = strings.Replace(s, `<vmw:Config ovf:required="false" vmw:key="firmware" vmw:value="bios"/>`, `<vmw:Config ovf:required="false" vmw:key="firmware" vmw:value="efi"/>
+      <vmw:ExtraConfig ovf:required="false" vmw:key="nvram" vmw:value="ovf:/file/file-nvram"/>`, 1)
+	if strings.Count(s, "nvram") != 4 || !strings.Contains(s, `vmw:value="efi"`) {
+		t.Fatalf("fixture descriptor changed shape; cannot add the EFI parts:\n%s", desc)
+	}
+	writeTestFile(t, ovfPath, []byte(s))
+	mfPath := strings.TrimSuffix(ovfPath, ".ovf") + ".mf"
+	mf, err := os.ReadFile(mfPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, l := range strings.SplitAfter(string(mf), "\n") {
+		if !strings.HasPrefix(l, "SHA256(app-vm.ovf)=") && l != "" {
+			lines = append(lines, l)
+		}
+	}
+	h := func(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }
+	lines = append([]string{"SHA256(app-vm.ovf)= " + h([]byte(s)) + "\n"}, lines...)
+	lines = append(lines, "SHA256(app-vm.nvram)= "+h(nvram)+"\n")
+	writeTestFile(t, mfPath, []byte(strings.Join(lines, "")))
+	return dir
+}
+
 // TestPackerTargets runs real Packer on one export with three targets and
 // checks every OVA with the programs and libraries that import them:
 // sha256sum, govmomi's OVF reader and importer (vCenter simulator),
@@ -72,8 +114,7 @@ func TestPackerTargets(t *testing.T) {
 	sum := testenv.LookPath(t, "sha256sum")
 	v2v := testenv.LookPath(t, "virt-v2v")
 	env := packertest.New(t)
-	ovfPath, _ := export(t, fixture.ExportOptions{Name: "app-vm", DiskMiB: 16, DataMiB: 2, WithManifest: true})
-	exportDir := filepath.Dir(ovfPath)
+	exportDir := efiFixtureExport(t)
 	dir, outDir := t.TempDir(), t.TempDir()
 	eula := filepath.Join(dir, "eula.txt")
 	writeTestFile(t, eula, []byte("Use it well.\n"))
@@ -87,6 +128,9 @@ func TestPackerTargets(t *testing.T) {
 	}
 	if !strings.Contains(out, "Used and verified the digests of the export's own manifest (each disk byte read once)") {
 		t.Errorf("the export's manifest was not reused for the three OVAs:\n%s", out)
+	}
+	if !strings.Contains(out, "Warning: virtualbox: ") || !strings.Contains(out, "Target virtualbox: leaving out app-vm.nvram") {
+		t.Errorf("no EFI warning and .nvram note for the virtualbox target in the build output:\n%s", out)
 	}
 	for target, path := range ovas {
 		if !strings.Contains(out, "OVA: "+path+" (") || !strings.Contains(out, target+": "+path) {
@@ -121,7 +165,11 @@ func TestPackerTargets(t *testing.T) {
 		if vs.Annotation == nil || vs.Annotation.Annotation != "Acme appliance, built by Packer" {
 			t.Errorf("%s: annotation read back as %+v", target, vs.Annotation)
 		}
-		if want := []string{"app-vm.ovf", "app-vm.mf", fixture.DiskName("app-vm", 0)}; strings.Join(members, " ") != strings.Join(want, " ") {
+		want := []string{"app-vm.ovf", "app-vm.mf", fixture.DiskName("app-vm", 0), "app-vm.nvram"}
+		if target == "virtualbox" {
+			want = want[:3] // VirtualBox cannot take the .nvram
+		}
+		if strings.Join(members, " ") != strings.Join(want, " ") {
 			t.Errorf("%s: members %q, want %q", target, members, want)
 		}
 		if target == "virtualbox" {
