@@ -34,8 +34,12 @@ func TestDemoScripts(t *testing.T) {
 		if !strings.Contains(string(b), ".ova: OK") {
 			t.Errorf("%s did not verify an OVA:\n%s", script, b)
 		}
+		// demo.sh shows the product and the vApp property of each target's OVA.
+		if script == "demo.sh" && (strings.Count(string(b), "<Product>Demo Appliance</Product>") != 3 || !strings.Contains(string(b), `<Property ovf:key="hostname"`)) {
+			t.Errorf("demo.sh does not show the product and property of three OVAs:\n%s", b)
+		}
 	}
-	for _, ova := range []string{"demo-vm.ova", "builder/output/demo-appliance.ova"} {
+	for _, ova := range []string{"demo-vm.ova", "demo-vm-workstation.ova", "demo-vm-virtualbox.ova", "builder/output/demo-appliance.ova"} {
 		if fi, err := os.Stat(filepath.Join(out, ova)); err != nil || fi.Size() == 0 {
 			t.Errorf("demo output %s missing or empty: %v", ova, err)
 		}

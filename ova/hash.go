@@ -41,6 +41,13 @@ func (p *plan) hash(ctx context.Context) error {
 			mf.Entries = append(mf.Entries, ovf.ManifestEntry{Algorithm: p.mfAlg, Name: d.name, Digest: d.digest})
 		}
 		out.mf = mf.Bytes()
+		if out.sign != nil {
+			cert, err := out.sign(p.mfName, out.mf)
+			if err != nil {
+				return fmt.Errorf("signing the manifest of %s: %w", out.path, err)
+			}
+			out.cert = cert
+		}
 	}
 	return nil
 }

@@ -35,6 +35,12 @@ type Output struct {
 	// Drop lists hrefs of the export that Descriptor was edited to leave
 	// out; Pack checks that Descriptor no longer references them.
 	Drop []string
+	// Sign, when set, signs this OVA: it gets the manifest member's name and
+	// bytes and returns the content of a `<ovf base>.cert` member, which
+	// goes right after the .mf as ovftool writes it (ovf.SignManifest makes
+	// one). It is called once the manifest is known, before any archive is
+	// written, so a signing error leaves nothing behind.
+	Sign func(mfName string, mf []byte) (cert []byte, err error)
 }
 
 // SizeFix records an ovf:size corrected to the file's real size.

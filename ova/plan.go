@@ -19,6 +19,7 @@ type plan struct {
 	logf                     func(string, ...any)
 	mfAlg, sumAlg, digestAlg string // digestAlg: the whole-OVA digest (sumAlg, or sha256 for "none")
 	dir, base, mfName        string // export folder, descriptor and manifest member names
+	certName                 string // signature member name, for outputs with Sign
 	rawDesc                  []byte // the export's descriptor as read, for its own manifest's check
 	metaMtime                int64  // mtime of the .ovf and .mf members
 	disks                    []*disk
@@ -41,7 +42,9 @@ type output struct {
 	desc               []byte  // the .ovf member
 	disks              []*disk // members after .ovf and .mf, in archive order
 	mf                 []byte  // the .mf member, set by hash
-	*written                   // set by write
+	sign               func(string, []byte) ([]byte, error)
+	cert               []byte // the .cert member (signed outputs), set by hash
+	*written                  // set by write
 }
 
 // newPlan checks the options and the export and lays out every OVA. It
@@ -96,6 +99,7 @@ func (p *plan) checkOptions() error {
 		return fmt.Errorf("descriptor %s does not end in .ovf; importers find the descriptor by that extension", o.OVFPath)
 	}
 	p.mfName = strings.TrimSuffix(p.base, filepath.Ext(p.base)) + ".mf"
+	p.certName = strings.TrimSuffix(p.base, filepath.Ext(p.base)) + ".cert"
 	outs := o.Outputs
 	if len(outs) == 0 && o.Output != "" {
 		outs = []Output{{Path: o.Output}}
@@ -115,7 +119,7 @@ func (p *plan) checkOptions() error {
 			return fmt.Errorf("output %s is given twice; each OVA needs its own path", out.Path)
 		}
 		seen[clean] = true
-		op := &output{path: out.Path}
+		op := &output{path: out.Path, sign: out.Sign}
 		if p.sumAlg != "none" {
 			op.checksumPath = out.Path + "." + p.sumAlg
 		}
@@ -165,9 +169,12 @@ func (p *plan) readExport() (*ovf.Descriptor, error) {
 	}
 	p.metaMtime = p.mtime(fi)
 	names := map[string]bool{p.base: true, p.mfName: true}
+	if p.signs() {
+		names[p.certName] = true
+	}
 	for _, f := range desc.Files() {
 		if names[f.Href] {
-			return nil, fmt.Errorf("%s: References/File %q (href %q) has the same name as the OVA's descriptor or manifest; rename the file and its href", o.OVFPath, f.ID, f.Href)
+			return nil, fmt.Errorf("%s: References/File %q (href %q) has the same name as the OVA's descriptor, manifest or signature; rename the file and its href", o.OVFPath, f.ID, f.Href)
 		}
 		names[f.Href] = true
 		d, err := p.statDisk(f)
@@ -184,6 +191,11 @@ func (p *plan) readExport() (*ovf.Descriptor, error) {
 		p.disks = append(p.disks, d)
 	}
 	return desc, nil
+}
+
+// signs reports whether any output is signed.
+func (p *plan) signs() bool {
+	return slices.ContainsFunc(p.outs, func(out *output) bool { return out.sign != nil })
 }
 
 func (p *plan) statDisk(f ovf.File) (*disk, error) {
@@ -299,16 +311,27 @@ type member struct {
 	mtime int64
 }
 
-// members lists out's tar members: .ovf, .mf, then the disks.
+// members lists out's tar members: .ovf, .mf, .cert when signed, then the
+// disks. The in-memory members come first (see metaMembers).
 func (p *plan) members(out *output) []member {
 	ms := []member{
 		{name: p.base, data: out.desc, size: int64(len(out.desc)), mtime: p.metaMtime},
 		{name: p.mfName, data: out.mf, size: int64(len(out.mf)), mtime: p.metaMtime},
 	}
+	if out.sign != nil {
+		ms = append(ms, member{name: p.certName, data: out.cert, size: int64(len(out.cert)), mtime: p.metaMtime})
+	}
 	for _, d := range out.disks {
 		ms = append(ms, member{name: d.name, disk: d, size: d.size, mtime: d.mtime})
 	}
 	return ms
+}
+
+// metaMembers are out's in-memory members (.ovf, .mf, .cert), which precede
+// its disks.
+func (p *plan) metaMembers(out *output) []member {
+	ms := p.members(out)
+	return ms[:len(ms)-len(out.disks)]
 }
 
 // archiveSize is the size of the tar stream of these members.

@@ -109,13 +109,13 @@ func verify(c *chunk) error {
 	return nil
 }
 
-// stream sends every archive's bytes in order: per output its .ovf and .mf
-// members, then each disk once (header and padding to the outputs that
+// stream sends every archive's bytes in order: per output its .ovf, .mf
+// (and .cert) members, then each disk once (header and padding to the outputs that
 // contain it), then per output the end-of-archive marker.
 func (p *plan) stream(f *fanout) error {
 	zeros := make([]byte, 2*blockSize)
 	for k, out := range p.outs {
-		for _, m := range p.members(out)[:2] {
+		for _, m := range p.metaMembers(out) {
 			if err := sendMember(f, m, route{outs: 1 << k}, zeros); err != nil {
 				return err
 			}

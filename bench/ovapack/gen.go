@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/ovftest"
 )
 
 // gen writes a sample export of incompressible data (ChaCha8) with an
@@ -21,7 +23,11 @@ func gen(args []string) error {
 	dir := fs.String("dir", "", "output folder")
 	mib := fs.Int64("mib", 4096, "total disk MiB")
 	disks := fs.Int("disks", 2, "1 or 2 disks")
+	shape := fs.String("descriptor", "minimal", "minimal, or basic: internal/ovftest's real-shaped vSphere descriptor (one disk), for the target benchmark")
 	fs.Parse(args)
+	if *shape != "minimal" && (*shape != "basic" || *disks != 1) {
+		return fmt.Errorf("-descriptor %q: use minimal, or basic with -disks 1", *shape)
+	}
 	if *dir == "" {
 		return fmt.Errorf("-dir is required")
 	}
@@ -68,6 +74,11 @@ func gen(args []string) error {
   <VirtualSystem ovf:id="vm"><Info>A virtual machine</Info></VirtualSystem>
 </Envelope>
 `, refs.String())
+	if *shape == "basic" {
+		// The same VM as vCenter describes it, under the benchmark's file names.
+		desc = strings.NewReplacer(`ovf:href="basic-vm-disk-0.vmdk"`, `ovf:href="vm-disk-0.vmdk"`,
+			`ovf:size="1234567"`, fmt.Sprintf(`ovf:size="%d"`, sizes[0])).Replace(string(ovftest.Basic()))
+	}
 	if err := os.WriteFile(filepath.Join(*dir, "vm.ovf"), []byte(desc), 0o644); err != nil {
 		return err
 	}

@@ -1,6 +1,6 @@
 // Command ovapack is bench/ova.sh's helper:
 //
-//	ovapack gen -dir DIR -mib 4096 -disks 1   # vm.ovf, vm-disk-N.vmdk, vm.mf
+//	ovapack gen -dir DIR -mib 4096 -disks 1   # vm.ovf, vm-disk-N.vmdk, vm.mf [-descriptor basic]
 //	ovapack pack -ovf DIR/vm.ovf -out X.ova   # ova.Pack, the library alone
 //	ovapack evict FILE...                     # drop files from the page cache, prove it
 //	ovapack watch -plugin BIN -- CMD ARGS...  # run CMD: wall, CPU, plugin RSS

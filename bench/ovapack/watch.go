@@ -15,7 +15,7 @@ import (
 
 // watch runs a command (a packer build) and reports what it cost:
 //
-//	wall=S cpu=S packer_cpu=S plugin_cpu=S plugin_rss_mib=M packer_faults=N plugin_faults=N exit=N
+//	wall=S cpu=S packer_cpu=S plugin_cpu=S plugin_rss_mib=M packer_faults=N plugin_faults=N plugin_rchar_mib=M plugin_read_mib=M exit=N
 //
 // cpu is user+system of the whole process tree (from wait4); packer_cpu and
 // plugin_cpu split it by executable, and plugin_rss_mib is the largest peak
@@ -23,6 +23,10 @@ import (
 // for the command's descendants only (other builds on the machine are not
 // counted). A process is sampled until it exits, so the last 20 ms of CPU
 // may be missed; VmHWM is a high-water mark, so the peak is not.
+// plugin_rchar_mib and plugin_read_mib sum /proc/<pid>/io over the plugin
+// processes: rchar counts bytes returned by read(2) (page cache included),
+// read_bytes those fetched from the block device (cold cache only), both as
+// of the last sample.
 func watch(args []string) error {
 	fs := flag.NewFlagSet("watch", flag.ExitOnError)
 	plugin := fs.String("plugin", "packer-plugin-", "executable name prefix of the plugin processes")
@@ -60,13 +64,15 @@ poll:
 		}
 	}
 	wall := time.Since(start)
-	var packerCPU, pluginCPU, rss, packerFlt, pluginFlt float64
+	var packerCPU, pluginCPU, rss, packerFlt, pluginFlt, rchar, readBytes float64
 	for _, s := range seen {
 		switch {
 		case strings.HasPrefix(s.exe, *plugin):
 			pluginCPU += s.cpu
 			pluginFlt += s.minflt
 			rss = max(rss, s.hwmKiB/1024)
+			rchar += s.rchar / (1 << 20)
+			readBytes += s.readBytes / (1 << 20)
 		case s.exe == "packer":
 			packerCPU += s.cpu
 			packerFlt += s.minflt
@@ -74,8 +80,8 @@ poll:
 	}
 	st := cmd.ProcessState
 	code := st.ExitCode()
-	fmt.Printf("wall=%.3f cpu=%.2f packer_cpu=%.2f plugin_cpu=%.2f plugin_rss_mib=%.1f packer_faults=%.0f plugin_faults=%.0f exit=%d\n",
-		wall.Seconds(), (st.UserTime() + st.SystemTime()).Seconds(), packerCPU, pluginCPU, rss, packerFlt, pluginFlt, code)
+	fmt.Printf("wall=%.3f cpu=%.2f packer_cpu=%.2f plugin_cpu=%.2f plugin_rss_mib=%.1f packer_faults=%.0f plugin_faults=%.0f plugin_rchar_mib=%.1f plugin_read_mib=%.1f exit=%d\n",
+		wall.Seconds(), (st.UserTime() + st.SystemTime()).Seconds(), packerCPU, pluginCPU, rss, packerFlt, pluginFlt, rchar, readBytes, code)
 	if werr != nil && code < 0 {
 		return werr
 	}
@@ -84,10 +90,12 @@ poll:
 
 // sample is the last reading of one process.
 type sample struct {
-	exe    string
-	cpu    float64 // user+system seconds
-	minflt float64 // minor page faults
-	hwmKiB float64
+	exe       string
+	cpu       float64 // user+system seconds
+	minflt    float64 // minor page faults
+	hwmKiB    float64
+	rchar     float64 // bytes, from /proc/<pid>/io
+	readBytes float64
 }
 
 // scan samples every descendant of root.
@@ -141,6 +149,9 @@ func scan(root int, seen map[int]*sample) {
 		if hwm := vmHWM(pid); hwm > 0 {
 			s.hwmKiB = hwm
 		}
+		if rc, rb, ok := procIO(pid); ok {
+			s.rchar, s.readBytes = rc, rb
+		}
 	}
 }
 
@@ -168,4 +179,24 @@ func vmHWM(pid int) float64 {
 		}
 	}
 	return 0
+}
+
+// procIO reads rchar and read_bytes of /proc/<pid>/io (readable for our own
+// processes).
+func procIO(pid int) (rchar, readBytes float64, ok bool) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/io", pid))
+	if err != nil {
+		return 0, 0, false
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		k, v, _ := strings.Cut(l, ": ")
+		n, _ := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		switch k {
+		case "rchar":
+			rchar, ok = n, true
+		case "read_bytes":
+			readBytes = n
+		}
+	}
+	return rchar, readBytes, ok
 }

@@ -13,23 +13,38 @@ import (
 	"github.com/hashicorp/packer-plugin-sdk/template/interpolate"
 
 	"github.com/ovakit/packer-plugin-vsphere-ova/ovfvm"
+	"github.com/ovakit/packer-plugin-vsphere-ova/ovftarget"
 )
 
 // Config is the `vsphere-ova` post-processor's configuration. Every option
 // is optional: with none, the artifact's single `.ovf` is packed into
 // `<ovf folder>/<ovf base name>.ova` with a SHA-256 manifest and a `.sha256`
 // checksum file.
+//
+// With `target`, one OVA is written per import target; the import targets
+// and descriptor options (`target`, `product`, `property`, `signing`, ...)
+// are listed under "Import targets and descriptor options" below.
 type Config struct {
 	common.PackerConfig `mapstructure:",squash"`
+	// The OVF customization and import targets.
+	ovftarget.Customization `mapstructure:",squash"`
 
-	// Path of the OVA to write. A template: `{{.BuildName}}` and
-	// `{{.BuilderType}}` are available, as are the upstream build's generated
-	// data. Relative paths are relative to the folder Packer runs in. Defaults
-	// to `<ovf folder>/<ovf base name>.ova`, next to the exported `.ovf`;
-	// for an artifact of disks (see `vm`), to `<first disk's folder>/<vm
-	// name>.ova`.
+	// Path of the OVA to write. A template: `{{.BuildName}}`,
+	// `{{.BuilderType}}` and `{{.Target}}` (the import target this OVA is
+	// for) are available, as are the upstream build's generated data.
+	// Relative paths are relative to the folder Packer runs in. Defaults to
+	// `<ovf folder>/<ovf base name>.ova`, next to the exported `.ovf`; for an
+	// artifact of disks (see `vm`), to `<first disk's folder>/<vm name>.ova`.
 	// The checksum file is written beside it as `<output>.sha256` (or
 	// `.sha512`).
+	//
+	// With several `target`s, one OVA is written per target. The first
+	// target's OVA gets the path above; every other target's gets
+	// `-<target>` added before the `.ova` extension (`app.ova`,
+	// `app-workstation.ova`, `app-virtualbox.ova`), unless `output` uses
+	// `{{.Target}}`, in which case each target's OVA is written where its
+	// rendering says. Two targets that render to the same path are a
+	// configuration error.
 	OutputPath string `mapstructure:"output"`
 	// Which `.ovf` of the input artifact to pack, by file name (`vm.ovf`) or
 	// path. Only needed when the artifact contains more than one `.ovf`.
@@ -96,6 +111,9 @@ func (c *Config) Prepare(raws ...interface{}) error {
 			errs = packersdk.MultiErrorAppend(errs, fmt.Errorf(
 				"output %q is not a valid template: %w (use e.g. \"output/{{.BuildName}}.ova\")", c.OutputPath, err))
 		}
+	}
+	for _, err := range c.Customization.Prepare() {
+		errs = packersdk.MultiErrorAppend(errs, err)
 	}
 	for _, err := range c.VM.Prepare() {
 		errs = packersdk.MultiErrorAppend(errs, err)

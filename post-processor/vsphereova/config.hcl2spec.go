@@ -4,6 +4,7 @@ package vsphereova
 
 import (
 	"github.com/hashicorp/hcl/v2/hcldec"
+	"github.com/ovakit/packer-plugin-vsphere-ova/ovftarget"
 	"github.com/ovakit/packer-plugin-vsphere-ova/ovfvm"
 	"github.com/zclconf/go-cty/cty"
 )
@@ -11,21 +12,35 @@ import (
 // FlatConfig is an auto-generated flat version of Config.
 // Where the contents of a field with a `mapstructure:,squash` tag are bubbled up.
 type FlatConfig struct {
-	PackerBuildName     *string           `mapstructure:"packer_build_name" cty:"packer_build_name" hcl:"packer_build_name"`
-	PackerBuilderType   *string           `mapstructure:"packer_builder_type" cty:"packer_builder_type" hcl:"packer_builder_type"`
-	PackerCoreVersion   *string           `mapstructure:"packer_core_version" cty:"packer_core_version" hcl:"packer_core_version"`
-	PackerDebug         *bool             `mapstructure:"packer_debug" cty:"packer_debug" hcl:"packer_debug"`
-	PackerForce         *bool             `mapstructure:"packer_force" cty:"packer_force" hcl:"packer_force"`
-	PackerOnError       *string           `mapstructure:"packer_on_error" cty:"packer_on_error" hcl:"packer_on_error"`
-	PackerUserVars      map[string]string `mapstructure:"packer_user_variables" cty:"packer_user_variables" hcl:"packer_user_variables"`
-	PackerSensitiveVars []string          `mapstructure:"packer_sensitive_variables" cty:"packer_sensitive_variables" hcl:"packer_sensitive_variables"`
-	OutputPath          *string           `mapstructure:"output" cty:"output" hcl:"output"`
-	OVF                 *string           `mapstructure:"ovf" cty:"ovf" hcl:"ovf"`
-	ManifestAlgorithm   *string           `mapstructure:"manifest_algorithm" cty:"manifest_algorithm" hcl:"manifest_algorithm"`
-	ChecksumAlgorithm   *string           `mapstructure:"checksum_algorithm" cty:"checksum_algorithm" hcl:"checksum_algorithm"`
-	Force               *bool             `mapstructure:"force" cty:"force" hcl:"force"`
-	Reproducible        *bool             `mapstructure:"reproducible" cty:"reproducible" hcl:"reproducible"`
-	VM                  *ovfvm.FlatConfig `mapstructure:"vm" cty:"vm" hcl:"vm"`
+	PackerBuildName     *string                  `mapstructure:"packer_build_name" cty:"packer_build_name" hcl:"packer_build_name"`
+	PackerBuilderType   *string                  `mapstructure:"packer_builder_type" cty:"packer_builder_type" hcl:"packer_builder_type"`
+	PackerCoreVersion   *string                  `mapstructure:"packer_core_version" cty:"packer_core_version" hcl:"packer_core_version"`
+	PackerDebug         *bool                    `mapstructure:"packer_debug" cty:"packer_debug" hcl:"packer_debug"`
+	PackerForce         *bool                    `mapstructure:"packer_force" cty:"packer_force" hcl:"packer_force"`
+	PackerOnError       *string                  `mapstructure:"packer_on_error" cty:"packer_on_error" hcl:"packer_on_error"`
+	PackerUserVars      map[string]string        `mapstructure:"packer_user_variables" cty:"packer_user_variables" hcl:"packer_user_variables"`
+	PackerSensitiveVars []string                 `mapstructure:"packer_sensitive_variables" cty:"packer_sensitive_variables" hcl:"packer_sensitive_variables"`
+	Targets             []string                 `mapstructure:"target" cty:"target" hcl:"target"`
+	Product             *ovftarget.FlatProduct   `mapstructure:"product" cty:"product" hcl:"product"`
+	Annotation          *string                  `mapstructure:"annotation" cty:"annotation" hcl:"annotation"`
+	EULA                *string                  `mapstructure:"eula" cty:"eula" hcl:"eula"`
+	EULAFile            *string                  `mapstructure:"eula_file" cty:"eula_file" hcl:"eula_file"`
+	HardwareVersion     *string                  `mapstructure:"hardware_version" cty:"hardware_version" hcl:"hardware_version"`
+	MaxHardwareVersion  *string                  `mapstructure:"max_hardware_version" cty:"max_hardware_version" hcl:"max_hardware_version"`
+	NVRAM               *string                  `mapstructure:"nvram" cty:"nvram" hcl:"nvram"`
+	RemoveDevices       []string                 `mapstructure:"remove_devices" cty:"remove_devices" hcl:"remove_devices"`
+	Properties          []ovftarget.FlatProperty `mapstructure:"property" cty:"property" hcl:"property"`
+	PropertyTransport   []string                 `mapstructure:"property_transport" cty:"property_transport" hcl:"property_transport"`
+	CloudInitProperties *bool                    `mapstructure:"cloud_init_properties" cty:"cloud_init_properties" hcl:"cloud_init_properties"`
+	FailOnFirmwareLoss  *bool                    `mapstructure:"fail_on_firmware_loss" cty:"fail_on_firmware_loss" hcl:"fail_on_firmware_loss"`
+	Signing             *ovftarget.FlatSigning   `mapstructure:"signing" cty:"signing" hcl:"signing"`
+	OutputPath          *string                  `mapstructure:"output" cty:"output" hcl:"output"`
+	OVF                 *string                  `mapstructure:"ovf" cty:"ovf" hcl:"ovf"`
+	ManifestAlgorithm   *string                  `mapstructure:"manifest_algorithm" cty:"manifest_algorithm" hcl:"manifest_algorithm"`
+	ChecksumAlgorithm   *string                  `mapstructure:"checksum_algorithm" cty:"checksum_algorithm" hcl:"checksum_algorithm"`
+	Force               *bool                    `mapstructure:"force" cty:"force" hcl:"force"`
+	Reproducible        *bool                    `mapstructure:"reproducible" cty:"reproducible" hcl:"reproducible"`
+	VM                  *ovfvm.FlatConfig        `mapstructure:"vm" cty:"vm" hcl:"vm"`
 }
 
 // FlatMapstructure returns a new FlatConfig.
@@ -48,6 +63,20 @@ func (*FlatConfig) HCL2Spec() map[string]hcldec.Spec {
 		"packer_on_error":            &hcldec.AttrSpec{Name: "packer_on_error", Type: cty.String, Required: false},
 		"packer_user_variables":      &hcldec.AttrSpec{Name: "packer_user_variables", Type: cty.Map(cty.String), Required: false},
 		"packer_sensitive_variables": &hcldec.AttrSpec{Name: "packer_sensitive_variables", Type: cty.List(cty.String), Required: false},
+		"target":                     &hcldec.AttrSpec{Name: "target", Type: cty.List(cty.String), Required: false},
+		"product":                    &hcldec.BlockSpec{TypeName: "product", Nested: hcldec.ObjectSpec((*ovftarget.FlatProduct)(nil).HCL2Spec())},
+		"annotation":                 &hcldec.AttrSpec{Name: "annotation", Type: cty.String, Required: false},
+		"eula":                       &hcldec.AttrSpec{Name: "eula", Type: cty.String, Required: false},
+		"eula_file":                  &hcldec.AttrSpec{Name: "eula_file", Type: cty.String, Required: false},
+		"hardware_version":           &hcldec.AttrSpec{Name: "hardware_version", Type: cty.String, Required: false},
+		"max_hardware_version":       &hcldec.AttrSpec{Name: "max_hardware_version", Type: cty.String, Required: false},
+		"nvram":                      &hcldec.AttrSpec{Name: "nvram", Type: cty.String, Required: false},
+		"remove_devices":             &hcldec.AttrSpec{Name: "remove_devices", Type: cty.List(cty.String), Required: false},
+		"property":                   &hcldec.BlockListSpec{TypeName: "property", Nested: hcldec.ObjectSpec((*ovftarget.FlatProperty)(nil).HCL2Spec())},
+		"property_transport":         &hcldec.AttrSpec{Name: "property_transport", Type: cty.List(cty.String), Required: false},
+		"cloud_init_properties":      &hcldec.AttrSpec{Name: "cloud_init_properties", Type: cty.Bool, Required: false},
+		"fail_on_firmware_loss":      &hcldec.AttrSpec{Name: "fail_on_firmware_loss", Type: cty.Bool, Required: false},
+		"signing":                    &hcldec.BlockSpec{TypeName: "signing", Nested: hcldec.ObjectSpec((*ovftarget.FlatSigning)(nil).HCL2Spec())},
 		"output":                     &hcldec.AttrSpec{Name: "output", Type: cty.String, Required: false},
 		"ovf":                        &hcldec.AttrSpec{Name: "ovf", Type: cty.String, Required: false},
 		"manifest_algorithm":         &hcldec.AttrSpec{Name: "manifest_algorithm", Type: cty.String, Required: false},

@@ -97,15 +97,20 @@ func (p *PostProcessor) fromDisks(ctx context.Context, ui packersdk.Ui, artifact
 	}
 	base := fileBase(plan.VM.Name)
 	nameFrom := filepath.Join(filepath.Dir(plan.Disks[0].Path), base+".ovf")
-	target, err := p.outputPath(artifact, nameFrom)
+	// Every target's output is checked now, before hours of conversion; the
+	// work folder goes beside the first.
+	paths, err := p.outputPaths(artifact, nameFrom, p.config.TargetList())
 	if err != nil {
 		return nil, err
 	}
 	if !(p.config.Force || p.config.PackerForce) {
-		if _, err := os.Lstat(target); err == nil {
-			return nil, existsError(target)
+		for _, path := range paths {
+			if _, err := os.Lstat(path); err == nil {
+				return nil, existsError(path)
+			}
 		}
 	}
+	target := paths[0]
 	if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
 		return nil, fmt.Errorf("create the output folder for %s: %w", target, err)
 	}

@@ -1,10 +1,11 @@
 // Package vsphereova is the `vsphere-ova` post-processor: it packs the .ovf
 // of an upstream artifact (a vsphere-clone/vsphere-iso export, artifice, or
 // this plugin's builder) and the files it references into an OVA, with a
-// manifest and a checksum file. An artifact of disks without an .ovf
-// (qemu, vmware-iso, file, artifice) gets one written from the vm block,
-// beside streamOptimized copies of its disks (input_disks.go). The packing
-// itself is ova.Pack.
+// manifest and a checksum file, one per import target. An artifact of disks
+// without an .ovf (qemu, vmware-iso, file, artifice) gets one written from
+// the vm block, beside streamOptimized copies of its disks (input_disks.go).
+// The packing itself is ova.PackAll; the per-target descriptors come from
+// package ovftarget.
 package vsphereova
 
 import (
@@ -22,7 +23,6 @@ import (
 
 	"github.com/hashicorp/hcl/v2/hcldec"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
-	"github.com/hashicorp/packer-plugin-sdk/template/interpolate"
 
 	"github.com/ovakit/packer-plugin-vsphere-ova/ova"
 	"github.com/ovakit/packer-plugin-vsphere-ova/ovf"
@@ -31,7 +31,7 @@ import (
 // BuilderId identifies artifacts made by this post-processor.
 const BuilderId = "ovakit.vsphere-ova.post-processor"
 
-// PostProcessor packs an exported OVF into an OVA.
+// PostProcessor packs an exported OVF into one OVA per import target.
 type PostProcessor struct {
 	config Config
 }
@@ -44,7 +44,9 @@ func (p *PostProcessor) Configure(raws ...interface{}) error {
 	return p.config.Prepare(raws...)
 }
 
-// PostProcess packs the artifact's .ovf into an OVA. It returns keep=true and
+// PostProcess packs the artifact's .ovf into an OVA per target: select the
+// export's .ovf, customize its descriptor per target (targets.go), then one
+// ova.PackAll for all of them. It returns keep=true and
 // forceOverride=false: Packer keeps the input artifact unless the template
 // sets keep_input_artifact = false (a vSphere export's Destroy deletes the
 // export folder and the VM, so dropping it must be the user's choice).
@@ -68,38 +70,76 @@ func (p *PostProcessor) PostProcess(ctx context.Context, ui packersdk.Ui, artifa
 			len(left), filepath.Base(ovfPath), strings.Join(left, ", ")))
 	}
 
-	target, err := p.outputPath(artifact, in.nameFrom)
+	targets := p.config.TargetList()
+	paths, err := p.outputPaths(artifact, in.nameFrom, targets)
 	if err != nil {
 		return nil, true, false, err
 	}
 	force := p.config.Force || p.config.PackerForce
 	if !force {
-		if _, err := os.Lstat(target); err == nil {
-			return nil, true, false, existsError(target)
+		for _, path := range paths {
+			if _, err := os.Lstat(path); err == nil {
+				return nil, true, false, existsError(path)
+			}
 		}
 	}
-	if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
-		return nil, true, false, fmt.Errorf("create the output folder for %s: %w", target, err)
+	outs, err := p.customizeTargets(ui, data, targets, paths)
+	if err != nil {
+		return nil, true, false, err
 	}
+	modTime, err := p.modTime()
+	if err != nil {
+		return nil, true, false, err
+	}
+	res, err := p.pack(ctx, ui, ovfPath, outs, force, modTime)
+	if err != nil {
+		return nil, true, false, err
+	}
+	return newArtifact(outs, res, artifact), true, false, nil
+}
 
-	var modTime *time.Time
-	if p.config.Reproducible || os.Getenv("SOURCE_DATE_EPOCH") != "" {
-		modTime, err = ova.SourceDateEpoch()
-		if err != nil {
-			return nil, true, false, fmt.Errorf("reproducible OVA: %w", err)
-		}
-		if modTime == nil {
-			zero := time.Unix(0, 0).UTC()
-			modTime = &zero
-		}
+// modTime is the members' modification time for a reproducible OVA, or nil.
+func (p *PostProcessor) modTime() (*time.Time, error) {
+	if !p.config.Reproducible && os.Getenv("SOURCE_DATE_EPOCH") == "" {
+		return nil, nil
 	}
+	modTime, err := ova.SourceDateEpoch()
+	if err != nil {
+		return nil, fmt.Errorf("reproducible OVA: %w", err)
+	}
+	if modTime == nil {
+		zero := time.Unix(0, 0).UTC()
+		modTime = &zero
+	}
+	return modTime, nil
+}
 
+// pack writes every target's OVA with one ova.PackAll: each disk byte is
+// read once for all of them, and either all OVAs appear or none does.
+func (p *PostProcessor) pack(ctx context.Context, ui packersdk.Ui, ovfPath string, outs []targetOutput, force bool, modTime *time.Time) ([]*ova.Result, error) {
+	var outputs []ova.Output
+	var names []string
+	for _, o := range outs {
+		if err := os.MkdirAll(filepath.Dir(o.Path), 0o755); err != nil {
+			return nil, fmt.Errorf("create the output folder for %s: %w", o.Path, err)
+		}
+		outputs = append(outputs, o.Output)
+		names = append(names, o.Path)
+	}
+	into := strings.Join(names, ", ")
+	if len(outs) > 1 {
+		var per []string
+		for _, o := range outs {
+			per = append(per, fmt.Sprintf("%s (%s)", o.Path, o.target))
+		}
+		into = strings.Join(per, ", ")
+	}
 	ui.Say(fmt.Sprintf("Packing %s into %s (manifest %s, checksum %s)",
-		ovfPath, target, p.config.ManifestAlgorithm, p.config.ChecksumAlgorithm))
+		ovfPath, into, p.config.ManifestAlgorithm, p.config.ChecksumAlgorithm))
 	stopProfile := cpuprofile.Start(ui.Error)
-	res, err := ova.Pack(ctx, ova.Options{
+	res, err := ova.PackAll(ctx, ova.Options{
 		OVFPath:           ovfPath,
-		Output:            target,
+		Outputs:           outputs,
 		ManifestAlgorithm: p.config.ManifestAlgorithm,
 		ChecksumAlgorithm: p.config.ChecksumAlgorithm,
 		Force:             force,
@@ -110,21 +150,25 @@ func (p *PostProcessor) PostProcess(ctx context.Context, ui packersdk.Ui, artifa
 	stopProfile()
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil, true, false, fmt.Errorf("packing %s was cancelled; no OVA was written: %w", target, err)
+			return nil, fmt.Errorf("packing %s was cancelled; no OVA was written: %w", into, err)
 		}
-		return nil, true, false, fmt.Errorf("pack %s into %s: %w", ovfPath, target, err)
+		return nil, fmt.Errorf("pack %s into %s: %w", ovfPath, into, err)
 	}
-	for _, f := range res.SizeFixes {
+	for _, f := range res[0].SizeFixes {
 		ui.Error(fmt.Sprintf("Warning: %s is %d bytes but the OVF declared ovf:size=\"%d\"; the descriptor inside the OVA was corrected",
 			f.Href, f.Actual, f.Declared))
 	}
-	if res.ReusedManifest {
+	if res[0].ReusedManifest {
 		ui.Say("Used and verified the digests of the export's own manifest (each disk byte read once)")
 	}
-	ui.Say(summary(res))
-	return &Artifact{Path: res.Path, ChecksumPath: res.ChecksumPath, Size: res.Size,
-		Digest: res.Digest, DigestAlgorithm: res.DigestAlgorithm, Members: res.Members,
-		source: artifact}, true, false, nil
+	for i, r := range res {
+		line := summary(r)
+		if len(res) > 1 {
+			line += " (target " + string(outs[i].target) + ")"
+		}
+		ui.Say(line)
+	}
+	return res, nil
 }
 
 // summary is the one line users look for: where, how big, which digest.
@@ -134,33 +178,6 @@ func summary(res *ova.Result) string {
 		s += ", checksum file " + res.ChecksumPath
 	}
 	return s
-}
-
-func (p *PostProcessor) outputPath(artifact packersdk.Artifact, ovfPath string) (string, error) {
-	if p.config.OutputPath == "" {
-		return strings.TrimSuffix(ovfPath, filepath.Ext(ovfPath)) + ".ova", nil
-	}
-	data := map[interface{}]interface{}{}
-	if gd, ok := artifact.State("generated_data").(map[interface{}]interface{}); ok {
-		for k, v := range gd {
-			data[k] = v
-		}
-	}
-	data["BuildName"] = p.config.PackerBuildName
-	data["BuilderType"] = p.config.PackerBuilderType
-	ictx := p.config.ctx
-	ictx.Data = data
-	target, err := interpolate.Render(p.config.OutputPath, &ictx)
-	if err != nil {
-		return "", fmt.Errorf("output %q: %w", p.config.OutputPath, err)
-	}
-	if strings.TrimSpace(target) == "" {
-		return "", fmt.Errorf("output %q renders to an empty path: give a file name such as \"{{.BuildName}}.ova\"", p.config.OutputPath)
-	}
-	if fi, err := os.Stat(target); err == nil && fi.IsDir() {
-		return "", fmt.Errorf("output %s is a folder: give the OVA's file name, e.g. %q", target, filepath.Join(target, filepath.Base(strings.TrimSuffix(ovfPath, filepath.Ext(ovfPath)))+".ova"))
-	}
-	return target, nil
 }
 
 // selectOVF picks the .ovf among the artifact's files: the only one, or the
