@@ -389,3 +389,40 @@ func TestDiskArtifactBadVMFailsFirst(t *testing.T) {
 		t.Errorf("folder holds %v", names(dir))
 	}
 }
+
+// A disk artifact goes through the same per-target stage as an export: its
+// generated OVF gets the descriptor options and each target's rules, one OVA
+// per target from one conversion, and the work folder is gone afterwards.
+func TestDiskArtifactTargets(t *testing.T) {
+	dir := t.TempDir()
+	disk := filepath.Join(dir, "app")
+	rawDisk(t, disk, 4<<20, map[int64][]byte{0: randomBytes(5000)})
+	art, out := mustPack(t, []string{disk}, map[string]interface{}{
+		"vm":      map[string]interface{}{"firmware": "efi"},
+		"target":  []string{"vsphere", "virtualbox"},
+		"product": map[string]interface{}{"name": "Disk Appliance", "version": "1.2"},
+	})
+	if len(art.OVAs) != 2 || art.OVAs[1].Path != filepath.Join(dir, "app-virtualbox.ova") {
+		t.Fatalf("OVAs %+v, want app.ova and app-virtualbox.ova", art.OVAs)
+	}
+	for _, o := range art.OVAs {
+		a, err := ova.OpenArchive(o.Path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		desc, err := a.Descriptor()
+		a.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(desc.Bytes()), "<Product>Disk Appliance</Product>") {
+			t.Errorf("%s (%s): the generated OVF did not get the product section", o.Path, o.Target)
+		}
+	}
+	if !strings.Contains(out, "Warning: virtualbox") || !strings.Contains(strings.ToLower(out), "efi") {
+		t.Errorf("no EFI warning for the virtualbox target:\n%s", out)
+	}
+	if got := strings.Join(names(dir), " "); got != "app app-virtualbox.ova app-virtualbox.ova.sha256 app.ova app.ova.sha256" {
+		t.Errorf("folder holds %s; want the disk and two OVAs with checksums (no work folder)", got)
+	}
+}
