@@ -1,0 +1,158 @@
+package vsphereovaqemu
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/atomicfile"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testenv"
+	"github.com/ovakit/packer-plugin-vsphere-ova/ova"
+)
+
+// TestPackerOVAInOVAOutBoots is the builder's proof, with real Packer and
+// a real guest (TCG here): the base OVA boots with source
+// "vsphere-ova-qemu", a shell provisioner writes a marker over SSH, the
+// guest shuts down, the export is packed by post-processor "vsphere-ova";
+// then a second build boots the OUTPUT OVA and reads the marker back, and
+// sees the first build's CPU, memory and disk size. Two guest boots in all.
+func TestPackerOVAInOVAOutBoots(t *testing.T) {
+	env := packerEnv(t)
+	base, img := baseOVA(t)
+	b := make([]byte, 8)
+	rand.Read(b)
+	marker := hex.EncodeToString(b)
+	work := t.TempDir()
+	out1 := filepath.Join(work, "out1")
+	tpl := pluginBlock + fmt.Sprintf(`
+source "vsphere-ova-qemu" "app" {
+  source_path          = %s
+  vm_name              = "app"
+  CPUs                 = 2
+  RAM                  = 1536
+  disk_size            = 2560
+  ssh_username         = %s
+  ssh_private_key_file = %s
+  ssh_timeout          = "20m"
+  shutdown_command     = "sudo systemctl poweroff"
+  shutdown_timeout     = "5m"
+  export {
+    output_directory  = %s
+    compression_level = 1
+  }
+}
+
+build {
+  sources = ["source.vsphere-ova-qemu.app"]
+  provisioner "shell" {
+    inline = ["echo %s | sudo tee /var/lib/ovakit-marker", "sync"]
+  }
+  post-processor "vsphere-ova" {}
+}
+`, hclString(base), hclString(img.User), hclString(img.PrivateKeyPath), hclString(out1), marker)
+	env.Env = append(env.Env, "PACKER_LOG=1")
+	tmp := t.TempDir()
+	env.Env = append(env.Env, "TMPDIR="+tmp)
+	log1 := env.Build(t, writeTemplate(t, tpl))
+	t.Logf("first build:\n%s", tail(log1, 3000))
+
+	ovaPath := filepath.Join(out1, "app.ova")
+	a, err := ova.OpenArchive(ovaPath)
+	if err != nil {
+		t.Fatalf("output OVA: %v", err)
+	}
+	var names []string
+	for _, m := range a.Members() {
+		names = append(names, m.Name)
+	}
+	a.Close()
+	if want := "app.ovf app.mf app-disk-1.vmdk"; strings.Join(names, " ") != want {
+		t.Errorf("OVA members %q, want %q", strings.Join(names, " "), want)
+	}
+	t.Run("sha256sum", func(t *testing.T) {
+		sums, _ := filepath.Glob(filepath.Join(out1, "*.sha256"))
+		if len(sums) != 1 {
+			t.Fatalf("checksum files %v, want one", sums)
+		}
+		cmd := exec.Command(testenv.LookPath(t, "sha256sum"), "-c", filepath.Base(sums[0]))
+		cmd.Dir = out1
+		if o, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("sha256sum -c: %v\n%s", err, o)
+		}
+	})
+	t.Run("virt-v2v", func(t *testing.T) {
+		v2v := testenv.LookPath(t, "virt-v2v")
+		cmd := exec.Command(v2v, "-i", "ova", ovaPath, "--print-source")
+		cmd.Env = append(os.Environ(), "LIBGUESTFS_BACKEND=direct")
+		o, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("virt-v2v --print-source: %v\n%s", err, o)
+		}
+		for _, want := range []string{"2 vCPU", "memory: 1610612736"} {
+			if !strings.Contains(string(o), want) {
+				t.Errorf("virt-v2v --print-source lacks %q:\n%s", want, o)
+			}
+		}
+	})
+	if left, _ := os.ReadDir(tmp); len(left) != 0 {
+		t.Errorf("the build left files in TMPDIR: %v", entryNames(left))
+	}
+	if left, _ := atomicfile.Leftovers(out1); len(left) != 0 {
+		t.Errorf("unfinished writes left in the output: %v", left)
+	}
+
+	// The output OVA boots: a second build from it reads the marker back.
+	out2 := filepath.Join(work, "out2")
+	tpl2 := pluginBlock + fmt.Sprintf(`
+source "vsphere-ova-qemu" "again" {
+  source_path          = %s
+  source_checksum      = %s
+  ssh_username         = %s
+  ssh_private_key_file = %s
+  ssh_timeout          = "20m"
+  export {
+    output_directory  = %s
+    compression_level = 1
+  }
+}
+
+build {
+  sources = ["source.vsphere-ova-qemu.again"]
+  provisioner "shell" {
+    inline = [
+      "echo marker=$(cat /var/lib/ovakit-marker)",
+      "echo cpus=$(nproc)",
+      "echo disk=$(lsblk -bdno SIZE /dev/sda)",
+      "echo mem=$(awk '/MemTotal/ {print $2}' /proc/meminfo)",
+    ]
+  }
+}
+`, hclString(ovaPath), hclString("file:"+ovaPath+".sha256"), hclString(img.User), hclString(img.PrivateKeyPath), hclString(out2))
+	log2 := env.Build(t, writeTemplate(t, tpl2))
+	t.Logf("second build:\n%s", tail(log2, 3000))
+	for _, want := range []string{"marker=" + marker, "cpus=2", "disk=2684354560"} {
+		if !strings.Contains(log2, want) {
+			t.Errorf("second boot: output lacks %q", want)
+		}
+	}
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return "..." + s[len(s)-n:]
+	}
+	return s
+}
+
+func entryNames(es []os.DirEntry) []string {
+	var out []string
+	for _, e := range es {
+		out = append(out, e.Name())
+	}
+	return out
+}
