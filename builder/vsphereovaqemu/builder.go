@@ -71,7 +71,7 @@ func (b *Builder) steps() []multistep.Step {
 		},
 		&commonsteps.StepProvision{},
 		&stepShutdown{config: &c.ShutdownConfig, commType: c.Comm.Type},
-		&stepExport{config: c.Export, hw: &c.HardwareConfig},
+		&stepExport{config: c.Export, vmName: c.VMName, hw: &c.HardwareConfig},
 	}
 }
 

@@ -29,7 +29,7 @@ type HardwareConfig struct {
 	Firmware string `mapstructure:"firmware"`
 	// Boot with UEFI Secure Boot enforced (OVMF with Microsoft's keys
 	// enrolled); needs `firmware = "efi"`. Also set when the OVF asks for it
-	// (`uefi.secureBoot.enabled`).
+	// (`bootOptions.efiSecureBootEnabled`).
 	SecureBoot bool `mapstructure:"secure_boot"`
 	// Controller type per disk controller of the OVF, in the order the OVF
 	// lists the controllers that hold disks: `pvscsi`, `lsilogic`,

@@ -93,7 +93,7 @@ build {
 		if err != nil {
 			t.Fatalf("virt-v2v --print-source: %v\n%s", err, o)
 		}
-		for _, want := range []string{"2 vCPU", "memory: 1610612736"} {
+		for _, want := range []string{"source name: app", "nr vCPUs: 2", "memory: 1610612736"} {
 			if !strings.Contains(string(o), want) {
 				t.Errorf("virt-v2v --print-source lacks %q:\n%s", want, o)
 			}

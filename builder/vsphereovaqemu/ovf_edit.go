@@ -17,9 +17,17 @@ const (
 // descriptorEdits are the changes the build makes to the source's OVF;
 // zero values keep what the source says.
 type descriptorEdits struct {
+	// Name is the VM's name (vm_name): VirtualSystem ovf:id and its Name,
+	// as vSphere exports a VM.
+	Name                 string
 	CPUs, CoresPerSocket int
 	MemoryMiB            int64
-	Disks                []diskEdit
+	// Firmware ("bios"/"efi") and SecureBoot are written as vSphere's
+	// export spells them (vmw:Config firmware and
+	// bootOptions.efiSecureBootEnabled) when Firmware is set.
+	Firmware   string
+	SecureBoot bool
+	Disks      []diskEdit
 }
 
 // diskEdit renames one disk's file and records its new sizes.
@@ -143,6 +151,43 @@ func editDescriptor(src []byte, e descriptorEdits) ([]byte, error) {
 			return nil
 		},
 	}
+	rounds = append(rounds, func(doc *ovf.Document, ed *ovf.Editor) error {
+		vs := doc.Root().Child(ns, "VirtualSystem")
+		if e.Name == "" {
+			return nil
+		}
+		ed.SetAttr(vs, attr("id"), e.Name)
+		if n := vs.Child(ns, "Name"); n != nil {
+			ed.SetText(n, e.Name)
+		}
+		return nil
+	}, func(doc *ovf.Document, ed *ovf.Editor) error {
+		if e.Firmware == "" {
+			return nil
+		}
+		hw := doc.Root().Child(ns, "VirtualSystem").Child(ns, "VirtualHardwareSection")
+		want := map[string]string{"firmware": e.Firmware}
+		if e.Firmware == "efi" {
+			want["bootOptions.efiSecureBootEnabled"] = strconv.FormatBool(e.SecureBoot)
+		}
+		for _, c := range hw.ChildrenNamed(nsVMW, "Config") {
+			k, _ := c.Attr(nsVMW, "key")
+			if v, ok := want[k]; ok {
+				ed.SetAttr(c, xml.Name{Space: nsVMW, Local: "value"}, v)
+				delete(want, k)
+			}
+		}
+		for _, k := range []string{"firmware", "bootOptions.efiSecureBootEnabled"} {
+			if v, ok := want[k]; ok && !(k == "firmware" && v == "bios") {
+				ed.Append(hw, &ovf.Node{Name: xml.Name{Space: nsVMW, Local: "Config"}, Attrs: []xml.Attr{
+					{Name: attr("required"), Value: "false"},
+					{Name: xml.Name{Space: nsVMW, Local: "key"}, Value: k},
+					{Name: xml.Name{Space: nsVMW, Local: "value"}, Value: v},
+				}})
+			}
+		}
+		return nil
+	})
 	for _, round := range rounds {
 		ed := doc.Edit()
 		if err := round(doc, ed); err != nil {

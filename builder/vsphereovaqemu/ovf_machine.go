@@ -47,7 +47,7 @@ func readMachine(env *govmomiovf.Envelope) (*ovfMachine, error) {
 		switch c.Key {
 		case "firmware":
 			m.Firmware = strings.ToLower(c.Value)
-		case "uefi.secureBoot.enabled":
+		case "bootOptions.efiSecureBootEnabled", "uefi.secureBoot.enabled": // vSphere's export, a .vmx
 			m.SecureBoot = strings.EqualFold(c.Value, "true")
 		}
 	}

@@ -31,6 +31,7 @@ import (
 // leaves nothing under a final name.
 type stepExport struct {
 	config  *ExportConfig
+	vmName  string
 	hw      *HardwareConfig
 	created []string
 	madeDir bool
@@ -84,7 +85,16 @@ func (s *stepExport) Run(ctx context.Context, state multistep.StateBag) multiste
 		return p, nil
 	}
 
-	edits := descriptorEdits{CPUs: s.hw.CPUs, CoresPerSocket: s.hw.CpuCores, MemoryMiB: s.hw.RAM}
+	edits := descriptorEdits{Name: s.vmName, CPUs: s.hw.CPUs, CoresPerSocket: s.hw.CpuCores, MemoryMiB: s.hw.RAM}
+	if s.hw.Firmware != "" || s.hw.SecureBoot {
+		edits.Firmware, edits.SecureBoot = m.Firmware, m.SecureBoot || s.hw.SecureBoot
+		if s.hw.Firmware != "" {
+			edits.Firmware = s.hw.Firmware
+		}
+		if edits.Firmware == "bios" {
+			edits.SecureBoot = false
+		}
+	}
 	hwVersion := hardwareVersion(src)
 	for i, d := range m.Disks {
 		name := fmt.Sprintf("%s-disk-%d.vmdk", e.Name, i+1)

@@ -1,0 +1,110 @@
+package vsphereovaqemu
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testenv"
+)
+
+var qemuPIDRE = regexp.MustCompile(`QEMU is running \(pid (\d+)`)
+
+// TestPackerCancelDuringBoot sends SIGINT (Ctrl-C) to packer while the
+// guest boots: afterwards QEMU is gone (checked by its PID), the working
+// disks are removed (TMPDIR is empty) and there is no output folder.
+func TestPackerCancelDuringBoot(t *testing.T) {
+	env := packerEnv(t)
+	base, img := baseOVA(t)
+	out := filepath.Join(t.TempDir(), "out")
+	tmp := t.TempDir()
+	env.Env = append(env.Env, "TMPDIR="+tmp)
+	dir := writeTemplate(t, pluginBlock+fmt.Sprintf(`
+source "vsphere-ova-qemu" "cancel" {
+  source_path          = %s
+  ssh_username         = %s
+  ssh_private_key_file = %s
+  ssh_timeout          = "20m"
+  export {
+    output_directory = %s
+  }
+}
+
+build {
+  sources = ["source.vsphere-ova-qemu.cancel"]
+}
+`, hclString(base), hclString(img.User), hclString(img.PrivateKeyPath), hclString(out)))
+	var buf testenv.SyncBuffer
+	cmd := env.Command(context.Background(), dir, &buf, "build", "-color=false", ".")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	deadline := time.After(10 * time.Minute)
+	var pid int
+	for pid == 0 || !strings.Contains(buf.String(), "Waiting for SSH") {
+		select {
+		case err := <-done:
+			t.Fatalf("packer ended before the guest booted: %v\n%s", err, buf.String())
+		case <-deadline:
+			cmd.Process.Kill()
+			t.Fatalf("QEMU did not start in time:\n%s", buf.String())
+		case <-time.After(200 * time.Millisecond):
+		}
+		if m := qemuPIDRE.FindStringSubmatch(buf.String()); m != nil {
+			pid, _ = strconv.Atoi(m[1])
+		}
+	}
+	if !isQEMU(pid) {
+		t.Fatalf("pid %d is not a running QEMU before the cancel", pid)
+	}
+	time.Sleep(3 * time.Second) // the kernel is booting now
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Errorf("a cancelled build exited 0:\n%s", buf.String())
+		}
+	case <-time.After(2 * time.Minute):
+		cmd.Process.Kill()
+		t.Fatalf("packer still running 2 minutes after SIGINT:\n%s", buf.String())
+	}
+	// QEMU's parent (the plugin) has exited, so init reaps it; give it a
+	// moment.
+	for i := 0; i < 50 && isQEMU(pid); i++ {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if isQEMU(pid) {
+		t.Errorf("QEMU (pid %d) still runs after the cancelled build", pid)
+	}
+	if ents, _ := os.ReadDir(tmp); len(ents) != 0 {
+		t.Errorf("TMPDIR holds %v after the cancelled build (working disks?)", entryNames(ents))
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("output folder exists after the cancelled build: %v", err)
+	}
+	t.Logf("packer output:\n%s", tail(buf.String(), 2000))
+}
+
+// isQEMU reports whether pid is a live QEMU process (not a zombie, not a
+// reused PID of another program).
+func isQEMU(pid int) bool {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	if f := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:])); len(f) > 0 && f[0] == "Z" {
+		return false
+	}
+	exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
+	return strings.Contains(filepath.Base(exe), "qemu")
+}
