@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -42,6 +43,9 @@ build {
 `, hclString(base), hclString(img.User), hclString(img.PrivateKeyPath), hclString(out)))
 	var buf testenv.SyncBuffer
 	cmd := env.Command(context.Background(), dir, &buf, "build", "-color=false", ".")
+	// Its own process group, signalled as a whole as a terminal's Ctrl-C
+	// is: packer's wrapper process leaves SIGINT to its child.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +58,7 @@ build {
 		case err := <-done:
 			t.Fatalf("packer ended before the guest booted: %v\n%s", err, buf.String())
 		case <-deadline:
-			cmd.Process.Kill()
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 			t.Fatalf("QEMU did not start in time:\n%s", buf.String())
 		case <-time.After(200 * time.Millisecond):
 		}
@@ -66,7 +70,7 @@ build {
 		t.Fatalf("pid %d is not a running QEMU before the cancel", pid)
 	}
 	time.Sleep(3 * time.Second) // the kernel is booting now
-	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+	if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}
 	select {
@@ -75,7 +79,7 @@ build {
 			t.Errorf("a cancelled build exited 0:\n%s", buf.String())
 		}
 	case <-time.After(2 * time.Minute):
-		cmd.Process.Kill()
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		t.Fatalf("packer still running 2 minutes after SIGINT:\n%s", buf.String())
 	}
 	// QEMU's parent (the plugin) has exited, so init reaps it; give it a

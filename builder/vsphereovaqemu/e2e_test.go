@@ -1,6 +1,7 @@
 package vsphereovaqemu
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -10,7 +11,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vmware/govmomi/object"
+	"github.com/vmware/govmomi/ovf/importer"
+	"github.com/vmware/govmomi/vim25/types"
+
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/atomicfile"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/simimport"
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testenv"
 	"github.com/ovakit/packer-plugin-vsphere-ova/ova"
 )
@@ -41,6 +47,9 @@ source "vsphere-ova-qemu" "app" {
   ssh_timeout          = "20m"
   shutdown_command     = "sudo systemctl poweroff"
   shutdown_timeout     = "5m"
+  cd_content           = { "hello.txt" = "from-cd" }
+  cd_label             = "cidata"
+  http_content         = { "/hello" = "from-http" }
   export {
     output_directory  = %s
     compression_level = 1
@@ -50,7 +59,12 @@ source "vsphere-ova-qemu" "app" {
 build {
   sources = ["source.vsphere-ova-qemu.app"]
   provisioner "shell" {
-    inline = ["echo %s | sudo tee /var/lib/ovakit-marker", "sync"]
+    inline_shebang = "/bin/bash -e"
+    inline = [
+      "echo %s | sudo tee /var/lib/ovakit-marker", "sync",
+      "sudo mount -o ro /dev/sr0 /mnt && echo cd=$(cat /mnt/hello.txt) && sudo umount /mnt",
+      "exec 3<>/dev/tcp/10.0.2.2/${build.HTTPPort}; printf 'GET /hello HTTP/1.0\\r\\n\\r\\n' >&3; echo http=$(tail -n1 <&3)",
+    ]
   }
   post-processor "vsphere-ova" {}
 }
@@ -60,6 +74,11 @@ build {
 	env.Env = append(env.Env, "TMPDIR="+tmp)
 	log1 := env.Build(t, writeTemplate(t, tpl))
 	t.Logf("first build:\n%s", tail(log1, 3000))
+	for _, want := range []string{"cd=from-cd", "http=from-http"} {
+		if !strings.Contains(log1, want) {
+			t.Errorf("first build: the guest did not read %q (cd_content / http_content)", want)
+		}
+	}
 
 	ovaPath := filepath.Join(out1, "app.ova")
 	a, err := ova.OpenArchive(ovaPath)
@@ -99,6 +118,27 @@ build {
 			}
 		}
 	})
+	t.Run("simulator import", func(t *testing.T) {
+		simimport.Run(t, func(ctx context.Context, sim *simimport.Env) error {
+			ref, log, err := sim.Import(ctx, ovaPath, importer.Options{
+				NetworkMapping: []importer.Network{{Name: "VM Network", Network: "VM Network"}},
+			}, true)
+			if err != nil {
+				t.Fatalf("govmomi import of %s: %v\n%s", ovaPath, err, log)
+			}
+			vm, err := sim.VM(ctx, *ref)
+			if err != nil {
+				return err
+			}
+			hw := vm.Config.Hardware
+			disks := object.VirtualDeviceList(hw.Device).SelectByType((*types.VirtualDisk)(nil))
+			if vm.Name != "app" || hw.NumCPU != 2 || hw.MemoryMB != 1536 || len(disks) != 1 ||
+				disks[0].(*types.VirtualDisk).CapacityInKB != 2560*1024 {
+				t.Errorf("imported VM %q: %d CPUs, %d MB, %d disks", vm.Name, hw.NumCPU, hw.MemoryMB, len(disks))
+			}
+			return nil
+		})
+	})
 	if left, _ := os.ReadDir(tmp); len(left) != 0 {
 		t.Errorf("the build left files in TMPDIR: %v", entryNames(left))
 	}
@@ -110,11 +150,17 @@ build {
 	out2 := filepath.Join(work, "out2")
 	tpl2 := pluginBlock + fmt.Sprintf(`
 source "vsphere-ova-qemu" "again" {
+  vm_name              = "again"
   source_path          = %s
   source_checksum      = %s
   ssh_username         = %s
   ssh_private_key_file = %s
   ssh_timeout          = "20m"
+  # The same disk under OVMF with Secure Boot (shim, GRUB and kernel are
+  # signed), from NVMe: Debian's OVMF has no pvscsi driver.
+  firmware             = "efi"
+  secure_boot          = true
+  disk_controller_type = ["nvme"]
   export {
     output_directory  = %s
     compression_level = 1
@@ -127,7 +173,8 @@ build {
     inline = [
       "echo marker=$(cat /var/lib/ovakit-marker)",
       "echo cpus=$(nproc)",
-      "echo disk=$(lsblk -bdno SIZE /dev/sda)",
+      "echo disk=$(lsblk -bdno SIZE /dev/nvme0n1)",
+      "echo secureboot=$(od -An -tu1 /sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c | awk '{print $5}')",
       "echo mem=$(awk '/MemTotal/ {print $2}' /proc/meminfo)",
     ]
   }
@@ -135,10 +182,23 @@ build {
 `, hclString(ovaPath), hclString("file:"+ovaPath+".sha256"), hclString(img.User), hclString(img.PrivateKeyPath), hclString(out2))
 	log2 := env.Build(t, writeTemplate(t, tpl2))
 	t.Logf("second build:\n%s", tail(log2, 3000))
-	for _, want := range []string{"marker=" + marker, "cpus=2", "disk=2684354560"} {
+	for _, want := range []string{"marker=" + marker, "cpus=2", "disk=2684354560", "secureboot=1"} {
 		if !strings.Contains(log2, want) {
 			t.Errorf("second boot: output lacks %q", want)
 		}
+	}
+	// The second export records the firmware it was built with, and keeps
+	// the source's controller (disk_controller_type changes only QEMU).
+	desc, err := os.ReadFile(filepath.Join(out2, "again.ovf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := readMachine(mustEnvelope(t, desc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Firmware != "efi" || !m.SecureBoot || m.Controllers[0] != "pvscsi" {
+		t.Errorf("second export: firmware %q, secure boot %v, controllers %v; want efi, true, [pvscsi]", m.Firmware, m.SecureBoot, m.Controllers)
 	}
 }
 
