@@ -12,26 +12,37 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/bootimage"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/packertest"
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testenv"
 )
 
 var qemuPIDRE = regexp.MustCompile(`QEMU is running \(pid (\d+)`)
 
-// TestPackerCancelDuringBoot sends SIGINT (Ctrl-C) to packer while the
-// guest boots: afterwards QEMU is gone (checked by its PID), the working
-// disks are removed (TMPDIR is empty) and there is no output folder.
-func TestPackerCancelDuringBoot(t *testing.T) {
+// TestPackerCancel sends SIGINT (Ctrl-C) to packer's process group while
+// the guest boots, and (a second build) while the export is written:
+// afterwards QEMU is gone (checked by its PID), the working disks are
+// removed (TMPDIR is empty) and there is no output folder, so no half
+// export.
+func TestPackerCancel(t *testing.T) {
 	env := packerEnv(t)
 	base, img := baseOVA(t)
+	t.Run("during boot", func(t *testing.T) { cancelAt(t, env, base, img, "Waiting for SSH") })
+	t.Run("during export", func(t *testing.T) { cancelAt(t, env, base, img, "Exporting to") })
+}
+
+// cancelAt runs a build and interrupts it once its output shows trigger.
+func cancelAt(t *testing.T, env *packertest.Env, base string, img *bootimage.Image, trigger string) {
 	out := filepath.Join(t.TempDir(), "out")
 	tmp := t.TempDir()
-	env.Env = append(env.Env, "TMPDIR="+tmp)
+	env = withEnv(env, "TMPDIR="+tmp)
 	dir := writeTemplate(t, pluginBlock+fmt.Sprintf(`
 source "vsphere-ova-qemu" "cancel" {
   source_path          = %s
   ssh_username         = %s
   ssh_private_key_file = %s
   ssh_timeout          = "20m"
+  shutdown_command     = "sudo systemctl poweroff"
   export {
     output_directory = %s
   }
@@ -53,23 +64,27 @@ build {
 	go func() { done <- cmd.Wait() }()
 	deadline := time.After(10 * time.Minute)
 	var pid int
-	for pid == 0 || !strings.Contains(buf.String(), "Waiting for SSH") {
+	for pid == 0 || !strings.Contains(buf.String(), trigger) {
 		select {
 		case err := <-done:
-			t.Fatalf("packer ended before the guest booted: %v\n%s", err, buf.String())
+			t.Fatalf("packer ended before %q: %v\n%s", trigger, err, buf.String())
 		case <-deadline:
 			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			t.Fatalf("QEMU did not start in time:\n%s", buf.String())
+			t.Fatalf("no %q in time:\n%s", trigger, buf.String())
 		case <-time.After(200 * time.Millisecond):
 		}
 		if m := qemuPIDRE.FindStringSubmatch(buf.String()); m != nil {
 			pid, _ = strconv.Atoi(m[1])
 		}
 	}
-	if !isQEMU(pid) {
-		t.Fatalf("pid %d is not a running QEMU before the cancel", pid)
+	if trigger == "Waiting for SSH" {
+		if !isQEMU(pid) {
+			t.Fatalf("pid %d is not a running QEMU before the cancel", pid)
+		}
+		time.Sleep(3 * time.Second) // the kernel is booting now
+	} else {
+		time.Sleep(1 * time.Second) // the first disk is being encoded now
 	}
-	time.Sleep(3 * time.Second) // the kernel is booting now
 	if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +109,8 @@ build {
 		t.Errorf("TMPDIR holds %v after the cancelled build (working disks?)", entryNames(ents))
 	}
 	if _, err := os.Stat(out); !os.IsNotExist(err) {
-		t.Errorf("output folder exists after the cancelled build: %v", err)
+		ents, _ := os.ReadDir(out)
+		t.Errorf("output folder exists after the cancelled build: %v %v", err, entryNames(ents))
 	}
 	t.Logf("packer output:\n%s", tail(buf.String(), 2000))
 }
@@ -111,4 +127,11 @@ func isQEMU(pid int) bool {
 	}
 	exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
 	return strings.Contains(filepath.Base(exe), "qemu")
+}
+
+// withEnv is a copy of env with extra environment variables.
+func withEnv(env *packertest.Env, vars ...string) *packertest.Env {
+	c := *env
+	c.Env = append(append([]string(nil), env.Env...), vars...)
+	return &c
 }

@@ -76,7 +76,7 @@ build {
 	t.Logf("first build:\n%s", tail(log1, 3000))
 	for _, want := range []string{"cd=from-cd", "http=from-http"} {
 		if !strings.Contains(log1, want) {
-			t.Errorf("first build: the guest did not read %q (cd_content / http_content)", want)
+			t.Errorf("first build: the guest did not read %q (cd_content / http_content); build output:\n%s", want, uiLines(log1))
 		}
 	}
 
@@ -122,7 +122,7 @@ build {
 		simimport.Run(t, func(ctx context.Context, sim *simimport.Env) error {
 			ref, log, err := sim.Import(ctx, ovaPath, importer.Options{
 				NetworkMapping: []importer.Network{{Name: "VM Network", Network: "VM Network"}},
-			}, true)
+			}, false) // the simulator's NFC reports SHA1 digests only; app.mf is SHA256
 			if err != nil {
 				t.Fatalf("govmomi import of %s: %v\n%s", ovaPath, err, log)
 			}
@@ -215,4 +215,15 @@ func entryNames(es []os.DirEntry) []string {
 		out = append(out, e.Name())
 	}
 	return out
+}
+
+// uiLines keeps the lines of a PACKER_LOG=1 output that the user sees.
+func uiLines(log string) string {
+	var out []string
+	for _, l := range strings.Split(log, "\n") {
+		if strings.Contains(l, " ui: ") || strings.Contains(l, " ui error: ") {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }
