@@ -217,11 +217,12 @@ func entryNames(es []os.DirEntry) []string {
 	return out
 }
 
-// uiLines keeps the lines of a PACKER_LOG=1 output that the user sees.
+// uiLines keeps the lines of a PACKER_LOG=1 output that the user sees
+// (the build's messages and the provisioners' output).
 func uiLines(log string) string {
 	var out []string
 	for _, l := range strings.Split(log, "\n") {
-		if strings.Contains(l, " ui: ") || strings.Contains(l, " ui error: ") {
+		if strings.Contains(l, "vsphere-ova-qemu.app: ") && !strings.Contains(l, "machine readable") {
 			out = append(out, l)
 		}
 	}
