@@ -62,7 +62,9 @@ build {
     inline_shebang = "/bin/bash -e"
     inline = [
       "echo %s | sudo tee /var/lib/ovakit-marker", "sync",
-      "sudo mount -o ro /dev/sr0 /mnt && echo cd=$(cat /mnt/hello.txt) && sudo umount /mnt",
+      # sudo: the SDK's CD keeps its 0700 staging folder's mode as the
+      # root's Rock Ridge mode (cloud-init reads it as root anyway).
+      "sudo mount -o ro /dev/sr0 /mnt && echo cd=$(sudo cat /mnt/hello.txt) && sudo umount /mnt",
       "exec 3<>/dev/tcp/10.0.2.2/${build.HTTPPort}; printf 'GET /hello HTTP/1.0\\r\\n\\r\\n' >&3; echo http=$(tail -n1 <&3)",
     ]
   }
