@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/packer-plugin-sdk/plugin"
 
 	ovabuilder "github.com/ovakit/packer-plugin-vsphere-ova/builder/vsphereova"
+	qemubuilder "github.com/ovakit/packer-plugin-vsphere-ova/builder/vsphereovaqemu"
 	ovapp "github.com/ovakit/packer-plugin-vsphere-ova/post-processor/vsphereova"
 	"github.com/ovakit/packer-plugin-vsphere-ova/provisioner/k3sbundle"
 	"github.com/ovakit/packer-plugin-vsphere-ova/version"
@@ -19,6 +20,7 @@ func main() {
 	// Components register here, one line each (plugin.DEFAULT_NAME is the bare
 	// plugin name, `vsphere-ova`).
 	pps.RegisterBuilder(plugin.DEFAULT_NAME, new(ovabuilder.Builder))
+	pps.RegisterBuilder("qemu", new(qemubuilder.Builder)) // HCL: vsphere-ova-qemu
 	pps.RegisterPostProcessor(plugin.DEFAULT_NAME, new(ovapp.PostProcessor))
 	pps.RegisterProvisioner("k3s-bundle", new(k3sbundle.Provisioner))
 	pps.SetVersion(version.PluginVersion)

@@ -18,6 +18,11 @@ integration {
     slug = "vsphere-ova"
   }
   component {
+    type = "builder"
+    name = "vSphere OVA on QEMU"
+    slug = "qemu"
+  }
+  component {
     type = "provisioner"
     name = "k3s bundle"
     slug = "k3s-bundle"

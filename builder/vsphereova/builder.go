@@ -43,7 +43,7 @@ func (b *Builder) Prepare(raws ...interface{}) ([]string, []string, error) {
 
 // State keys, by the step that puts them:
 //
-//	source           *source          stepOpenSource
+//	source           *ovasource.Source stepOpenSource
 //	client           *vim25.Client    stepConnect
 //	placement        *placement       stepImport
 //	vm               *object.VirtualMachine, and as machine and exporter

@@ -7,8 +7,9 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
+
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/ovasource"
 )
 
 // SourceConfig is the OVA or OVF the build starts from (step_open_source.go).
@@ -24,8 +25,6 @@ type SourceConfig struct {
 	// name. Leave empty to skip (the OVA's own manifest is still verified).
 	SourceChecksum string `mapstructure:"source_checksum"`
 }
-
-var checksumRE = regexp.MustCompile(`^(?i)(md5|sha1|sha256|sha512):([0-9a-f]+)$`)
 
 // Prepare checks the section; a local source must exist now.
 func (c *SourceConfig) Prepare() []error {
@@ -48,12 +47,10 @@ func (c *SourceConfig) Prepare() []error {
 			add("source_path %q is a folder: point it at the .ovf file inside", c.SourcePath)
 		}
 	}
-	if c.SourceChecksum != "" && !checksumRE.MatchString(c.SourceChecksum) && !strings.HasPrefix(c.SourceChecksum, "file:") {
-		add("source_checksum %q: expected <algorithm>:<hex> (md5, sha1, sha256, sha512) or file:<path of a checksum file>", c.SourceChecksum)
+	if err := ovasource.CheckChecksumSpec(c.SourceChecksum); err != nil {
+		errs = append(errs, err)
 	}
 	return errs
 }
 
-func isURL(s string) bool {
-	return strings.HasPrefix(s, "http://") || strings.HasPrefix(s, "https://")
-}
+func isURL(s string) bool { return ovasource.IsURL(s) }

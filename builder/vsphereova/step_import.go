@@ -19,6 +19,8 @@ import (
 	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/soap"
 	"github.com/vmware/govmomi/vim25/types"
+
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/ovasource"
 )
 
 // stepImport resolves the placement, imports the source through the OVF
@@ -34,7 +36,7 @@ type stepImport struct {
 func (s *stepImport) Run(ctx context.Context, state multistep.StateBag) multistep.StepAction {
 	ui := state.Get("ui").(packersdk.Ui)
 	c := state.Get("client").(*vim25.Client)
-	src := state.Get("source").(*source)
+	src := state.Get("source").(*ovasource.Source)
 
 	p, err := resolvePlacement(ctx, c, s.location, s.config, src.Envelope)
 	if err != nil {
@@ -72,7 +74,7 @@ func (s *stepImport) Run(ctx context.Context, state multistep.StateBag) multiste
 
 // importSpec asks the OVF manager to turn the descriptor into an import spec
 // with the network mapping, deployment option, properties and provisioning.
-func (s *stepImport) importSpec(ctx context.Context, c *vim25.Client, src *source, p *placement) (*types.OvfCreateImportSpecResult, error) {
+func (s *stepImport) importSpec(ctx context.Context, c *vim25.Client, src *ovasource.Source, p *placement) (*types.OvfCreateImportSpecResult, error) {
 	var props []types.KeyValue
 	for k, v := range s.config.Properties {
 		props = append(props, types.KeyValue{Key: k, Value: v})
@@ -103,9 +105,9 @@ func (s *stepImport) importSpec(ctx context.Context, c *vim25.Client, src *sourc
 }
 
 // upload streams each file the lease asks for from the source.
-func upload(ctx context.Context, ui packersdk.Ui, lease *nfc.Lease, items []nfc.FileItem, src *source) error {
+func upload(ctx context.Context, ui packersdk.Ui, lease *nfc.Lease, items []nfc.FileItem, src *ovasource.Source) error {
 	for _, item := range items {
-		r, size, err := src.Open(item.Path)
+		r, size, err := src.OpenFile(item.Path)
 		if err != nil {
 			return fmt.Errorf("opening %s in the source: %w", item.Path, err)
 		}

@@ -10,6 +10,8 @@ import (
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
+
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/ovasource"
 )
 
 // stepOpenSource downloads (URLs), checks and indexes the source before
@@ -32,8 +34,13 @@ func (s *stepOpenSource) Run(ctx context.Context, state multistep.StateBag) mult
 // Cleanup closes the source and removes a downloaded copy.
 func (s *stepOpenSource) Cleanup(state multistep.StateBag) {
 	if src, ok := state.GetOk("source"); ok {
-		if err := src.(*source).Close(); err != nil {
+		if err := src.(*ovasource.Source).Close(); err != nil {
 			log.Printf("closing source: %v", err)
 		}
 	}
+}
+
+// openSource opens the configured source (internal/ovasource).
+func openSource(ctx context.Context, c *SourceConfig, progress ovasource.ProgressFunc) (*ovasource.Source, error) {
+	return ovasource.Open(ctx, ovasource.Options{Path: c.SourcePath, Checksum: c.SourceChecksum, Progress: progress})
 }

@@ -1,4 +1,4 @@
-package vsphereova
+package ovasource
 
 import (
 	"context"
@@ -19,7 +19,7 @@ import (
 // temporary name carries atomicfile.TempInfix, so the checks that look for
 // unfinished writes find a copy left by a killed build; on any error,
 // including a cancelled build, the copy is removed before returning.
-func download(ctx context.Context, u string, progress progressFunc) (_ string, err error) {
+func download(ctx context.Context, u string, progress ProgressFunc) (_ string, err error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return "", fmt.Errorf("source_path %q: %w", u, err)

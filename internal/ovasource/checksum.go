@@ -1,4 +1,4 @@
-package vsphereova
+package ovasource
 
 import (
 	"context"
@@ -8,12 +8,29 @@ import (
 	"hash"
 	"os"
 	"path"
+	"regexp"
 	"strings"
 
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/ctxio"
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/sumfile"
 	"github.com/ovakit/packer-plugin-vsphere-ova/ovf"
 )
+
+var checksumRE = regexp.MustCompile(`^(?i)(md5|sha1|sha256|sha512):([0-9a-f]+)$`)
+
+// CheckChecksumSpec says what is wrong with a source_checksum value, for a
+// builder's Prepare; "" is valid (no checksum).
+func CheckChecksumSpec(spec string) error {
+	if spec != "" && !checksumRE.MatchString(spec) && !strings.HasPrefix(spec, "file:") {
+		return fmt.Errorf("source_checksum %q: expected <algorithm>:<hex> (md5, sha1, sha256, sha512) or file:<path of a checksum file>", spec)
+	}
+	return nil
+}
+
+// IsURL reports whether a source_path is an http(s) URL.
+func IsURL(s string) bool {
+	return strings.HasPrefix(s, "http://") || strings.HasPrefix(s, "https://")
+}
 
 // verifyChecksum hashes the local copy of the source (orig, as the user
 // named it) against source_checksum.

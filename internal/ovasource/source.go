@@ -1,4 +1,11 @@
-package vsphereova
+// Package ovasource opens the OVA or OVF a build starts from: a local .ova
+// (read in place, no extracted copy), a local .ovf folder, or an http(s) URL
+// of an .ova (downloaded once to a temporary file). It checks
+// source_checksum and the source's own manifest, and streams each file the
+// descriptor references with its manifest digest verified at EOF. Both
+// builders (vsphere-ova and vsphere-ova-qemu) use it; it has no Packer
+// imports.
+package ovasource
 
 import (
 	"bytes"
@@ -17,9 +24,9 @@ import (
 	"github.com/ovakit/packer-plugin-vsphere-ova/ovf"
 )
 
-// source is an opened OVA or OVF: the descriptor, its parsed envelope, and a
+// Source is an opened OVA or OVF: the descriptor, its parsed envelope, and a
 // way to stream each referenced file.
-type source struct {
+type Source struct {
 	Path       string // what the user gave
 	OVFName    string
 	Descriptor []byte
@@ -32,7 +39,7 @@ type source struct {
 }
 
 // Close releases the source and removes a downloaded copy.
-func (s *source) Close() error {
+func (s *Source) Close() error {
 	var err error
 	if s.archive != nil {
 		err = s.archive.Close()
@@ -47,30 +54,41 @@ func (s *source) Close() error {
 	return err
 }
 
-// progressFunc wraps a reader to show a transfer's progress.
-type progressFunc func(name string, size int64, r io.ReadCloser) io.ReadCloser
+// ProgressFunc wraps a reader to show a transfer's progress.
+type ProgressFunc func(name string, size int64, r io.ReadCloser) io.ReadCloser
 
-// openSource downloads (URLs), checks the checksum, indexes the archive and
+// Options say what to open.
+type Options struct {
+	// Path is a local .ova or .ovf, or an http(s) URL of an .ova.
+	Path string
+	// Checksum is "" or source_checksum: <algorithm>:<hex>, or
+	// file:<path of a sha256sum-style file>.
+	Checksum string
+	// Progress, when set, wraps a download to show its progress.
+	Progress ProgressFunc
+}
+
+// Open downloads (URLs), checks the checksum, indexes the archive and
 // checks that every file the OVF references exists.
-func openSource(ctx context.Context, cfg *SourceConfig, progress progressFunc) (_ *source, err error) {
-	s := &source{Path: cfg.SourcePath}
+func Open(ctx context.Context, o Options) (_ *Source, err error) {
+	s := &Source{Path: o.Path}
 	defer func() {
 		if err != nil {
 			_ = s.Close()
 		}
 	}()
-	local := cfg.SourcePath
-	if isURL(cfg.SourcePath) {
-		if urlExt(cfg.SourcePath) == ".ovf" {
-			return nil, fmt.Errorf("source_path %q: an OVF URL is not supported (its disks would be separate downloads); use an .ova URL or a local .ovf", cfg.SourcePath)
+	local := o.Path
+	if IsURL(o.Path) {
+		if urlExt(o.Path) == ".ovf" {
+			return nil, fmt.Errorf("source_path %q: an OVF URL is not supported (its disks would be separate downloads); use an .ova URL or a local .ovf", o.Path)
 		}
-		if local, err = download(ctx, cfg.SourcePath, progress); err != nil {
+		if local, err = download(ctx, o.Path, o.Progress); err != nil {
 			return nil, err
 		}
 		s.temp = local
 	}
-	if cfg.SourceChecksum != "" {
-		if err := verifyChecksum(ctx, local, cfg.SourcePath, cfg.SourceChecksum); err != nil {
+	if o.Checksum != "" {
+		if err := verifyChecksum(ctx, local, o.Path, o.Checksum); err != nil {
 			return nil, err
 		}
 	}
@@ -80,10 +98,10 @@ func openSource(ctx context.Context, cfg *SourceConfig, progress progressFunc) (
 		err = s.indexOVA(local)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("source_path %s: %w", cfg.SourcePath, err)
+		return nil, fmt.Errorf("source_path %s: %w", o.Path, err)
 	}
 	if err := s.check(); err != nil {
-		return nil, fmt.Errorf("source_path %s: %w", cfg.SourcePath, err)
+		return nil, fmt.Errorf("source_path %s: %w", o.Path, err)
 	}
 	return s, nil
 }
@@ -94,7 +112,7 @@ func urlExt(u string) string {
 }
 
 // readOVF reads a local .ovf and the .mf beside it, when there is one.
-func (s *source) readOVF(p string) error {
+func (s *Source) readOVF(p string) error {
 	s.dir = filepath.Dir(p)
 	s.OVFName = filepath.Base(p)
 	var err error
@@ -113,7 +131,7 @@ func (s *source) readOVF(p string) error {
 // indexOVA opens the OVA in place with our ova.Archive: members are read as
 // sections of the tar, so disks stream into vSphere without an extracted copy,
 // and each is checked against the OVA's manifest as it is read.
-func (s *source) indexOVA(p string) error {
+func (s *Source) indexOVA(p string) error {
 	a, err := ova.OpenArchive(p)
 	if err != nil {
 		return err
@@ -131,7 +149,7 @@ func (s *source) indexOVA(p string) error {
 
 // check parses the descriptor and checks that every file it references is
 // present and listed in the manifest, and the descriptor's own digest.
-func (s *source) check() error {
+func (s *Source) check() error {
 	var err error
 	s.Envelope, err = govmomiovf.Unmarshal(bytes.NewReader(s.Descriptor))
 	if err != nil {
@@ -141,7 +159,7 @@ func (s *source) check() error {
 		if err := ovf.CheckHref(f.Href); err != nil {
 			return fmt.Errorf("%s: file %q: %w", s.OVFName, f.ID, err)
 		}
-		if _, err := s.stat(f.Href); err != nil {
+		if _, err := s.Stat(f.Href); err != nil {
 			return fmt.Errorf("%s references %q (file id %q), but %w; rebuild the OVA/OVF with all its disks", s.OVFName, f.Href, f.ID, err)
 		}
 		if s.Manifest != nil {
@@ -156,7 +174,8 @@ func (s *source) check() error {
 	return nil
 }
 
-func (s *source) stat(name string) (int64, error) {
+// Stat returns the size of a file the descriptor references.
+func (s *Source) Stat(name string) (int64, error) {
 	if s.archive != nil {
 		for _, m := range s.archive.Members() {
 			if m.Name == name {
@@ -172,16 +191,16 @@ func (s *source) stat(name string) (int64, error) {
 	return st.Size(), nil
 }
 
-// Open streams one referenced file. With a manifest, the digest is checked at
+// OpenFile streams one referenced file. With a manifest, the digest is checked at
 // EOF and a mismatch is returned as the read error, so the upload fails.
-func (s *source) Open(name string) (io.ReadCloser, int64, error) {
+func (s *Source) OpenFile(name string) (io.ReadCloser, int64, error) {
 	if err := ovf.CheckHref(name); err != nil {
 		return nil, 0, err
 	}
 	if s.archive != nil {
 		return s.archive.Open(name) // verifies the manifest digest at EOF
 	}
-	size, err := s.stat(name)
+	size, err := s.Stat(name)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -205,7 +224,7 @@ func (s *source) Open(name string) (io.ReadCloser, int64, error) {
 	return vr, size, nil
 }
 
-func (s *source) verifyMember(name string, data []byte) error {
+func (s *Source) verifyMember(name string, data []byte) error {
 	e, ok := s.Manifest.Lookup(name)
 	if !ok {
 		return nil // descriptors are not always listed

@@ -1,4 +1,4 @@
-package vsphereova
+package ovasource
 
 import (
 	"context"

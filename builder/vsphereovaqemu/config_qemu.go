@@ -1,0 +1,79 @@
+//go:generate packer-sdc struct-markdown
+
+package vsphereovaqemu
+
+import (
+	"fmt"
+	"net"
+)
+
+// QEMUConfig is how QEMU runs the machine (step_run.go).
+type QEMUConfig struct {
+	// The QEMU system emulator. Defaults to `qemu-system-x86_64`.
+	QEMUBinary string `mapstructure:"qemu_binary"`
+	// `auto` (default): KVM when a probe shows that it really runs a guest,
+	// else TCG (software emulation, many times slower) with a warning;
+	// `kvm` or `tcg` to force one. `/dev/kvm` alone is not trusted: on
+	// nested hosts it exists and hangs guests.
+	Accelerator string `mapstructure:"accelerator"`
+	// QEMU machine type: `q35` (default, PCIe as on vSphere's hardware 14+)
+	// or `pc` (i440FX, the only one with an IDE controller for disks).
+	MachineType string `mapstructure:"machine_type"`
+	// QEMU never opens a window; the option is accepted for templates
+	// written for Packer's qemu builder. Use `vnc_bind_address` to watch the
+	// console.
+	Headless bool `mapstructure:"headless"`
+	// Address the VNC console listens on (first free port from 5900, shown
+	// in the build output). Defaults to `127.0.0.1`; `none` disables VNC.
+	VNCBindAddress string `mapstructure:"vnc_bind_address"`
+	// Extra arguments appended to QEMU's command line, each a list such as
+	// `["-device", "virtio-rng-pci"]`. An escape hatch: the machine the OVF
+	// describes is still built first.
+	QEMUArgs [][]string `mapstructure:"qemuargs"`
+}
+
+// Prepare sets the defaults and checks the section.
+func (c *QEMUConfig) Prepare() []error {
+	var errs []error
+	if c.QEMUBinary == "" {
+		c.QEMUBinary = "qemu-system-x86_64"
+	}
+	if c.Accelerator == "" {
+		c.Accelerator = "auto"
+	}
+	switch c.Accelerator {
+	case "auto", "kvm", "tcg":
+	default:
+		errs = append(errs, fmt.Errorf("accelerator %q: expected auto, kvm or tcg", c.Accelerator))
+	}
+	if c.MachineType == "" {
+		c.MachineType = "q35"
+	}
+	if c.MachineType != "q35" && c.MachineType != "pc" {
+		errs = append(errs, fmt.Errorf("machine_type %q: expected q35 or pc", c.MachineType))
+	}
+	if c.VNCBindAddress == "" {
+		c.VNCBindAddress = "127.0.0.1"
+	}
+	if c.VNCBindAddress != "none" && net.ParseIP(c.VNCBindAddress) == nil {
+		errs = append(errs, fmt.Errorf("vnc_bind_address %q: expected an IP address such as 127.0.0.1, or none", c.VNCBindAddress))
+	}
+	return errs
+}
+
+// vncAddress is the driver's VNCBindAddress ("" for none).
+func (c *QEMUConfig) vncAddress() string {
+	if c.VNCBindAddress == "none" {
+		return ""
+	}
+	return c.VNCBindAddress
+}
+
+// extraArgs flattens qemuargs.
+func (c *QEMUConfig) extraArgs() []string {
+	var out []string
+	for _, a := range c.QEMUArgs {
+		out = append(out, a...)
+	}
+	return out
+}

@@ -1,0 +1,58 @@
+package vsphereovaqemu
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ovakit/packer-plugin-vsphere-ova/ovfvm"
+)
+
+func TestPrepareDefaults(t *testing.T) {
+	src := smallOVA(t, ovfvm.Config{Name: "base"}, smallDisk(1, 1<<20))
+	c := prepared(t, map[string]interface{}{"source_path": src, "ssh_username": "u", "packer_build_name": "b"})
+	if c.Export.Name != c.VMName || !strings.HasPrefix(c.VMName, "packer-b-") {
+		t.Errorf("export name %q, vm_name %q", c.Export.Name, c.VMName)
+	}
+	if c.Export.OutputDir != "output-b" || c.Export.Manifest != "sha256" {
+		t.Errorf("export defaults: %+v", c.Export)
+	}
+	if c.VNCBindAddress != "127.0.0.1" || c.HTTPAddress != "127.0.0.1" || c.Accelerator != "auto" || c.MachineType != "q35" {
+		t.Errorf("defaults: vnc %q http %q accel %q machine %q", c.VNCBindAddress, c.HTTPAddress, c.Accelerator, c.MachineType)
+	}
+	if c.ShutdownConfig.Timeout.Minutes() != 5 {
+		t.Errorf("shutdown_timeout default %s", c.ShutdownConfig.Timeout)
+	}
+}
+
+// Every mistake is reported at once, each naming its option.
+func TestPrepareErrors(t *testing.T) {
+	dir := t.TempDir()
+	var c Config
+	_, err := c.Prepare(map[string]interface{}{
+		"source_path":          filepath.Join(dir, "missing.ova"),
+		"source_checksum":      "sha256-abc",
+		"CPUs":                 3,
+		"cpu_cores":            2,
+		"firmware":             "uefi",
+		"accelerator":          "hvf",
+		"disk_controller_type": []string{"buslogic"},
+		"vnc_bind_address":     "localhost",
+		"properties":           map[string]string{"bad key": "x"},
+		"communicator":         "none",
+		"shutdown_command":     "poweroff",
+		"export":               map[string]interface{}{"name": "a/b", "manifest": "md5"},
+	})
+	if err == nil {
+		t.Fatal("Prepare accepted a bad configuration")
+	}
+	for _, want := range []string{
+		"source_path: stat", "source_checksum", "not a multiple of cpu_cores", `firmware "uefi"`,
+		`accelerator "hvf"`, "disk_controller_type[0]", "vnc_bind_address", "bad key",
+		"shutdown_command needs a communicator", "export.name", "export.manifest",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("errors lack %q:\n%v", want, err)
+		}
+	}
+}

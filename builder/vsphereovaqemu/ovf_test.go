@@ -1,0 +1,100 @@
+package vsphereovaqemu
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/ovakit/packer-plugin-vsphere-ova/builder/qemu"
+	"github.com/ovakit/packer-plugin-vsphere-ova/ovfvm"
+)
+
+func generated(t *testing.T, c ovfvm.Config, disks ...ovfvm.Disk) []byte {
+	t.Helper()
+	desc, err := ovfvm.Generate(&c, disks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return desc
+}
+
+// The machine is read as vSphere exports describe it (ovfvm writes what
+// vCenter writes): controllers, units, NICs, firmware, secure boot.
+func TestReadMachine(t *testing.T) {
+	sb := true
+	desc := generated(t, ovfvm.Config{
+		Name: "vm", CPUs: 4, CoresPerSocket: 2, Memory: 3072, Firmware: "efi", SecureBoot: &sb,
+		DiskController: "nvme", Networks: []ovfvm.Network{{Adapter: "e1000e"}, {Adapter: "vmxnet3"}},
+	}, ovfvm.Disk{Href: "a.vmdk", Size: 1, Capacity: 1 << 30}, ovfvm.Disk{Href: "b.vmdk", Size: 1, Capacity: 2 << 30})
+	m, err := readMachine(mustEnvelope(t, desc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.CPUs != 4 || m.CoresPerSocket != 2 || m.MemoryMiB != 3072 || m.Firmware != "efi" || !m.SecureBoot {
+		t.Errorf("machine %+v", m)
+	}
+	if len(m.Controllers) != 1 || m.Controllers[0] != qemu.NVMe {
+		t.Errorf("controllers %v", m.Controllers)
+	}
+	if len(m.Disks) != 2 || m.Disks[0].Href != "a.vmdk" || m.Disks[1].CapacityBytes != 2<<30 || m.Disks[0].Unit == m.Disks[1].Unit {
+		t.Errorf("disks %+v", m.Disks)
+	}
+	if len(m.NICs) != 2 || m.NICs[0].Model != qemu.E1000E || m.NICs[1].Model != qemu.VMXNET3 {
+		t.Errorf("NICs %+v", m.NICs)
+	}
+
+	for _, ctl := range []struct{ opt, want string }{{"pvscsi", qemu.PVSCSI}, {"lsilogic", qemu.LSILogic}, {"sata", qemu.SATA}} {
+		m, err := readMachine(mustEnvelope(t, generated(t, ovfvm.Config{Name: "vm", DiskController: ctl.opt}, ovfvm.Disk{Href: "a.vmdk", Size: 1, Capacity: 1 << 20})))
+		if err != nil || m.Controllers[0] != ctl.want || m.Firmware != "bios" {
+			t.Errorf("%s: %+v, %v", ctl.opt, m, err)
+		}
+	}
+}
+
+// The export's descriptor is the source's with only the values the build
+// changed rewritten: every other line is byte for byte the same.
+func TestEditDescriptorFaithful(t *testing.T) {
+	src := generated(t, ovfvm.Config{Name: "vm", CPUs: 2, CoresPerSocket: 1, Memory: 1024},
+		ovfvm.Disk{Href: "vm-disk-0.vmdk", Size: 1000, Capacity: 1 << 30, PopulatedSize: 4096})
+	out, err := editDescriptor(src, descriptorEdits{Name: "app", CPUs: 4, CoresPerSocket: 2, MemoryMiB: 2048, Disks: []diskEdit{{
+		DiskID: "vmdisk1", OldHref: "vm-disk-0.vmdk", NewHref: "app-disk-1.vmdk", FileSize: 1234, Capacity: 2 << 30, PopulatedSize: 8192,
+	}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := strings.Split(string(src), "\n"), strings.Split(string(out), "\n")
+	if len(a) != len(b) {
+		t.Fatalf("line count %d -> %d:\n%s", len(a), len(b), out)
+	}
+	var changed []string
+	for i := range a {
+		if a[i] != b[i] {
+			changed = append(changed, b[i])
+		}
+	}
+	for _, want := range []string{`ovf:href="app-disk-1.vmdk"`, `ovf:size="1234"`, `ovf:populatedSize="8192"`,
+		"<rasd:VirtualQuantity>4<", `<VirtualSystem ovf:id="app">`, "<Name>app</Name>", "<rasd:VirtualQuantity>2048<", "CoresPerSocket", `ovf:capacity="2147483648"`} {
+		if !strings.Contains(strings.Join(changed, "\n"), want) {
+			t.Errorf("no changed line has %q; changed:\n%s", want, strings.Join(changed, "\n"))
+		}
+	}
+	if len(changed) > 8 {
+		t.Errorf("%d lines changed, want at most 8 (File, Disk, VirtualSystem id and Name, CPU count, cores, memory):\n%s", len(changed), strings.Join(changed, "\n"))
+	}
+}
+
+// firmware = "efi" on a BIOS OVF is recorded as vSphere's export writes it,
+// so the OVA boots with the firmware it was built with.
+func TestEditDescriptorFirmware(t *testing.T) {
+	src := generated(t, ovfvm.Config{Name: "vm"}, ovfvm.Disk{Href: "a.vmdk", Size: 1, Capacity: 1 << 20})
+	out, err := editDescriptor(src, descriptorEdits{Firmware: "efi", SecureBoot: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := readMachine(mustEnvelope(t, out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Firmware != "efi" || !m.SecureBoot {
+		t.Errorf("after the edit: firmware %q secure boot %v\n%s", m.Firmware, m.SecureBoot, out)
+	}
+}

@@ -1,0 +1,157 @@
+package vsphereovaqemu
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/hashicorp/packer-plugin-sdk/multistep"
+	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
+
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/ctxio"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/ovasource"
+	"github.com/ovakit/packer-plugin-vsphere-ova/vmdk"
+)
+
+// workDisk is the build's working copy of one OVF disk.
+type workDisk struct {
+	Path string
+	Size int64 // virtual size in bytes, after growing
+}
+
+// stepDecodeDisks decodes every streamOptimized disk straight out of the
+// source (a section of the OVA, its manifest digest checked at EOF) into a
+// raw sparse working copy in a temporary folder, then grows it to
+// disk_size/disk_sizes.
+//
+// Raw, not qcow2: the decoder yields the disk front to back, and a raw file
+// takes it with plain writes, seeking over all-zero blocks so they stay
+// holes. qemu-img cannot read a stream (it needs to seek its input), so
+// qcow2 would mean a second full copy or our own qcow2 writer. A sparse raw
+// file costs only the allocated blocks, QEMU runs it as fast as qcow2, the
+// guest's discards punch holes back (discard=unmap), growing is a truncate,
+// and the export reads it with SEEK_DATA so holes are never compressed.
+type stepDecodeDisks struct {
+	hw  *HardwareConfig
+	dir string
+}
+
+// zeroBlock is the unit checked for all-zero data and skipped as a hole.
+const zeroBlock = 1 << 20
+
+func (s *stepDecodeDisks) Run(ctx context.Context, state multistep.StateBag) multistep.StepAction {
+	ui := state.Get("ui").(packersdk.Ui)
+	src := state.Get("source").(*ovasource.Source)
+	m := state.Get("ovf_machine").(*ovfMachine)
+	for i := len(m.Disks); i < len(s.hw.DiskSizes); i++ {
+		if s.hw.DiskSizes[i] > 0 {
+			return halt(state, fmt.Errorf("disk_sizes has %d entries but the OVF has %d disks", len(s.hw.DiskSizes), len(m.Disks)))
+		}
+	}
+	dir, err := os.MkdirTemp("", "packer-vsphere-ova-qemu-")
+	if err != nil {
+		return halt(state, fmt.Errorf("creating the folder for the working disks: %w", err))
+	}
+	s.dir = dir
+	ui.Say(fmt.Sprintf("Working disks in %s (removed at the end; kept with -on-error=abort)", dir))
+	var disks []workDisk
+	for i, d := range m.Disks {
+		p := filepath.Join(dir, fmt.Sprintf("disk-%d.raw", i))
+		size, err := decodeDisk(ctx, ui, src, d.Href, p)
+		if err != nil {
+			return halt(state, fmt.Errorf("decoding disk %d (%s) of %s: %w", i, d.Href, src.OVFName, err))
+		}
+		if want := s.hw.diskSizeMiB(i) << 20; want > 0 {
+			if want < size {
+				return halt(state, fmt.Errorf("disk %d is %d MiB; %s = %d MiB would shrink it: disks only grow", i, size>>20, sizeOption(i), want>>20))
+			}
+			if want > size {
+				if err := os.Truncate(p, want); err != nil {
+					return halt(state, fmt.Errorf("growing disk %d to %d MiB: %w", i, want>>20, err))
+				}
+				ui.Say(fmt.Sprintf("Disk %d grown from %d to %d MiB", i, size>>20, want>>20))
+				size = want
+			}
+		}
+		disks = append(disks, workDisk{Path: p, Size: size})
+	}
+	state.Put("work_disks", disks)
+	return multistep.ActionContinue
+}
+
+func sizeOption(i int) string {
+	if i == 0 {
+		return "disk_size"
+	}
+	return fmt.Sprintf("disk_sizes[%d]", i)
+}
+
+// decodeDisk writes the raw disk of the streamOptimized VMDK href into
+// path, sparse, and returns its virtual size.
+func decodeDisk(ctx context.Context, ui packersdk.Ui, src *ovasource.Source, href, path string) (size int64, err error) {
+	rc, n, err := src.OpenFile(href)
+	if err != nil {
+		return 0, err
+	}
+	body := ui.TrackProgress("decode "+href, 0, n, rc)
+	defer body.Close()
+	sr, err := vmdk.NewStreamReader(body)
+	if err != nil {
+		return 0, fmt.Errorf("%w (the builder reads streamOptimized VMDKs, as vSphere exports them)", err)
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return 0, err
+	}
+	defer func() {
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}()
+	buf := make([]byte, zeroBlock)
+	zero := make([]byte, zeroBlock)
+	var off int64
+	for {
+		if err := ctx.Err(); err != nil {
+			return 0, err
+		}
+		k, rerr := io.ReadFull(sr, buf)
+		if k > 0 && !bytes.Equal(buf[:k], zero[:k]) {
+			if _, err := f.WriteAt(buf[:k], off); err != nil {
+				return 0, err
+			}
+		}
+		off += int64(k)
+		if errors.Is(rerr, io.EOF) || errors.Is(rerr, io.ErrUnexpectedEOF) {
+			break
+		}
+		if rerr != nil {
+			return 0, rerr
+		}
+	}
+	// Drain the member to its end, so the OVA's manifest digest (checked at
+	// EOF) covers the whole file and a corrupt tail fails the build.
+	if _, err := ctxio.Copy(ctx, io.Discard, body); err != nil {
+		return 0, err
+	}
+	if off != sr.Size() {
+		return 0, fmt.Errorf("the VMDK decoded to %d bytes, its header says %d", off, sr.Size())
+	}
+	return off, f.Truncate(off)
+}
+
+// Cleanup removes the working disks, which are never an output; with
+// -on-error=abort Packer skips it and they stay where Run said.
+func (s *stepDecodeDisks) Cleanup(state multistep.StateBag) {
+	if s.dir == "" {
+		return
+	}
+	if err := os.RemoveAll(s.dir); err != nil {
+		state.Get("ui").(packersdk.Ui).Error(fmt.Sprintf("removing the working disks: %v", err))
+	}
+	s.dir = ""
+}
