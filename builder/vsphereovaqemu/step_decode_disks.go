@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/progress"
+
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 
@@ -97,7 +99,7 @@ func decodeDisk(ctx context.Context, ui packersdk.Ui, src *ovasource.Source, hre
 	if err != nil {
 		return 0, err
 	}
-	body := ui.TrackProgress("decode "+href, 0, n, rc)
+	body := progress.Track(ui, "decode "+href, n, rc)
 	defer body.Close()
 	sr, err := vmdk.NewStreamReader(body)
 	if err != nil {

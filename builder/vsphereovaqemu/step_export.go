@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/progress"
+
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 
@@ -168,8 +170,12 @@ func encodeDisk(ctx context.Context, ui packersdk.Ui, p *pending, d workDisk, o 
 		return vmdk.Stats{}, err
 	}
 	defer in.Close()
-	bar := newProgressBar(ui, "encode "+p.name, d.Size)
-	o.Progress = bar.Update
+	bar := progress.Start(ui, "encode "+p.name, d.Size)
+	var shown int64
+	o.Progress = func(done, _ int64) {
+		bar.Add(done - shown)
+		shown = done
+	}
 	var w io.Writer = p.f
 	if p.h != nil {
 		w = io.MultiWriter(p.f, p.h)
@@ -177,7 +183,7 @@ func encodeDisk(ctx context.Context, ui packersdk.Ui, p *pending, d workDisk, o 
 	cw := &countWriter{w: w}
 	// *os.File: Write skips the holes with SEEK_DATA/SEEK_HOLE.
 	st, err := vmdk.Write(ctx, cw, in, d.Size, o)
-	bar.Close()
+	bar.Stop()
 	p.n = cw.n
 	return st, err
 }

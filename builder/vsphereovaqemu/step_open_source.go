@@ -6,6 +6,8 @@ import (
 	"io"
 	"log"
 
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/progress"
+
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 
@@ -23,7 +25,7 @@ func (s *stepOpenSource) Run(ctx context.Context, state multistep.StateBag) mult
 		Path:     s.config.SourcePath,
 		Checksum: s.config.SourceChecksum,
 		Progress: func(name string, size int64, r io.ReadCloser) io.ReadCloser {
-			return ui.TrackProgress(name, 0, size, r)
+			return progress.Track(ui, name, size, r)
 		},
 	})
 	if err != nil {
