@@ -2,8 +2,10 @@ package vsphereova
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/atomicfile"
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/progress"
+	"github.com/ovakit/packer-plugin-vsphere-ova/ovf"
 	"github.com/ovakit/packer-plugin-vsphere-ova/ovfvm"
 	"github.com/ovakit/packer-plugin-vsphere-ova/vmdk"
 )
@@ -130,10 +133,14 @@ func (p *PostProcessor) fromDisks(ctx context.Context, ui packersdk.Ui, artifact
 		return nil, err
 	}
 	var disks []ovfvm.Disk
+	// The digests of the converted disks, computed while they are written:
+	// with them as the work folder's manifest the packer reads each VMDK
+	// once instead of twice (hash, then copy).
+	mf := &ovf.Manifest{}
 	for i, d := range plan.Disks {
 		href := ovfvm.DiskHref(plan.VM.Name, i)
 		dst := filepath.Join(work, href)
-		disk, err := convertDisk(ctx, ui, d.Path, dst, work, opts)
+		disk, digest, err := convertDisk(ctx, ui, d.Path, dst, work, opts, p.config.ManifestAlgorithm)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, fmt.Errorf("converting disk %s was cancelled; no OVA was written: %w", d.Path, err)
@@ -142,6 +149,11 @@ func (p *PostProcessor) fromDisks(ctx context.Context, ui packersdk.Ui, artifact
 		}
 		disk.Href = href
 		disks = append(disks, disk)
+		if digest != "" && mf != nil {
+			mf.Entries = append(mf.Entries, ovf.ManifestEntry{Algorithm: p.config.ManifestAlgorithm, Name: href, Digest: digest})
+		} else {
+			mf = nil // a linked disk has no digest yet: the packer computes them all
+		}
 		res.files = append(res.files, dst)
 	}
 	desc, err := ovfvm.Generate(&plan.VM, disks)
@@ -153,6 +165,11 @@ func (p *PostProcessor) fromDisks(ctx context.Context, ui packersdk.Ui, artifact
 		return nil, fmt.Errorf("write the generated OVF: %w", err)
 	}
 	res.files = append(res.files, res.ovfPath)
+	if mf != nil {
+		if err := os.WriteFile(filepath.Join(work, base+".mf"), mf.Bytes(), 0o644); err != nil {
+			return nil, fmt.Errorf("write the converted disks' manifest: %w", err)
+		}
+	}
 	ui.Say("Wrote the OVF for " + plan.VM.Summary())
 	return res, nil
 }
@@ -185,24 +202,25 @@ func writeOptions(vm *ovfvm.Config) (vmdk.Options, error) {
 // already in VMware's layout is linked, not copied: the OVA carries it byte
 // for byte. Inputs only qemu-img reads (a qcow2 with a backing file, VHD,
 // VDI) go through it to a raw copy in work.
-func convertDisk(ctx context.Context, ui packersdk.Ui, src, dst, work string, o vmdk.Options) (ovfvm.Disk, error) {
+func convertDisk(ctx context.Context, ui packersdk.Ui, src, dst, work string, o vmdk.Options, alg string) (ovfvm.Disk, string, error) {
 	d, err := vmdk.OpenDisk(ctx, src, vmdk.OpenOptions{TempDir: work})
 	if err != nil {
-		return ovfvm.Disk{}, err
+		return ovfvm.Disk{}, "", err
 	}
 	defer d.Close()
 	if d.ViaQemuImg {
 		ui.Say(fmt.Sprintf("%s: read through qemu-img (the native readers do not take this %s image)", src, d.Format))
 	}
 	if d.VMwareStream {
-		return linkStream(d, src, dst, ui)
+		disk, err := linkStream(d, src, dst, ui)
+		return disk, "", err
 	}
 	if d.LayoutProblem != "" {
 		ui.Say(fmt.Sprintf("%s is streamOptimized but not in VMware's layout (%s): re-encoding it", src, d.LayoutProblem))
 	}
 	f, err := os.Create(dst)
 	if err != nil {
-		return ovfvm.Disk{}, err
+		return ovfvm.Disk{}, "", err
 	}
 	defer f.Close()
 	m := progress.Start(ui, "Converting "+filepath.Base(src), d.Size)
@@ -212,16 +230,20 @@ func convertDisk(ctx context.Context, ui packersdk.Ui, src, dst, work string, o 
 		shown = done
 	}
 	ui.Say(fmt.Sprintf("Converting %s (%s, %s) to a streamOptimized VMDK", src, d.Format, humanSize(d.Size)))
-	st, err := vmdk.Write(ctx, f, d.ReaderAt, d.Size, o)
+	h, err := ovf.NewHash(alg)
+	if err != nil {
+		return ovfvm.Disk{}, "", err
+	}
+	st, err := vmdk.Write(ctx, io.MultiWriter(f, h), d.ReaderAt, d.Size, o)
 	m.Stop()
 	if err != nil {
-		return ovfvm.Disk{}, err
+		return ovfvm.Disk{}, "", err
 	}
 	if err := f.Close(); err != nil {
-		return ovfvm.Disk{}, fmt.Errorf("write %s: %w", dst, err)
+		return ovfvm.Disk{}, "", fmt.Errorf("write %s: %w", dst, err)
 	}
 	ui.Say(fmt.Sprintf("%s: %s VMDK, %s of data in a %s disk", filepath.Base(src), humanSize(st.Size), humanSize(st.PopulatedSize), humanSize(st.Capacity)))
-	return ovfvm.Disk{Size: st.Size, Capacity: st.Capacity, PopulatedSize: st.PopulatedSize}, nil
+	return ovfvm.Disk{Size: st.Size, Capacity: st.Capacity, PopulatedSize: st.PopulatedSize}, hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // linkStream puts a VMware-layout streamOptimized VMDK into the work folder

@@ -177,7 +177,9 @@ func TestDiskArtifactRaw(t *testing.T) {
 	if strings.Contains(out, "declared ovf:size") {
 		t.Errorf("the generated OVF's ovf:size was wrong and had to be corrected:\n%s", out)
 	}
-	for _, w := range []string{`Converting ` + disk, `"web": 4 vCPUs`, "4096 MiB", "EFI", "e1000e on \"LAN\""} {
+	// The digests taken while converting spare the packer a second read.
+	for _, w := range []string{`Converting ` + disk, `"web": 4 vCPUs`, "4096 MiB", "EFI", "e1000e on \"LAN\"",
+		"Used and verified the digests of the export's own manifest"} {
 		if !strings.Contains(out, w) {
 			t.Errorf("UI lacks %q:\n%s", w, out)
 		}
