@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/k3sstandin"
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/packertest"
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/registrytest"
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/sshtest"
@@ -38,7 +39,7 @@ func TestPackerBuildBadInput(t *testing.T) {
 		want  []string
 	}{
 		{name: "checksum mismatch", setup: func(t *testing.T, s *sshtest.Server, m *mirror) {
-			m.set("/"+testVersion+"/k3s", []byte("#!/bin/sh\n# tampered stand-in\n"))
+			m.Set("/"+testVersion+"/k3s", []byte("#!/bin/sh\n# tampered stand-in\n"))
 		}, want: []string{"checksum mismatch for k3s downloaded from", "the checksum file says"}},
 		{name: "guest without systemd", setup: func(t *testing.T, s *sshtest.Server, m *mirror) {
 			for _, p := range []string{"/usr/bin/systemctl", "/bin/systemctl"} {
@@ -57,7 +58,7 @@ func TestPackerBuildBadInput(t *testing.T) {
 			os.WriteFile(s.Path("/etc/rancher"), []byte("in the way\n"), 0o644)
 		}, body: fmt.Sprintf("registries = %q", "REGISTRIES"), want: []string{"k3s-bundle: cannot create folder /etc/rancher/k3s"}},
 		{name: "verify names missing image", setup: func(t *testing.T, s *sshtest.Server, m *mirror) {
-			os.WriteFile(s.Path("/etc/k3s-standin-images"), []byte("docker.io/library/other:1\n"), 0o644)
+			os.WriteFile(s.Path(k3sstandin.ImagesListPath), []byte("docker.io/library/other:1\n"), 0o644)
 		}, body: fmt.Sprintf("images = [%q]\nverify = true\nverify_timeout = \"5s\"", fx.AppA),
 			want: []string{"verify: image(s) not listed by 'k3s ctr -n k8s.io images ls' after 5s: " + fx.AppA}},
 	}
