@@ -1,6 +1,7 @@
 package k3sbundle
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"os"
@@ -61,6 +62,17 @@ func TestPackerBuildBadInput(t *testing.T) {
 			os.WriteFile(s.Path(k3sstandin.ImagesListPath), []byte("docker.io/library/other:1\n"), 0o644)
 		}, body: fmt.Sprintf("images = [%q]\nverify = true\nverify_timeout = \"5s\"", fx.AppA),
 			want: []string{"verify: image(s) not listed by 'k3s ctr -n k8s.io images ls' after 5s: " + fx.AppA}},
+		// Under systemd, a k3s that never reports ready must fail verify
+		// within verify_timeout, not block `systemctl start` for ever.
+		{name: "k3s never ready under systemd", setup: func(t *testing.T, s *sshtest.Server, m *mirror) {
+			if err := os.MkdirAll(s.Path("/run/systemd/system"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(s.Path("/usr/bin/systemctl"), []byte(standinSystemctl), 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}, body: "verify = true\nverify_timeout = \"5s\"",
+			want: []string{"verify: k3s.service not active after 5s (state activating): k3s never reported ready to systemd"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -83,7 +95,10 @@ func TestPackerBuildBadInput(t *testing.T) {
 			if res := env.Run(t.Context(), dir, "init", "."); res.ExitCode != 0 {
 				t.Fatalf("packer init: %v\n%s", res.Err, res.Output)
 			}
-			res := env.Run(t.Context(), dir, "build", "-color=false", ".")
+			// A guard against a hang (the case above), not a time limit.
+			ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+			defer cancel()
+			res := env.Run(ctx, dir, "build", "-color=false", ".")
 			if res.ExitCode == 0 {
 				t.Fatalf("build succeeded; output:\n%s", res.Output)
 			}

@@ -100,3 +100,28 @@ func baseConfig(t *testing.T, m *mirror) map[string]any {
 		"cache_dir":   t.TempDir(),
 	}
 }
+
+// standinSystemctl is a STAND-IN for systemd's systemctl in the chroot
+// guest, where systemd does not run: it acts as systemd does for k3s's
+// Type=notify unit when k3s never sends READY=1. `start --no-block` starts
+// `k3s server` and the unit stays "activating"; a blocking `start` never
+// returns (TimeoutStartSec=0), so a verify that used it would hang. The
+// real-systemd proof is the vsphere-ova-qemu end-to-end build.
+const standinSystemctl = `#!/bin/sh
+# systemctl-standin: test STAND-IN for systemctl (see standin_test.go).
+pidf=/run/systemctl-standin-k3s.pid
+wants=/etc/systemd/system/multi-user.target.wants/k3s.service
+case "$1" in
+is-enabled) [ -L "$wants" ] ;;
+enable) mkdir -p "$(dirname "$wants")" && ln -sf /etc/systemd/system/k3s.service "$wants" ;;
+disable) rm -f "$wants" ;;
+daemon-reload) ;;
+start)
+	/usr/local/bin/k3s server </dev/null >/dev/null 2>&1 &
+	echo $! > "$pidf"
+	[ "$2" = --no-block ] || exec sleep 3600 ;;
+show) if [ -s "$pidf" ] && kill -0 "$(cat "$pidf")" 2>/dev/null; then echo activating; else echo inactive; fi ;;
+stop) [ -s "$pidf" ] && kill "$(cat "$pidf")" 2>/dev/null; rm -f "$pidf" ;;
+*) echo "systemctl-standin: unsupported: $*" >&2; exit 1 ;;
+esac
+`
