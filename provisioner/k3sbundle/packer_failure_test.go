@@ -95,10 +95,7 @@ func TestPackerBuildBadInput(t *testing.T) {
 			if res := env.Run(t.Context(), dir, "init", "."); res.ExitCode != 0 {
 				t.Fatalf("packer init: %v\n%s", res.Err, res.Output)
 			}
-			// A guard against a hang (the case above), not a time limit.
-			ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
-			defer cancel()
-			res := env.Run(ctx, dir, "build", "-color=false", ".")
+			res := runGuarded(t, env, dir)
 			if res.ExitCode == 0 {
 				t.Fatalf("build succeeded; output:\n%s", res.Output)
 			}
@@ -115,6 +112,30 @@ func TestPackerBuildBadInput(t *testing.T) {
 			}
 		})
 	}
+}
+
+// runGuarded runs `packer build` in dir and kills its whole process group
+// after 3 minutes: a guard against a hang (a verify blocked on `systemctl
+// start`), not a time limit. Packer re-executes itself (panicwrap), so
+// killing only the first process would leave the build holding the output.
+func runGuarded(t *testing.T, env *packertest.Env, dir string) packertest.Result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	defer cancel()
+	var out testenv.SyncBuffer
+	cmd := env.Command(ctx, dir, &out, "build", "-color=false", ".")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 10 * time.Second
+	err := cmd.Run()
+	if ctx.Err() != nil {
+		t.Errorf("packer build hung: killed after 3 minutes")
+	}
+	res := packertest.Result{Output: out.String(), Err: err, ExitCode: -1}
+	if cmd.ProcessState != nil {
+		res.ExitCode = cmd.ProcessState.ExitCode()
+	}
+	return res
 }
 
 // TestPackerBuildInterruptRollsBack interrupts `packer build` (SIGINT, as
