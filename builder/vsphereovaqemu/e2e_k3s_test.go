@@ -86,6 +86,7 @@ var activeSinceBoot = regexp.MustCompile(`k3s-active-since-boot=(\d+)`)
 // every identity file.
 func (k *k3sGuest) checkFirstBuild(t *testing.T, log string) {
 	t.Helper()
+	t.Logf("first build, k3s lines:\n%s", k3sLines(log))
 	for _, want := range []string{
 		"k3s-bundle: verify: starting k3s",
 		"k3s-bundle: verify: node Ready and 0 bundled image(s) present",
@@ -123,6 +124,7 @@ func (k *k3sGuest) readBack() string {
 
 func (k *k3sGuest) checkSecondBuild(t *testing.T, log string) {
 	t.Helper()
+	t.Logf("second build, k3s lines:\n%s", k3sLines(log))
 	for _, want := range []string{
 		"k3s-sha=" + sha256Hex(k.script),
 		"airgap-sha=" + sha256Hex(string(k3sstandin.Airgap)),
@@ -139,4 +141,16 @@ func (k *k3sGuest) checkSecondBuild(t *testing.T, log string) {
 func sha256Hex(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:])
+}
+
+// k3sLines are the build's UI lines about k3s, for the test log.
+func k3sLines(log string) string {
+	var out []string
+	for _, l := range strings.Split(log, "\n") {
+		if strings.HasPrefix(strings.TrimSpace(l), "==> vsphere-ova-qemu.") && strings.Contains(l, "k3s") ||
+			strings.Contains(l, "pid1=") || strings.Contains(l, "notify_socket=") || strings.Contains(l, "identity-left=/") {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }
