@@ -24,15 +24,19 @@ import (
 // TestPackerOVAInOVAOutBoots is the builder's proof, with real Packer and
 // a real guest (TCG here): the base OVA boots with source
 // "vsphere-ova-qemu", a shell provisioner writes a marker over SSH, the
-// guest shuts down, the export is packed by post-processor "vsphere-ova";
-// then a second build boots the OUTPUT OVA and reads the marker back, and
-// sees the first build's CPU, memory and disk size. Two guest boots in all.
+// vsphere-ova-k3s-bundle provisioner installs a STAND-IN k3s and runs
+// verify against systemd as PID 1 (see k3sGuest), the guest shuts down,
+// the export is packed by post-processor "vsphere-ova"; then a second build
+// boots the OUTPUT OVA and reads the marker and the k3s files back, sees
+// systemd start the enabled k3s unit, and the first build's CPU, memory
+// and disk size. Two guest boots in all.
 func TestPackerOVAInOVAOutBoots(t *testing.T) {
 	env := packerEnv(t)
 	base, img := baseOVA(t)
 	b := make([]byte, 8)
 	rand.Read(b)
 	marker := hex.EncodeToString(b)
+	k3s := newK3sGuest(t)
 	work := t.TempDir()
 	out1 := filepath.Join(work, "out1")
 	tpl := pluginBlock + fmt.Sprintf(`
@@ -68,9 +72,10 @@ build {
       "exec 3<>/dev/tcp/10.0.2.2/${build.HTTPPort}; printf 'GET /hello HTTP/1.0\\r\\n\\r\\n' >&3; echo http=$(tail -n1 <&3)",
     ]
   }
+%s
   post-processor "vsphere-ova" {}
 }
-`, hclString(base), hclString(img.User), hclString(img.PrivateKeyPath), hclString(out1), marker)
+`, hclString(base), hclString(img.User), hclString(img.PrivateKeyPath), hclString(out1), marker, k3s.provisioners())
 	env.Env = append(env.Env, "PACKER_LOG=1")
 	tmp := t.TempDir()
 	env.Env = append(env.Env, "TMPDIR="+tmp)
@@ -81,6 +86,7 @@ build {
 			t.Errorf("first build: the guest did not read %q (cd_content / http_content); build output:\n%s", want, uiLines(log1))
 		}
 	}
+	k3s.checkFirstBuild(t, log1)
 
 	ovaPath := filepath.Join(out1, "app.ova")
 	a, err := ova.OpenArchive(ovaPath)
@@ -177,11 +183,11 @@ build {
       "echo cpus=$(nproc)",
       "echo disk=$(lsblk -bdno SIZE /dev/nvme0n1)",
       "echo secureboot=$(od -An -tu1 /sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c | awk '{print $5}')",
-      "echo mem=$(awk '/MemTotal/ {print $2}' /proc/meminfo)",
+      "echo mem=$(awk '/MemTotal/ {print $2}' /proc/meminfo)",%s
     ]
   }
 }
-`, hclString(ovaPath), hclString("file:"+ovaPath+".sha256"), hclString(img.User), hclString(img.PrivateKeyPath), hclString(out2))
+`, hclString(ovaPath), hclString("file:"+ovaPath+".sha256"), hclString(img.User), hclString(img.PrivateKeyPath), hclString(out2), k3s.readBack())
 	log2 := env.Build(t, writeTemplate(t, tpl2))
 	t.Logf("second build:\n%s", tail(log2, 3000))
 	for _, want := range []string{"marker=" + marker, "cpus=2", "disk=2684354560", "secureboot=1"} {
@@ -189,6 +195,7 @@ build {
 			t.Errorf("second boot: output lacks %q", want)
 		}
 	}
+	k3s.checkSecondBuild(t, log2)
 	// The second export records the firmware it was built with, and keeps
 	// the source's controller (disk_controller_type changes only QEMU).
 	desc, err := os.ReadFile(filepath.Join(out2, "again.ovf"))

@@ -1,6 +1,7 @@
 package k3sbundle
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/k3sstandin"
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/packertest"
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/registrytest"
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/sshtest"
@@ -38,7 +40,7 @@ func TestPackerBuildBadInput(t *testing.T) {
 		want  []string
 	}{
 		{name: "checksum mismatch", setup: func(t *testing.T, s *sshtest.Server, m *mirror) {
-			m.set("/"+testVersion+"/k3s", []byte("#!/bin/sh\n# tampered stand-in\n"))
+			m.Set("/"+testVersion+"/k3s", []byte("#!/bin/sh\n# tampered stand-in\n"))
 		}, want: []string{"checksum mismatch for k3s downloaded from", "the checksum file says"}},
 		{name: "guest without systemd", setup: func(t *testing.T, s *sshtest.Server, m *mirror) {
 			for _, p := range []string{"/usr/bin/systemctl", "/bin/systemctl"} {
@@ -57,9 +59,20 @@ func TestPackerBuildBadInput(t *testing.T) {
 			os.WriteFile(s.Path("/etc/rancher"), []byte("in the way\n"), 0o644)
 		}, body: fmt.Sprintf("registries = %q", "REGISTRIES"), want: []string{"k3s-bundle: cannot create folder /etc/rancher/k3s"}},
 		{name: "verify names missing image", setup: func(t *testing.T, s *sshtest.Server, m *mirror) {
-			os.WriteFile(s.Path("/etc/k3s-standin-images"), []byte("docker.io/library/other:1\n"), 0o644)
+			os.WriteFile(s.Path(k3sstandin.ImagesListPath), []byte("docker.io/library/other:1\n"), 0o644)
 		}, body: fmt.Sprintf("images = [%q]\nverify = true\nverify_timeout = \"5s\"", fx.AppA),
 			want: []string{"verify: image(s) not listed by 'k3s ctr -n k8s.io images ls' after 5s: " + fx.AppA}},
+		// Under systemd, a k3s that never reports ready must fail verify
+		// within verify_timeout, not block `systemctl start` for ever.
+		{name: "k3s never ready under systemd", setup: func(t *testing.T, s *sshtest.Server, m *mirror) {
+			if err := os.MkdirAll(s.Path("/run/systemd/system"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(s.Path("/usr/bin/systemctl"), []byte(standinSystemctl), 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}, body: "verify = true\nverify_timeout = \"5s\"",
+			want: []string{"verify: k3s.service not active after 5s (state activating): k3s never reported ready to systemd"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -82,7 +95,7 @@ func TestPackerBuildBadInput(t *testing.T) {
 			if res := env.Run(t.Context(), dir, "init", "."); res.ExitCode != 0 {
 				t.Fatalf("packer init: %v\n%s", res.Err, res.Output)
 			}
-			res := env.Run(t.Context(), dir, "build", "-color=false", ".")
+			res := runGuarded(t, env, dir)
 			if res.ExitCode == 0 {
 				t.Fatalf("build succeeded; output:\n%s", res.Output)
 			}
@@ -99,6 +112,30 @@ func TestPackerBuildBadInput(t *testing.T) {
 			}
 		})
 	}
+}
+
+// runGuarded runs `packer build` in dir and kills its whole process group
+// after 3 minutes: a guard against a hang (a verify blocked on `systemctl
+// start`), not a time limit. Packer re-executes itself (panicwrap), so
+// killing only the first process would leave the build holding the output.
+func runGuarded(t *testing.T, env *packertest.Env, dir string) packertest.Result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	defer cancel()
+	var out testenv.SyncBuffer
+	cmd := env.Command(ctx, dir, &out, "build", "-color=false", ".")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 10 * time.Second
+	err := cmd.Run()
+	if ctx.Err() != nil {
+		t.Errorf("packer build hung: killed after 3 minutes")
+	}
+	res := packertest.Result{Output: out.String(), Err: err, ExitCode: -1}
+	if cmd.ProcessState != nil {
+		res.ExitCode = cmd.ProcessState.ExitCode()
+	}
+	return res
 }
 
 // TestPackerBuildInterruptRollsBack interrupts `packer build` (SIGINT, as

@@ -14,6 +14,7 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/k3sstandin"
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/packertest"
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/registrytest"
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/sshtest"
@@ -138,7 +139,7 @@ func TestPackerBuildInstallsBundle(t *testing.T) {
 		names = append(names, n)
 	}
 	// What the stand-in's `ctr images ls` reports once "started".
-	if err := os.WriteFile(s.Path("/etc/k3s-standin-images"), []byte(strings.Join(names, "\n")+"\n"), 0o644); err != nil {
+	if err := os.WriteFile(s.Path(k3sstandin.ImagesListPath), []byte(strings.Join(names, "\n")+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	body := bundleSettings(t, fx, reg.Host, password)
@@ -286,7 +287,7 @@ func checkInstalledLayout(t *testing.T, s *sshtest.Server) {
 // every identity path, and that all of it is gone, the bundled images not.
 func checkIdentityRemoved(t *testing.T, s *sshtest.Server) {
 	t.Helper()
-	if _, err := os.Stat(s.Path("/var/lib/rancher/k3s/standin-started")); err != nil {
+	if _, err := os.Stat(s.Path(k3sstandin.StartedPath)); err != nil {
 		t.Errorf("verify did not start k3s: %v", err)
 	}
 	// What the stand-in writes by name, and one file in every path of

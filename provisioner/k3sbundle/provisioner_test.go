@@ -111,7 +111,7 @@ func TestProvisionSequence(t *testing.T) {
 			t.Errorf("script lacks %q", want)
 		}
 	}
-	if strings.Contains(script, "systemctl start k3s") {
+	if strings.Contains(script, "systemctl start") {
 		t.Error("k3s must not be started without verify")
 	}
 	n := len(comm.log)
@@ -134,7 +134,7 @@ func TestDownloadsAreCachedBySHA256(t *testing.T) {
 		}
 	}
 	// First run: checksum file + 2 assets; second: checksum file only.
-	if got := m.requests.Load(); got != 4 {
+	if got := m.Requests(); got != 4 {
 		t.Fatalf("want 4 requests (second run served from cache), got %d", got)
 	}
 	sum := sha256.Sum256([]byte(standinK3s))
@@ -146,7 +146,7 @@ func TestDownloadsAreCachedBySHA256(t *testing.T) {
 
 func TestChecksumMismatchNamesAssetAndDigests(t *testing.T) {
 	m := defaultMirror(t)
-	m.set("/"+testVersion+"/k3s", []byte("tampered"))
+	m.Set("/"+testVersion+"/k3s", []byte("tampered"))
 	cfg := baseConfig(t, m)
 	p := prepare(t, cfg)
 	comm := &recComm{}
@@ -235,7 +235,7 @@ func TestChecksumFileErrors(t *testing.T) {
 			if !strings.Contains(err.Error(), sums) {
 				t.Errorf("error does not name the checksum file %s: %v", sums, err)
 			}
-			if got := m.requests.Load(); got != 0 {
+			if got := m.Requests(); got != 0 {
 				t.Errorf("%d downloads despite a bad checksum file", got)
 			}
 			if len(comm.log) != 0 {

@@ -232,7 +232,10 @@ func TestDocsListIdentityPaths(t *testing.T) {
 func TestVerifyScriptWaitsForEveryImage(t *testing.T) {
 	c := &Config{BinDir: "/usr/local/bin", Verify: true, VerifyTimeout: 90e9}
 	s := installScript(c, "/tmp/x", nil, []string{"127.0.0.1:5000/app:1", "docker.io/library/busybox:1"})
-	for _, want := range []string{"for img in '127.0.0.1:5000/app:1' 'docker.io/library/busybox:1'", "k3s ctr -n k8s.io images ls", "after 90s", "clear_identity"} {
+	for _, want := range []string{"for img in '127.0.0.1:5000/app:1' 'docker.io/library/busybox:1'", "k3s ctr -n k8s.io images ls", "after 90s", "clear_identity",
+		// Type=notify with TimeoutStartSec=0: a blocking start would never
+		// time out, so verify starts without blocking and waits for active.
+		"systemctl start --no-block k3s", "systemctl show -p ActiveState --value k3s", "k3s.service not active after 90s"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("verify script lacks %q", want)
 		}
