@@ -12,8 +12,8 @@ import (
 	"github.com/hashicorp/packer-plugin-sdk/template/config"
 	"github.com/hashicorp/packer-plugin-sdk/template/interpolate"
 
-	"github.com/ovakit/packer-plugin-vsphere-ova/ovfvm"
 	"github.com/ovakit/packer-plugin-vsphere-ova/ovftarget"
+	"github.com/ovakit/packer-plugin-vsphere-ova/ovfvm"
 )
 
 // Config is the `vsphere-ova` post-processor's configuration. Every option
