@@ -52,12 +52,12 @@ func (s *stepExport) Run(ctx context.Context, state multistep.StateBag) multiste
 	}
 	ui.Say(fmt.Sprintf("Exporting VM to %s ...", e.OutputDir))
 	start := time.Now()
-	var bytes int64
+	var written int64
 	put := func(ctx context.Context, name string, size int64, r io.Reader) (int64, error) {
 		body := progress.Track(ui, name, size, io.NopCloser(r))
 		defer body.Close()
 		n, digest, err := s.write(ctx, name, body)
-		bytes += n
+		written += n
 		if err == nil && digest != "" {
 			s.digests = append(s.digests, manifestLine(e.Manifest, name, digest))
 		}
@@ -87,7 +87,7 @@ func (s *stepExport) Run(ctx context.Context, state multistep.StateBag) multiste
 	// the duration from this line (bench/export.sh).
 	took := time.Since(start)
 	ui.Say(fmt.Sprintf("Exported %d files to %s: %d MiB of disks in %.2fs (%.0f MiB/s)", len(s.created), e.OutputDir,
-		bytes>>20, took.Seconds(), float64(bytes)/(1<<20)/max(took.Seconds(), 1e-3)))
+		written>>20, took.Seconds(), float64(written)/(1<<20)/max(took.Seconds(), 1e-3)))
 	return multistep.ActionContinue
 }
 

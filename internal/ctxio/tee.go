@@ -51,6 +51,7 @@ func Tee(ctx context.Context, src io.Reader, ws ...io.Writer) (int64, error) {
 		}(w, lanes[i])
 	}
 
+	r := Reader(ctx, src)
 	var total int64
 	var readErr error
 	for readErr == nil {
@@ -62,7 +63,7 @@ func Tee(ctx context.Context, src io.Reader, ws ...io.Writer) (int64, error) {
 		if b == nil {
 			break
 		}
-		b.n, readErr = io.ReadFull(Reader(ctx, src), b.b)
+		b.n, readErr = io.ReadFull(r, b.b)
 		if errors.Is(readErr, io.ErrUnexpectedEOF) {
 			readErr = io.EOF
 		}

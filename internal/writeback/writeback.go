@@ -23,8 +23,8 @@ type Writer struct {
 	done             chan struct{}
 }
 
-// New returns a Writer appending to f from its current offset 0. Close it
-// before the final fsync.
+// New returns a Writer for f, which must be empty and written only through
+// it. Close it before the final fsync.
 func New(f *os.File) *Writer {
 	w := &Writer{f: f, windows: make(chan [2]int64, 4), done: make(chan struct{})}
 	go func() {
