@@ -2,7 +2,10 @@
 
 package vsphereova
 
-import "github.com/ovakit/packer-plugin-vsphere-ova/internal/ovasource"
+import (
+	"github.com/ovakit/packer-plugin-vsphere-ova/builder/buildsteps"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/ovasource"
+)
 
 // SourceConfig is the OVA or OVF the build starts from (step_open_source.go).
 type SourceConfig struct {
@@ -21,6 +24,11 @@ type SourceConfig struct {
 // Prepare checks the section; a local source must exist now.
 func (c *SourceConfig) Prepare() []error {
 	return ovasource.Check(ovasource.Options{Path: c.SourcePath, Checksum: c.SourceChecksum}, true)
+}
+
+// openStep is the step that opens this source.
+func (c *SourceConfig) openStep() *buildsteps.StepOpenSource {
+	return &buildsteps.StepOpenSource{Path: c.SourcePath, Checksum: c.SourceChecksum}
 }
 
 func isURL(s string) bool { return ovasource.IsURL(s) }

@@ -5,6 +5,7 @@ package vsphereovaqemu
 import (
 	"net/url"
 
+	"github.com/ovakit/packer-plugin-vsphere-ova/builder/buildsteps"
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/ovasource"
 )
 
@@ -28,6 +29,12 @@ type SourceConfig struct {
 // URL is not quoted in the message: URLs may carry tokens (see redact).
 func (c *SourceConfig) Prepare() []error {
 	return ovasource.Check(ovasource.Options{Path: c.SourcePath, Checksum: c.SourceChecksum}, false)
+}
+
+// openStep is the step that opens this source; messages show the path
+// redacted.
+func (c *SourceConfig) openStep() *buildsteps.StepOpenSource {
+	return &buildsteps.StepOpenSource{Path: c.SourcePath, Checksum: c.SourceChecksum, Show: redact}
 }
 
 // redact drops a URL's user info and query (which often carry tokens) for
