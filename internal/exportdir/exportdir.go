@@ -22,6 +22,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/atomicfile"
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/ctxio"
@@ -29,8 +30,10 @@ import (
 	"github.com/ovakit/packer-plugin-vsphere-ova/ovf"
 )
 
-// Dir is an export folder being written. It is used by one goroutine.
+// Dir is an export folder being written. Its files may be written on
+// several goroutines at once (one File each).
 type Dir struct {
+	mu        sync.Mutex // guards files and published
 	path      string
 	manifest  string   // "none", or the digest algorithm
 	madeDir   bool     // Open created the folder, so Remove removes it
@@ -77,7 +80,9 @@ func (d *Dir) Create(name string) (*File, error) {
 		return nil, err
 	}
 	file := &File{d: d, f: f, name: name, h: h}
+	d.mu.Lock()
 	d.files = append(d.files, file)
+	d.mu.Unlock()
 	return file, nil
 }
 
@@ -129,13 +134,20 @@ func (f *File) Digest() string {
 // Abort removes the temporary file; a no-op once the file is published. An
 // aborted file is no longer part of the export (nor of its manifest).
 func (f *File) Abort() {
-	if f == nil || f.d.isPublished(f) {
+	if f == nil {
+		return
+	}
+	d := f.d
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.isPublished(f) {
 		return
 	}
 	f.f.Abort()
-	f.d.files = slices.DeleteFunc(f.d.files, func(g *File) bool { return g == f })
+	d.files = slices.DeleteFunc(d.files, func(g *File) bool { return g == f })
 }
 
+// isPublished needs d.mu.
 func (d *Dir) isPublished(f *File) bool { return slices.Contains(d.published, f.f.Final()) }
 
 // Put writes r into the file name and publishes it at once (fsync, rename):
@@ -156,9 +168,10 @@ func (d *Dir) Put(ctx context.Context, name string, r io.Reader) (*File, error) 
 }
 
 // CommitAll publishes files together (atomicfile.CommitAll), or with no
-// arguments every file created and not yet published. A cancelled ctx
-// publishes nothing.
+// arguments (once every file is written) all files created and not yet
+// published. A cancelled ctx publishes nothing.
 func (d *Dir) CommitAll(ctx context.Context, files ...*File) error {
+	d.mu.Lock()
 	if len(files) == 0 {
 		for _, f := range d.files {
 			if !d.isPublished(f) {
@@ -166,13 +179,17 @@ func (d *Dir) CommitAll(ctx context.Context, files ...*File) error {
 			}
 		}
 	}
+	d.mu.Unlock()
 	afs := make([]*atomicfile.File, len(files))
 	for i, f := range files {
 		afs[i] = f.f
 	}
+	// Not under d.mu: the fsyncs of files written at once overlap.
 	if err := atomicfile.CommitAll(ctx, afs...); err != nil {
 		return err
 	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	for _, f := range files {
 		d.published = append(d.published, f.f.Final())
 	}
@@ -182,6 +199,8 @@ func (d *Dir) CommitAll(ctx context.Context, files ...*File) error {
 // Manifest is the manifest of the files created so far: first's line (the
 // descriptor), then the others in creation order, as ovftool writes it.
 func (d *Dir) Manifest(first *File) string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	var b strings.Builder
 	line := func(f *File) {
 		fmt.Fprintf(&b, "%s(%s)= %s\n", strings.ToUpper(d.manifest), f.name, f.Digest())
@@ -197,12 +216,19 @@ func (d *Dir) Manifest(first *File) string {
 
 // Published lists the final paths of the published files, in the order they
 // were published.
-func (d *Dir) Published() []string { return append([]string(nil), d.published...) }
+func (d *Dir) Published() []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return append([]string(nil), d.published...)
+}
 
 // Abort removes the temporary files of every file not yet published; a
 // deferred Abort ends an export that stopped half way.
 func (d *Dir) Abort() {
-	for _, f := range slices.Clone(d.files) {
+	d.mu.Lock()
+	files := slices.Clone(d.files)
+	d.mu.Unlock()
+	for _, f := range files {
 		f.Abort()
 	}
 }
@@ -212,6 +238,8 @@ func (d *Dir) Abort() {
 // not write stay, and so does their folder).
 func (d *Dir) Remove() error {
 	d.Abort()
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	var errs []error
 	for _, p := range d.published {
 		if err := os.Remove(p); err != nil && !os.IsNotExist(err) {

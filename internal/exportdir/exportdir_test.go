@@ -194,3 +194,34 @@ func TestCreateRefusesPaths(t *testing.T) {
 		}
 	}
 }
+
+// Files of one export written on several goroutines at once (run with
+// -race): all are published and listed in the manifest.
+func TestConcurrentPuts(t *testing.T) {
+	d, path := open(t, "sha256")
+	errs := make(chan error, 8)
+	for i := range 8 {
+		go func() {
+			_, err := d.Put(context.Background(), fmt.Sprintf("disk-%d.vmdk", i), strings.NewReader(strings.Repeat("x", i<<16)))
+			errs <- err
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	ovfFile, err := d.Put(context.Background(), "app.ovf", strings.NewReader("<Envelope/>"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(d.Manifest(ovfFile), "\n"); n != 9 || len(d.Published()) != 9 {
+		t.Errorf("manifest lines %d, published %d, want 9", n, len(d.Published()))
+	}
+	if err := d.Remove(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Errorf("folder left after Remove: %v", err)
+	}
+}
