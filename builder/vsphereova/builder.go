@@ -5,13 +5,15 @@
 // One step per file (step_<verb>.go), each section of the configuration in
 // config_<section>.go beside the step that reads it. The steps after
 // provisioning (step_shutdown.go, step_export.go) see the VM only through the
-// small interfaces in machine.go, so a second hypervisor driver can reuse
-// them; vSphere's side of those interfaces is vsphere_machine.go.
+// small interfaces in machine.go; vSphere's side of those interfaces is
+// vsphere_machine.go. What this builder shares with the `vsphere-ova-qemu`
+// builder lives beside it: the step runner and the source step in
+// builder/buildsteps, the source in internal/ovasource, the export folder in
+// internal/exportdir.
 package vsphereova
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/hashicorp/hcl/v2/hcldec"
@@ -19,6 +21,8 @@ import (
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 	"github.com/hashicorp/packer-plugin-sdk/multistep/commonsteps"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
+
+	"github.com/ovakit/packer-plugin-vsphere-ova/builder/buildsteps"
 )
 
 // BuilderId identifies this builder's artifacts.
@@ -43,7 +47,7 @@ func (b *Builder) Prepare(raws ...interface{}) ([]string, []string, error) {
 
 // State keys, by the step that puts them:
 //
-//	source           *ovasource.Source stepOpenSource
+//	source           *ovasource.Source buildsteps.StepOpenSource
 //	client           *vim25.Client    stepConnect
 //	placement        *placement       stepImport
 //	vm               *object.VirtualMachine, and as machine and exporter
@@ -55,7 +59,7 @@ func (b *Builder) Prepare(raws ...interface{}) ([]string, []string, error) {
 func (b *Builder) steps() []multistep.Step {
 	c := &b.config
 	steps := []multistep.Step{
-		&stepOpenSource{config: &c.SourceConfig},
+		c.SourceConfig.openStep(),
 		&stepConnect{config: &c.ConnectConfig},
 		&stepImport{location: &c.LocationConfig, config: &c.ImportConfig, output: &c.OutputConfig},
 		&stepHardware{config: &c.HardwareConfig},
@@ -80,23 +84,9 @@ func (b *Builder) steps() []multistep.Step {
 }
 
 func (b *Builder) Run(ctx context.Context, ui packersdk.Ui, hook packersdk.Hook) (packersdk.Artifact, error) {
-	state := new(multistep.BasicStateBag)
-	state.Put("config", &b.config)
-	state.Put("hook", hook)
-	state.Put("ui", ui)
-	state.Put("generated_data", map[string]interface{}{"vm_name": b.config.VMName})
-
-	runner := commonsteps.NewRunner(b.steps(), b.config.PackerConfig, ui)
-	runner.Run(ctx, state)
-
-	if rawErr, ok := state.GetOk("error"); ok {
-		return nil, rawErr.(error)
-	}
-	if _, ok := state.GetOk(multistep.StateCancelled); ok {
-		return nil, errors.New("build was cancelled")
-	}
-	if _, ok := state.GetOk(multistep.StateHalted); ok {
-		return nil, errors.New("build was halted")
+	state, err := buildsteps.Run(ctx, ui, hook, b.config.PackerConfig, &b.config, b.config.VMName, b.steps())
+	if err != nil {
+		return nil, err
 	}
 
 	a := &Artifact{
@@ -128,17 +118,8 @@ func commHost(host string) func(multistep.StateBag) (string, error) {
 	}
 }
 
-// halt records err for the runner and the user, and stops the build.
-func halt(state multistep.StateBag, err error) multistep.StepAction {
-	state.Put("error", err)
-	state.Get("ui").(packersdk.Ui).Error(err.Error())
-	return multistep.ActionHalt
-}
-
-// failed reports whether the build stopped early, so a step's Cleanup undoes
-// its work (a cancelled or halted build keeps nothing).
-func failed(state multistep.StateBag) bool {
-	_, cancelled := state.GetOk(multistep.StateCancelled)
-	_, halted := state.GetOk(multistep.StateHalted)
-	return cancelled || halted
-}
+// halt and failed are the shared step helpers, which every step here calls.
+var (
+	halt   = buildsteps.Halt
+	failed = buildsteps.Failed
+)

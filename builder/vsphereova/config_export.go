@@ -2,12 +2,7 @@
 
 package vsphereova
 
-import (
-	"errors"
-	"fmt"
-	"os"
-	"strings"
-)
+import "github.com/ovakit/packer-plugin-vsphere-ova/internal/exportdir"
 
 // ExportConfig is the `export {}` block (step_export.go). Its shape (name,
 // output_directory, manifest, force) is what any builder of this plugin
@@ -36,27 +31,8 @@ type ExportConfig struct {
 // Prepare checks the block. Name and OutputDir have their defaults (from
 // vm_name and the build name) by now.
 func (e *ExportConfig) Prepare() []error {
-	var errs []error
-	add := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
 	if e.Manifest == "" {
-		e.Manifest = "sha256"
+		e.Manifest = exportdir.DefaultManifest
 	}
-	if !contains([]string{"none", "sha1", "sha256", "sha512"}, e.Manifest) {
-		add("export.manifest %q: expected none, sha1, sha256 or sha512", e.Manifest)
-	}
-	if e.Name == "" {
-		errs = append(errs, errors.New("export.name is required"))
-	} else if strings.ContainsAny(e.Name, `/\`) {
-		add("export.name %q must be a file name, not a path", e.Name)
-	}
-	if e.OutputDir == "" {
-		errs = append(errs, errors.New("export.output_directory is required"))
-	} else if st, err := os.Stat(e.OutputDir); err == nil && !e.Force {
-		if !st.IsDir() {
-			add("export.output_directory %q exists and is not a folder", e.OutputDir)
-		} else if ents, _ := os.ReadDir(e.OutputDir); len(ents) > 0 {
-			add("export.output_directory %q exists and is not empty: remove it, or set export.force = true (or run packer build -force)", e.OutputDir)
-		}
-	}
-	return errs
+	return append(exportdir.CheckManifest(e.Manifest), exportdir.CheckFolder(e.Name, e.OutputDir, e.Force)...)
 }

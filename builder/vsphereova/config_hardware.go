@@ -2,7 +2,7 @@
 
 package vsphereova
 
-import "fmt"
+import "github.com/ovakit/packer-plugin-vsphere-ova/internal/vmhardware"
 
 // HardwareConfig changes the imported VM before its first boot
 // (step_hardware.go).
@@ -26,31 +26,8 @@ type HardwareConfig struct {
 
 // Prepare checks the section.
 func (c *HardwareConfig) Prepare() []error {
-	var errs []error
-	if c.CPUs < 0 || c.CpuCores < 0 || c.RAM < 0 || c.DiskSize < 0 {
-		errs = append(errs, fmt.Errorf("CPUs (%d), cpu_cores (%d), RAM (%d) and disk_size (%d) must not be negative", c.CPUs, c.CpuCores, c.RAM, c.DiskSize))
-	}
-	if c.CPUs > 0 && c.CpuCores > 0 && c.CPUs%c.CpuCores != 0 {
-		errs = append(errs, fmt.Errorf("CPUs = %d is not a multiple of cpu_cores = %d: vSphere needs whole sockets", c.CPUs, c.CpuCores))
-	}
-	for i, s := range c.DiskSizes {
-		if s < 0 {
-			errs = append(errs, fmt.Errorf("disk_sizes[%d] = %d: must not be negative", i, s))
-		}
-	}
-	return errs
+	return vmhardware.Check(int64(c.CPUs), int64(c.CpuCores), c.RAM, c.DiskSize, c.DiskSizes)
 }
 
-// diskSizes is the wanted size in MiB per disk index (0: keep), disk_size
-// filling in for the first disk when disk_sizes leaves it out.
-func (c *HardwareConfig) diskSizes() []int64 {
-	sizes := append([]int64(nil), c.DiskSizes...)
-	if c.DiskSize > 0 {
-		if len(sizes) == 0 {
-			sizes = []int64{c.DiskSize}
-		} else if sizes[0] == 0 {
-			sizes[0] = c.DiskSize
-		}
-	}
-	return sizes
-}
+// diskSizes is the wanted size in MiB per disk index (0: keep).
+func (c *HardwareConfig) diskSizes() []int64 { return vmhardware.DiskSizes(c.DiskSize, c.DiskSizes) }

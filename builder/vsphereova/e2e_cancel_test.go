@@ -1,20 +1,17 @@
 package vsphereova
 
 import (
-	"bufio"
 	"context"
-	"io"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/atomicfile"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/packertest"
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testenv"
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/vcsim"
 )
@@ -99,7 +96,7 @@ func TestPackerCancelDuringUpload(t *testing.T) {
 		"-var", "vcenter_server="+proxy, "-var", "username="+srv.Username, "-var", "password="+srv.Password,
 		"-var", "source_path="+src, "-var", "output_directory="+outDir, ".")
 	cmd.Env = append(append([]string(nil), cmd.Env...), "TMPDIR="+tmp)
-	out, signalled, err := interruptOn(t, cmd, "Uploading big-disk-0.vmdk", time.Second)
+	out, signalled, err := packertest.InterruptOn(t, cmd, "Uploading big-disk-0.vmdk", time.Second, 3*time.Minute)
 	if !signalled {
 		t.Fatalf("the upload never started (or finished before SIGINT):\n%s", out)
 	}
@@ -121,46 +118,4 @@ func TestPackerCancelDuringUpload(t *testing.T) {
 	if left, _ := atomicfile.Leftovers(work); len(left) != 0 {
 		t.Errorf("temporary files left behind: %v", left)
 	}
-}
-
-// interruptOn runs cmd (a packer build) and sends SIGINT to its process
-// group delay after a line containing line appears, as Ctrl-C in a terminal
-// does. It returns the output, whether the signal was sent, and how cmd
-// ended.
-func interruptOn(t *testing.T, cmd *exec.Cmd, line string, delay time.Duration) (string, bool, error) {
-	t.Helper()
-	pr, pw := io.Pipe()
-	cmd.Stdout, cmd.Stderr = pw, pw
-	// Packer re-executes itself under panicwrap, whose parent ignores SIGINT:
-	// the signal must go to the whole process group.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var output strings.Builder
-	signalled := false
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		sc := bufio.NewScanner(pr)
-		for sc.Scan() {
-			output.WriteString(sc.Text() + "\n")
-			if !signalled && strings.Contains(sc.Text(), line) {
-				signalled = true
-				time.Sleep(delay)
-				_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGINT)
-			}
-		}
-	}()
-	werr := make(chan error, 1)
-	go func() { werr <- cmd.Wait(); pw.Close() }()
-	var err error
-	select {
-	case err = <-werr:
-	case <-time.After(3 * time.Minute):
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		t.Fatal("packer did not exit within 3 minutes")
-	}
-	<-done
-	return output.String(), signalled, err
 }

@@ -175,7 +175,7 @@ func importVM(t *testing.T, srv *vcsim.Server, src string, edit func(raw map[str
 	}
 	c := prepared(t, raw)
 	r := newStepRun(t)
-	r.must(&stepOpenSource{config: &c.SourceConfig})
+	r.must(c.SourceConfig.openStep())
 	r.must(&stepConnect{config: &c.ConnectConfig})
 	r.must(&stepImport{location: &c.LocationConfig, config: &c.ImportConfig, output: &c.OutputConfig})
 	return r, c

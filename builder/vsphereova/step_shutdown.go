@@ -2,11 +2,12 @@ package vsphereova
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
+
+	"github.com/ovakit/packer-plugin-vsphere-ova/builder/buildsteps"
 )
 
 // stepShutdown shuts the guest down after provisioning: with
@@ -26,15 +27,8 @@ func (s *stepShutdown) Run(ctx context.Context, state multistep.StateBag) multis
 	case cfg.DisableShutdown:
 		ui.Say("Waiting for the guest to power itself off ...")
 	case cfg.Command != "" && s.commType != "none":
-		comm, ok := state.Get("communicator").(packersdk.Communicator)
-		if !ok {
-			return halt(state, errors.New("shutdown_command needs a communicator"))
-		}
-		ui.Say("Running shutdown_command ...")
-		// The command usually kills the connection, so its exit status is not
-		// awaited; the power state is what counts.
-		if err := comm.Start(ctx, &packersdk.RemoteCmd{Command: cfg.Command}); err != nil {
-			return halt(state, fmt.Errorf("running shutdown_command: %w", err))
+		if err := buildsteps.StartShutdownCommand(ctx, state, cfg.Command); err != nil {
+			return halt(state, err)
 		}
 	default:
 		ui.Say("Asking the guest to shut down ...")

@@ -6,9 +6,10 @@
 // needed.
 //
 // One step per file (step_<verb>.go), each configuration section in
-// config_<section>.go. The QEMU driver is builder/qemu (no Packer imports);
-// the source is opened by internal/ovasource, shared with the `vsphere-ova`
-// builder.
+// config_<section>.go. The QEMU driver is builder/qemu (no Packer imports).
+// What this builder shares with the `vsphere-ova` builder lives beside it:
+// the step runner and the source step in builder/buildsteps, the source in
+// internal/ovasource, the export folder in internal/exportdir.
 package vsphereovaqemu
 
 import (
@@ -20,6 +21,8 @@ import (
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 	"github.com/hashicorp/packer-plugin-sdk/multistep/commonsteps"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
+
+	"github.com/ovakit/packer-plugin-vsphere-ova/builder/buildsteps"
 )
 
 // BuilderId identifies this builder's artifacts.
@@ -44,8 +47,8 @@ func (b *Builder) Prepare(raws ...interface{}) ([]string, []string, error) {
 
 // State keys, by the step that puts them:
 //
-//	source        *ovasource.Source  stepOpenSource
-//	ovf_machine   *ovfMachine        stepOpenSource
+//	source        *ovasource.Source  buildsteps.StepOpenSource
+//	ovf_machine   *ovfMachine        stepReadMachine
 //	work_disks    []workDisk         stepDecodeDisks
 //	http_port     int                the SDK's HTTP server step
 //	cd_path       string             the SDK's CD step (cd_files/cd_content)
@@ -56,7 +59,8 @@ func (b *Builder) Prepare(raws ...interface{}) ([]string, []string, error) {
 func (b *Builder) steps() []multistep.Step {
 	c := &b.config
 	return []multistep.Step{
-		&stepOpenSource{config: &c.SourceConfig},
+		c.SourceConfig.openStep(),
+		&stepReadMachine{config: &c.SourceConfig},
 		&stepDecodeDisks{hw: &c.HardwareConfig},
 		commonsteps.HTTPServerFromHTTPConfig(&c.HTTPConfig),
 		&commonsteps.StepCreateCD{Files: c.CDFiles, Content: c.CDContent, Label: c.CDLabel},
@@ -84,23 +88,9 @@ func hostPort(state multistep.StateBag) (int, error) {
 }
 
 func (b *Builder) Run(ctx context.Context, ui packersdk.Ui, hook packersdk.Hook) (packersdk.Artifact, error) {
-	state := new(multistep.BasicStateBag)
-	state.Put("config", &b.config)
-	state.Put("hook", hook)
-	state.Put("ui", ui)
-	state.Put("generated_data", map[string]interface{}{"vm_name": b.config.VMName})
-
-	runner := commonsteps.NewRunner(b.steps(), b.config.PackerConfig, ui)
-	runner.Run(ctx, state)
-
-	if rawErr, ok := state.GetOk("error"); ok {
-		return nil, rawErr.(error)
-	}
-	if _, ok := state.GetOk(multistep.StateCancelled); ok {
-		return nil, errors.New("build was cancelled")
-	}
-	if _, ok := state.GetOk(multistep.StateHalted); ok {
-		return nil, errors.New("build was halted")
+	state, err := buildsteps.Run(ctx, ui, hook, b.config.PackerConfig, &b.config, b.config.VMName, b.steps())
+	if err != nil {
+		return nil, err
 	}
 	files, _ := state.Get("export_files").([]string)
 	return &Artifact{
@@ -111,17 +101,8 @@ func (b *Builder) Run(ctx context.Context, ui packersdk.Ui, hook packersdk.Hook)
 	}, nil
 }
 
-// halt records err for the runner and the user, and stops the build.
-func halt(state multistep.StateBag, err error) multistep.StepAction {
-	state.Put("error", err)
-	state.Get("ui").(packersdk.Ui).Error(err.Error())
-	return multistep.ActionHalt
-}
-
-// failed reports whether the build stopped early, so a step's Cleanup undoes
-// its work (a cancelled or halted build keeps nothing).
-func failed(state multistep.StateBag) bool {
-	_, cancelled := state.GetOk(multistep.StateCancelled)
-	_, halted := state.GetOk(multistep.StateHalted)
-	return cancelled || halted
-}
+// halt and failed are the shared step helpers, which every step here calls.
+var (
+	halt   = buildsteps.Halt
+	failed = buildsteps.Failed
+)

@@ -3,10 +3,9 @@
 package vsphereovaqemu
 
 import (
-	"errors"
 	"fmt"
-	"os"
-	"strings"
+
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/exportdir"
 )
 
 // ExportConfig is the `export {}` block (step_export.go), with the
@@ -32,32 +31,12 @@ type ExportConfig struct {
 
 // Prepare checks the block. Name and OutputDir have their defaults by now.
 func (e *ExportConfig) Prepare() []error {
-	var errs []error
-	add := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
 	if e.Manifest == "" {
-		e.Manifest = "sha256"
+		e.Manifest = exportdir.DefaultManifest
 	}
-	switch e.Manifest {
-	case "none", "sha1", "sha256", "sha512":
-	default:
-		add("export.manifest %q: expected none, sha1, sha256 or sha512", e.Manifest)
-	}
+	errs := exportdir.CheckManifest(e.Manifest)
 	if e.CompressionLevel < 0 || e.CompressionLevel > 9 {
-		add("export.compression_level %d: expected 1 to 9 (0 for the default)", e.CompressionLevel)
+		errs = append(errs, fmt.Errorf("export.compression_level %d: expected 1 to 9 (0 for the default)", e.CompressionLevel))
 	}
-	if e.Name == "" {
-		errs = append(errs, errors.New("export.name is required"))
-	} else if strings.ContainsAny(e.Name, `/\`) {
-		add("export.name %q must be a file name, not a path", e.Name)
-	}
-	if e.OutputDir == "" {
-		errs = append(errs, errors.New("export.output_directory is required"))
-	} else if st, err := os.Stat(e.OutputDir); err == nil && !e.Force {
-		if !st.IsDir() {
-			add("export.output_directory %q exists and is not a folder", e.OutputDir)
-		} else if ents, _ := os.ReadDir(e.OutputDir); len(ents) > 0 {
-			add("export.output_directory %q exists and is not empty: remove it, or set export.force = true (or run packer build -force)", e.OutputDir)
-		}
-	}
-	return errs
+	return append(errs, exportdir.CheckFolder(e.Name, e.OutputDir, e.Force)...)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/ovakit/packer-plugin-vsphere-ova/builder/qemu"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/vmhardware"
 )
 
 // HardwareConfig overrides the machine the OVF describes (ovf_machine.go);
@@ -41,18 +42,7 @@ type HardwareConfig struct {
 
 // Prepare checks the section.
 func (c *HardwareConfig) Prepare() []error {
-	var errs []error
-	if c.CPUs < 0 || c.CpuCores < 0 || c.RAM < 0 || c.DiskSize < 0 {
-		errs = append(errs, fmt.Errorf("CPUs (%d), cpu_cores (%d), RAM (%d) and disk_size (%d) must not be negative", c.CPUs, c.CpuCores, c.RAM, c.DiskSize))
-	}
-	if c.CPUs > 0 && c.CpuCores > 0 && c.CPUs%c.CpuCores != 0 {
-		errs = append(errs, fmt.Errorf("CPUs = %d is not a multiple of cpu_cores = %d: vSphere needs whole sockets", c.CPUs, c.CpuCores))
-	}
-	for i, s := range c.DiskSizes {
-		if s < 0 {
-			errs = append(errs, fmt.Errorf("disk_sizes[%d] = %d: must not be negative", i, s))
-		}
-	}
+	errs := vmhardware.Check(int64(c.CPUs), int64(c.CpuCores), c.RAM, c.DiskSize, c.DiskSizes)
 	switch c.Firmware {
 	case "", "bios", "efi":
 	default:
@@ -72,14 +62,10 @@ func (c *HardwareConfig) Prepare() []error {
 	return errs
 }
 
-// diskSizeMiB is the wanted size in MiB of disk i (0: keep), disk_size
-// filling in for the first disk when disk_sizes leaves it out.
+// diskSizeMiB is the wanted size in MiB of disk i (0: keep).
 func (c *HardwareConfig) diskSizeMiB(i int) int64 {
-	if i < len(c.DiskSizes) && c.DiskSizes[i] > 0 {
-		return c.DiskSizes[i]
-	}
-	if i == 0 {
-		return c.DiskSize
+	if sizes := vmhardware.DiskSizes(c.DiskSize, c.DiskSizes); i < len(sizes) {
+		return sizes[i]
 	}
 	return 0
 }

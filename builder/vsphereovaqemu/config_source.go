@@ -3,12 +3,9 @@
 package vsphereovaqemu
 
 import (
-	"fmt"
 	"net/url"
-	"os"
-	"path/filepath"
-	"strings"
 
+	"github.com/ovakit/packer-plugin-vsphere-ova/builder/buildsteps"
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/ovasource"
 )
 
@@ -28,31 +25,16 @@ type SourceConfig struct {
 	SourceChecksum string `mapstructure:"source_checksum"`
 }
 
-// Prepare checks the section; a local source must exist now.
+// Prepare checks the section; a local source must exist now. A malformed
+// URL is not quoted in the message: URLs may carry tokens (see redact).
 func (c *SourceConfig) Prepare() []error {
-	var errs []error
-	add := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
-	switch {
-	case c.SourcePath == "":
-		add("source_path is required: a local .ova/.ovf file or an http(s) URL of an .ova")
-	case ovasource.IsURL(c.SourcePath):
-		if u, err := url.Parse(c.SourcePath); err != nil || u.Host == "" {
-			add("source_path is not a valid URL")
-		}
-	default:
-		ext := strings.ToLower(filepath.Ext(c.SourcePath))
-		if ext != ".ova" && ext != ".ovf" {
-			add("source_path %q: expected a file ending in .ova or .ovf", c.SourcePath)
-		} else if st, err := os.Stat(c.SourcePath); err != nil {
-			add("source_path: %v", err)
-		} else if st.IsDir() {
-			add("source_path %q is a folder: point it at the .ovf file inside", c.SourcePath)
-		}
-	}
-	if err := ovasource.CheckChecksumSpec(c.SourceChecksum); err != nil {
-		errs = append(errs, err)
-	}
-	return errs
+	return ovasource.Check(ovasource.Options{Path: c.SourcePath, Checksum: c.SourceChecksum}, false)
+}
+
+// openStep is the step that opens this source; messages show the path
+// redacted.
+func (c *SourceConfig) openStep() *buildsteps.StepOpenSource {
+	return &buildsteps.StepOpenSource{Path: c.SourcePath, Checksum: c.SourceChecksum, Show: redact}
 }
 
 // redact drops a URL's user info and query (which often carry tokens) for

@@ -8,7 +8,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -56,7 +55,7 @@ build {
 	cmd := env.Command(context.Background(), dir, &buf, "build", "-color=false", ".")
 	// Its own process group, signalled as a whole as a terminal's Ctrl-C
 	// is: packer's wrapper process leaves SIGINT to its child.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	packertest.SetProcessGroup(cmd)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +68,7 @@ build {
 		case err := <-done:
 			t.Fatalf("packer ended before %q: %v\n%s", trigger, err, buf.String())
 		case <-deadline:
-			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			packertest.Kill(cmd)
 			t.Fatalf("no %q in time:\n%s", trigger, buf.String())
 		case <-time.After(200 * time.Millisecond):
 		}
@@ -85,7 +84,7 @@ build {
 	} else {
 		time.Sleep(1 * time.Second) // the first disk is being encoded now
 	}
-	if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGINT); err != nil {
+	if err := packertest.Interrupt(cmd); err != nil {
 		t.Fatal(err)
 	}
 	select {
@@ -94,7 +93,7 @@ build {
 			t.Errorf("a cancelled build exited 0:\n%s", buf.String())
 		}
 	case <-time.After(2 * time.Minute):
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		packertest.Kill(cmd)
 		t.Fatalf("packer still running 2 minutes after SIGINT:\n%s", buf.String())
 	}
 	// QEMU's parent (the plugin) has exited, so init reaps it; give it a

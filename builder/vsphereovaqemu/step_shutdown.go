@@ -2,12 +2,12 @@ package vsphereovaqemu
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 
+	"github.com/ovakit/packer-plugin-vsphere-ova/builder/buildsteps"
 	"github.com/ovakit/packer-plugin-vsphere-ova/builder/qemu"
 )
 
@@ -29,17 +29,10 @@ func (s *stepShutdown) Run(ctx context.Context, state multistep.StateBag) multis
 	defer cancel()
 	var err error
 	if cfg.Command != "" && s.commType != "none" {
-		comm, ok := state.Get("communicator").(packersdk.Communicator)
-		if !ok {
-			return halt(state, errors.New("shutdown_command needs a communicator"))
+		if err := buildsteps.StartShutdownCommand(ctx, state, cfg.Command); err != nil {
+			return halt(state, err)
 		}
-		ui.Say("Running shutdown_command ...")
-		// The command usually ends the connection, so its exit status is
-		// not awaited; QEMU exiting is what counts.
-		if err := comm.Start(ctx, &packersdk.RemoteCmd{Command: cfg.Command}); err != nil {
-			return halt(state, fmt.Errorf("running shutdown_command: %w", err))
-		}
-		err = m.Wait(wctx)
+		err = m.Wait(wctx) // QEMU exiting is what counts
 	} else {
 		ui.Say("Pressing the ACPI power button (QMP system_powerdown) ...")
 		err = m.Shutdown(wctx)

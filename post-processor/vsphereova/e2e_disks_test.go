@@ -1,16 +1,12 @@
 package vsphereova
 
 import (
-	"bufio"
 	"context"
-	"io"
 	mrand "math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -219,7 +215,7 @@ func TestPackerCancelDuringConversion(t *testing.T) {
 	}
 	cmd := env.Command(context.Background(), dir, nil, "build", "-color=false",
 		"-var", `disks={raw="`+disk+`"}`, "-var", "out_dir="+out, ".")
-	log, signalled, err := interruptAfter(t, cmd, "Converting "+disk, 500*time.Millisecond)
+	log, signalled, err := packertest.InterruptOn(t, cmd, "Converting "+disk, 500*time.Millisecond, 5*time.Minute)
 	if !signalled {
 		t.Fatalf("the conversion never started:\n%s", log)
 	}
@@ -238,45 +234,6 @@ func TestPackerCancelDuringConversion(t *testing.T) {
 	if left, _ := atomicfile.Leftovers(dir); len(left) != 0 {
 		t.Errorf("work folders or temporary files left: %v", left)
 	}
-}
-
-// interruptAfter runs cmd (a packer build) and sends SIGINT to its process
-// group delay after a line containing line appears, as Ctrl-C in a
-// terminal does (Packer re-executes itself under panicwrap, whose parent
-// ignores SIGINT, so the signal goes to the group).
-func interruptAfter(t *testing.T, cmd *exec.Cmd, line string, delay time.Duration) (string, bool, error) {
-	t.Helper()
-	pr, pw := io.Pipe()
-	cmd.Stdout, cmd.Stderr = pw, pw
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var output strings.Builder
-	signalled := false
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		sc := bufio.NewScanner(pr)
-		for sc.Scan() {
-			output.WriteString(sc.Text() + "\n")
-			if !signalled && strings.Contains(sc.Text(), line) {
-				signalled = true
-				time.AfterFunc(delay, func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGINT) })
-			}
-		}
-	}()
-	werr := make(chan error, 1)
-	go func() { werr <- cmd.Wait(); pw.Close() }()
-	var err error
-	select {
-	case err = <-werr:
-	case <-time.After(5 * time.Minute):
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		t.Fatal("packer did not exit within 5 minutes")
-	}
-	<-done
-	return output.String(), signalled, err
 }
 
 // vmxTemplate packs a vmware-iso style output folder handed over by

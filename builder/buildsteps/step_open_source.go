@@ -1,0 +1,56 @@
+package buildsteps
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log"
+
+	"github.com/hashicorp/packer-plugin-sdk/multistep"
+	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
+
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/ovasource"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/progress"
+)
+
+// StepOpenSource downloads (URLs), checks and indexes the source
+// (internal/ovasource) before anything is created, so every error here is
+// cheap. It puts the *ovasource.Source in state as "source"; Cleanup closes
+// it and removes a downloaded copy.
+type StepOpenSource struct {
+	Path     string // source_path
+	Checksum string // source_checksum
+	// Show is how Path appears in messages; nil shows it as it is. The QEMU
+	// builder redacts a URL's credentials and query (tokens).
+	Show func(path string) string
+}
+
+func (s *StepOpenSource) Run(ctx context.Context, state multistep.StateBag) multistep.StepAction {
+	ui := state.Get("ui").(packersdk.Ui)
+	shown := s.Path
+	if s.Show != nil {
+		shown = s.Show(s.Path)
+	}
+	ui.Say(fmt.Sprintf("Opening source %s ...", shown))
+	src, err := ovasource.Open(ctx, ovasource.Options{
+		Path:     s.Path,
+		Checksum: s.Checksum,
+		Progress: func(name string, size int64, r io.ReadCloser) io.ReadCloser {
+			return progress.Track(ui, name, size, r)
+		},
+	})
+	if err != nil {
+		return Halt(state, err)
+	}
+	state.Put("source", src)
+	return multistep.ActionContinue
+}
+
+// Cleanup closes the source and removes a downloaded copy.
+func (s *StepOpenSource) Cleanup(state multistep.StateBag) {
+	if src, ok := state.GetOk("source"); ok {
+		if err := src.(*ovasource.Source).Close(); err != nil {
+			log.Printf("closing source: %v", err)
+		}
+	}
+}

@@ -1,0 +1,27 @@
+package vsphereovaqemu
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/hashicorp/packer-plugin-sdk/multistep"
+
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/ovasource"
+)
+
+// stepReadMachine reads the machine the source's OVF describes
+// (ovf_machine.go), right after the source is opened and before anything
+// is written.
+type stepReadMachine struct{ config *SourceConfig }
+
+func (s *stepReadMachine) Run(_ context.Context, state multistep.StateBag) multistep.StepAction {
+	src := state.Get("source").(*ovasource.Source)
+	m, err := readMachine(src.Envelope)
+	if err != nil {
+		return halt(state, fmt.Errorf("source_path %s: %s: %w", redact(s.config.SourcePath), src.OVFName, err))
+	}
+	state.Put("ovf_machine", m)
+	return multistep.ActionContinue
+}
+
+func (s *stepReadMachine) Cleanup(multistep.StateBag) {}
