@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -85,7 +86,7 @@ func TestStepOpenSourceHalts(t *testing.T) {
 	ui, out := testUI()
 	state := new(multistep.BasicStateBag)
 	state.Put("ui", ui)
-	s := &StepOpenSource{Path: hs.URL + "/base.ova?token=secret", Show: func(string) string { return "<shown>" }}
+	s := &StepOpenSource{Path: hs.URL + "/base.ova?token=secret"}
 	if a := s.Run(context.Background(), state); a != multistep.ActionHalt {
 		t.Fatalf("action %v, want a halt", a)
 	}
@@ -93,8 +94,8 @@ func TestStepOpenSourceHalts(t *testing.T) {
 	if err, _ := state.Get("error").(error); err == nil || !strings.Contains(err.Error(), "404") {
 		t.Errorf("error %v, want the HTTP 404", err)
 	}
-	if !strings.Contains(out.String(), "Opening source <shown> ...") || strings.Contains(out.String(), "Opening source http") {
-		t.Errorf("output %q does not show the path through Show", out.String())
+	if !strings.Contains(out.String(), "Opening source "+hs.URL+"/base.ova ...") || strings.Contains(out.String()+fmt.Sprint(state.Get("error")), "secret") {
+		t.Errorf("output %q, error %v: want the path without its query", out.String(), state.Get("error"))
 	}
 	if _, ok := state.GetOk("source"); ok {
 		t.Error("a failed open put a source in state")

@@ -20,18 +20,11 @@ import (
 type StepOpenSource struct {
 	Path     string // source_path
 	Checksum string // source_checksum
-	// Show is how Path appears in messages; nil shows it as it is. The QEMU
-	// builder redacts a URL's credentials and query (tokens).
-	Show func(path string) string
 }
 
 func (s *StepOpenSource) Run(ctx context.Context, state multistep.StateBag) multistep.StepAction {
 	ui := state.Get("ui").(packersdk.Ui)
-	shown := s.Path
-	if s.Show != nil {
-		shown = s.Show(s.Path)
-	}
-	ui.Say(fmt.Sprintf("Opening source %s ...", shown))
+	ui.Say(fmt.Sprintf("Opening source %s ...", ovasource.Redact(s.Path)))
 	src, err := ovasource.Open(ctx, ovasource.Options{
 		Path:     s.Path,
 		Checksum: s.Checksum,

@@ -23,7 +23,7 @@ type SourceConfig struct {
 
 // Prepare checks the section; a local source must exist now.
 func (c *SourceConfig) Prepare() []error {
-	return ovasource.Check(ovasource.Options{Path: c.SourcePath, Checksum: c.SourceChecksum}, true)
+	return ovasource.Check(ovasource.Options{Path: c.SourcePath, Checksum: c.SourceChecksum})
 }
 
 // openStep is the step that opens this source.
@@ -31,4 +31,3 @@ func (c *SourceConfig) openStep() *buildsteps.StepOpenSource {
 	return &buildsteps.StepOpenSource{Path: c.SourcePath, Checksum: c.SourceChecksum}
 }
 
-func isURL(s string) bool { return ovasource.IsURL(s) }

@@ -3,13 +3,14 @@ package vsphereova
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"strconv"
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/vim25/mo"
+
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/ovasource"
 )
 
 // registryInfo is what the artifact reports to an HCP Packer registry
@@ -40,7 +41,7 @@ func (s *stepCollectMetadata) Run(ctx context.Context, state multistep.StateBag)
 }
 
 func (s *stepCollectMetadata) collect(ctx context.Context, state multistep.StateBag) (*registryInfo, error) {
-	info := &registryInfo{Labels: map[string]string{"source": redactURL(s.source)}}
+	info := &registryInfo{Labels: map[string]string{"source": ovasource.Redact(s.source)}}
 	if u, err := serverURL(s.server); err == nil {
 		info.Labels["vcenter_server"] = u.Host
 	}
@@ -80,20 +81,6 @@ func (s *stepCollectMetadata) collect(ctx context.Context, state multistep.State
 		info.Labels["host"] = name
 	}
 	return info, nil
-}
-
-// redactURL drops credentials and the query (signed URLs carry tokens there)
-// from a URL; other strings are returned as they are.
-func redactURL(s string) string {
-	if !isURL(s) {
-		return s
-	}
-	u, err := url.Parse(s)
-	if err != nil {
-		return "(unparsable URL)"
-	}
-	u.User, u.RawQuery, u.Fragment = nil, "", ""
-	return u.String()
 }
 
 func (s *stepCollectMetadata) Cleanup(multistep.StateBag) {}

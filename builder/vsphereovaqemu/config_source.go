@@ -3,8 +3,6 @@
 package vsphereovaqemu
 
 import (
-	"net/url"
-
 	"github.com/ovakit/packer-plugin-vsphere-ova/builder/buildsteps"
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/ovasource"
 )
@@ -25,31 +23,12 @@ type SourceConfig struct {
 	SourceChecksum string `mapstructure:"source_checksum"`
 }
 
-// Prepare checks the section; a local source must exist now. A malformed
-// URL is not quoted in the message: URLs may carry tokens (see redact).
+// Prepare checks the section; a local source must exist now.
 func (c *SourceConfig) Prepare() []error {
-	return ovasource.Check(ovasource.Options{Path: c.SourcePath, Checksum: c.SourceChecksum}, false)
+	return ovasource.Check(ovasource.Options{Path: c.SourcePath, Checksum: c.SourceChecksum})
 }
 
-// openStep is the step that opens this source; messages show the path
-// redacted.
+// openStep is the step that opens this source.
 func (c *SourceConfig) openStep() *buildsteps.StepOpenSource {
-	return &buildsteps.StepOpenSource{Path: c.SourcePath, Checksum: c.SourceChecksum, Show: redact}
-}
-
-// redact drops a URL's user info and query (which often carry tokens) for
-// messages.
-func redact(p string) string {
-	if !ovasource.IsURL(p) {
-		return p
-	}
-	u, err := url.Parse(p)
-	if err != nil {
-		return "<source URL>"
-	}
-	u.User = nil
-	if u.RawQuery != "" {
-		u.RawQuery = "<redacted>"
-	}
-	return u.String()
+	return &buildsteps.StepOpenSource{Path: c.SourcePath, Checksum: c.SourceChecksum}
 }

@@ -18,7 +18,7 @@ func (s *stepReadMachine) Run(_ context.Context, state multistep.StateBag) multi
 	src := state.Get("source").(*ovasource.Source)
 	m, err := readMachine(src.Envelope)
 	if err != nil {
-		return halt(state, fmt.Errorf("source_path %s: %s: %w", redact(s.config.SourcePath), src.OVFName, err))
+		return halt(state, fmt.Errorf("source_path %s: %s: %w", ovasource.Redact(s.config.SourcePath), src.OVFName, err))
 	}
 	state.Put("ovf_machine", m)
 	return multistep.ActionContinue

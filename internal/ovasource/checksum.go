@@ -49,10 +49,10 @@ func verifyChecksum(ctx context.Context, local, orig, spec string) error {
 	}
 	defer f.Close()
 	if _, err := ctxio.Copy(ctx, h, f); err != nil {
-		return fmt.Errorf("computing the checksum of %s: %w", orig, err)
+		return fmt.Errorf("computing the checksum of %s: %w", Redact(orig), err)
 	}
 	if got := hex.EncodeToString(h.Sum(nil)); !strings.EqualFold(got, want) {
-		return fmt.Errorf("source_checksum mismatch for %s: expected %s:%s, computed %s:%s; the file is corrupt or not the one you meant", orig, alg, want, alg, got)
+		return fmt.Errorf("source_checksum mismatch for %s: expected %s:%s, computed %s:%s; the file is corrupt or not the one you meant", Redact(orig), alg, want, alg, got)
 	}
 	return nil
 }

@@ -22,15 +22,15 @@ import (
 func download(ctx context.Context, u string, progress ProgressFunc) (_ string, err error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return "", fmt.Errorf("source_path %q: %w", u, err)
+		return "", fmt.Errorf("source_path %s: %w", Redact(u), redactErr(err))
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return "", fmt.Errorf("downloading source_path: %w", err)
+		return "", fmt.Errorf("downloading source_path: %w", redactErr(err))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("downloading source_path %s: HTTP %s", u, resp.Status)
+		return "", fmt.Errorf("downloading source_path %s: HTTP %s", Redact(u), resp.Status)
 	}
 	f, err := os.CreateTemp("", "source"+atomicfile.TempInfix+"*.ova")
 	if err != nil {
@@ -44,7 +44,7 @@ func download(ctx context.Context, u string, progress ProgressFunc) (_ string, e
 	}()
 	body := io.ReadCloser(resp.Body)
 	if progress != nil {
-		body = progress(path.Base(u), resp.ContentLength, body)
+		body = progress(path.Base(resp.Request.URL.Path), resp.ContentLength, body)
 		defer body.Close()
 	}
 	n, err := ctxio.Copy(ctx, f, body)
@@ -58,7 +58,7 @@ func download(ctx context.Context, u string, progress ProgressFunc) (_ string, e
 		if ctx.Err() != nil {
 			err = errors.Join(ctx.Err(), err)
 		}
-		return "", fmt.Errorf("downloading source_path %s: %w", u, err)
+		return "", fmt.Errorf("downloading source_path %s: %w", Redact(u), redactErr(err))
 	}
 	return f.Name(), nil
 }

@@ -11,10 +11,8 @@ import (
 // Check says what is wrong with a builder's source_path and source_checksum
 // options, before anything is opened: the path is an http(s) URL, or a local
 // .ova or .ovf file that exists now; the checksum is one CheckChecksumSpec
-// accepts. quoteURL says whether a malformed URL is quoted in its message:
-// the `vsphere-ova-qemu` builder keeps URLs, which may carry tokens, out of
-// messages.
-func Check(o Options, quoteURL bool) []error {
+// accepts. A URL appears in messages only as Redact shows it.
+func Check(o Options) []error {
 	var errs []error
 	add := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
 	switch p := o.Path; {
@@ -22,11 +20,7 @@ func Check(o Options, quoteURL bool) []error {
 		add("source_path is required: a local .ova/.ovf file or an http(s) URL of an .ova")
 	case IsURL(p):
 		if u, err := url.Parse(p); err != nil || u.Host == "" {
-			if quoteURL {
-				add("source_path %q is not a valid URL", p)
-			} else {
-				add("source_path is not a valid URL")
-			}
+			add("source_path %s is not a valid URL: give scheme, host and path, e.g. https://host/base.ova", Redact(p))
 		}
 	default:
 		ext := strings.ToLower(filepath.Ext(p))

@@ -18,21 +18,19 @@ func TestCheck(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, c := range []struct {
-		o        Options
-		quoteURL bool
-		want     []string // one message part per error
+		o    Options
+		want []string // one message part per error
 	}{
-		{Options{Path: ova}, true, nil},
-		{Options{Path: "https://h/base.ova", Checksum: "sha256:ab"}, true, nil},
-		{Options{}, true, []string{"source_path is required"}},
-		{Options{Path: "http://?tok=1"}, true, []string{`source_path "http://?tok=1" is not a valid URL`}},
-		{Options{Path: "http://?tok=1"}, false, []string{"source_path is not a valid URL"}},
-		{Options{Path: filepath.Join(dir, "base.img")}, true, []string{"expected a file ending in .ova or .ovf"}},
-		{Options{Path: filepath.Join(dir, "missing.ova")}, true, []string{"source_path: stat"}},
-		{Options{Path: folder}, true, []string{"is a folder: point it at the .ovf file inside"}},
-		{Options{Path: ova, Checksum: "crc:1"}, true, []string{`source_checksum "crc:1"`}},
+		{Options{Path: ova}, nil},
+		{Options{Path: "https://h/base.ova", Checksum: "sha256:ab"}, nil},
+		{Options{}, []string{"source_path is required"}},
+		{Options{Path: "http://?tok=1"}, []string{"source_path http: is not a valid URL"}},
+		{Options{Path: filepath.Join(dir, "base.img")}, []string{"expected a file ending in .ova or .ovf"}},
+		{Options{Path: filepath.Join(dir, "missing.ova")}, []string{"source_path: stat"}},
+		{Options{Path: folder}, []string{"is a folder: point it at the .ovf file inside"}},
+		{Options{Path: ova, Checksum: "crc:1"}, []string{`source_checksum "crc:1"`}},
 	} {
-		errs := Check(c.o, c.quoteURL)
+		errs := Check(c.o)
 		if len(errs) != len(c.want) {
 			t.Errorf("%+v: %v, want %d errors", c.o, errs, len(c.want))
 			continue
@@ -42,7 +40,7 @@ func TestCheck(t *testing.T) {
 				t.Errorf("%+v: %v, want %q", c.o, errs[i], w)
 			}
 		}
-		if !c.quoteURL && len(errs) > 0 && strings.Contains(errs[0].Error(), "tok") {
+		if len(errs) > 0 && strings.Contains(errs[0].Error(), "tok") {
 			t.Errorf("the URL is in the message: %v", errs[0])
 		}
 	}

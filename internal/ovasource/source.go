@@ -80,7 +80,7 @@ func Open(ctx context.Context, o Options) (_ *Source, err error) {
 	local := o.Path
 	if IsURL(o.Path) {
 		if urlExt(o.Path) == ".ovf" {
-			return nil, fmt.Errorf("source_path %q: an OVF URL is not supported (its disks would be separate downloads); use an .ova URL or a local .ovf", o.Path)
+			return nil, fmt.Errorf("source_path %s: an OVF URL is not supported (its disks would be separate downloads); use an .ova URL or a local .ovf", Redact(o.Path))
 		}
 		if local, err = download(ctx, o.Path, o.Progress); err != nil {
 			return nil, err
@@ -98,10 +98,10 @@ func Open(ctx context.Context, o Options) (_ *Source, err error) {
 		err = s.indexOVA(local)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("source_path %s: %w", o.Path, err)
+		return nil, fmt.Errorf("source_path %s: %w", Redact(o.Path), err)
 	}
 	if err := s.check(); err != nil {
-		return nil, fmt.Errorf("source_path %s: %w", o.Path, err)
+		return nil, fmt.Errorf("source_path %s: %w", Redact(o.Path), err)
 	}
 	return s, nil
 }
