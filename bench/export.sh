@@ -12,8 +12,9 @@
 #   cat      cat of the exported disk into a file + fsync (the copy limit).
 #   sha      one SHA-256 pass over it (openssl).
 #   net      the disk over HTTPS from the same server code (Go TLS +
-#            http.ServeContent, bench/ovapack serve) into /dev/null by curl:
-#            the transfer alone, no write, no hash.
+#            http.ServeContent, bench/ovapack serve) into /dev/null by Go's
+#            client (ovapack fetch; curl's time is printed too): the
+#            transfer alone, no write, no hash.
 #   floor    L = max(cat + fsync, sha), as for the post-processor
 #            (bench/ova.sh); LT = max(L, net) also counts the transfer.
 #
@@ -104,6 +105,10 @@ build { sources = ["source.vsphere-ova.bench"] }
 EOF
 (cd "$work/tmpl" && "$packer" init . > /dev/null)
 
+# CPU seconds (user + system) a process has used so far.
+hz=$(getconf CLK_TCK)
+proc_cpu() { awk -v hz="$hz" '{ printf "%.2f\n", ($14 + $15) / hz }' "/proc/$1/stat"; }
+
 res=$work/results && mkdir -p "$res"
 for ((i = 1; i <= repeat; i++)); do
   rm -rf "$work/out"
@@ -131,15 +136,19 @@ for ((i = 1; i <= repeat; i++)); do
   serve_pid=$!
   for _ in $(seq 1 100); do [[ -s $work/serve.url ]] && break; sleep 0.1; done
   s=$(date +%s.%N); curl -ksSf -o /dev/null "$(cat "$work/serve.url")"; e=$(date +%s.%N)
+  echo "$e - $s" | bc >> "$res/curl"
+  s=$(date +%s.%N); "$work/bin/ovapack" fetch -url "$(cat "$work/serve.url")"; e=$(date +%s.%N)
   echo "$e - $s" | bc >> "$res/net"
   kill -INT "$serve_pid"; wait "$serve_pid" || true
   serve_pid= && rm -f "$work/serve.url"
   rm -rf "$work/govc" && sync
+  c0=$(proc_cpu "$vcsim_pid")
   s=$(date +%s.%N)
   "$work/bin/govc" export.ovf -vm govc-base -sha 256 "$work/govc" > "$work/govc.log" 2>&1 ||
     { cat "$work/govc.log" >&2; echo "govc export.ovf failed" >&2; exit 1; }
   sync -f "$work/govc"; e=$(date +%s.%N)
   echo "$e - $s" | bc >> "$res/govc"
+  echo "$(proc_cpu "$vcsim_pid") - $c0" | bc >> "$res/simcpu"
   echo "   run $i: export ${secs}s, govc $(tail -1 "$res/govc")s (load $(cut -d' ' -f1-3 /proc/loadavg))"
 done
 
@@ -158,8 +167,10 @@ echo "Builder export step, one disk of $((size >> 20)) MiB over the simulator's 
 printf '  %-28s %8.2fs  (median %.2fs)\n' "export step (packer build)" "$ex" "$(median "$res/export")"
 printf '  %-28s %8.2fs  (median %.2fs)\n' "cat + fsync" "$c" "$(median "$res/cat")"
 printf '  %-28s %8.2fs  (median %.2fs)\n' "sha256 (openssl)" "$h" "$(median "$res/sha")"
-printf '  %-28s %8.2fs  (median %.2fs)\n' "net: curl https > /dev/null" "$n" "$(median "$res/net")"
+printf '  %-28s %8.2fs  (median %.2fs)\n' "net: Go https > /dev/null" "$n" "$(median "$res/net")"
+printf '  %-28s %8.2fs  (median %.2fs)\n' "curl https > /dev/null" "$(best "$res/curl")" "$(median "$res/curl")"
 printf '  %-28s %8.2fs  (median %.2fs)\n' "govc export.ovf -sha 256" "$g" "$(median "$res/govc")"
+echo "  the simulator used $(median "$res/simcpu") CPU-seconds to serve one export (median, during govc's), of the $(nproc) cores this machine has"
 echo "  export / floor L = $ratio (target <= 1.3), export / max(L, net) = $ratioT (reported)"
 echo "  export / govc = $ratioG (target <= 1.0), plugin peak RSS ${rss} MiB (target < 128)"
 ok=$(awk -v r="$ratio" -v g="$ratioG" -v m="${rss:-0}" 'BEGIN { print (r <= 1.3 && g <= 1.0 && m < 128) ? 1 : 0 }')

@@ -5,6 +5,7 @@
 //	ovapack evict FILE...                     # drop files from the page cache, prove it
 //	ovapack watch -plugin BIN -- CMD ARGS...  # run CMD: wall, CPU, plugin RSS
 //	ovapack serve -file F                     # HTTPS on 127.0.0.1, as the simulator's NFC download
+//	ovapack fetch -url U                      # GET into /dev/null with Go's client
 package main
 
 import (
@@ -21,7 +22,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: ovapack gen|pack|evict|watch|serve [flags]")
+		fmt.Fprintln(os.Stderr, "usage: ovapack gen|pack|evict|watch|serve|fetch [flags]")
 		os.Exit(2)
 	}
 	var err error
@@ -36,8 +37,10 @@ func main() {
 		err = watch(os.Args[2:])
 	case "serve":
 		err = serve(os.Args[2:])
+	case "fetch":
+		err = fetch(os.Args[2:])
 	default:
-		err = fmt.Errorf("unknown command %q: use gen, pack, evict, watch or serve", os.Args[1])
+		err = fmt.Errorf("unknown command %q: use gen, pack, evict, watch, serve or fetch", os.Args[1])
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "ovapack:", err)
