@@ -4,6 +4,8 @@
 //	ovapack pack -ovf DIR/vm.ovf -out X.ova   # ova.Pack, the library alone
 //	ovapack evict FILE...                     # drop files from the page cache, prove it
 //	ovapack watch -plugin BIN -- CMD ARGS...  # run CMD: wall, CPU, plugin RSS
+//	ovapack serve -file F                     # HTTPS on 127.0.0.1, as the simulator's NFC download
+//	ovapack fetch -url U                      # GET into /dev/null with Go's client
 package main
 
 import (
@@ -20,7 +22,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: ovapack gen|pack|evict|watch [flags]")
+		fmt.Fprintln(os.Stderr, "usage: ovapack gen|pack|evict|watch|serve|fetch [flags]")
 		os.Exit(2)
 	}
 	var err error
@@ -33,8 +35,12 @@ func main() {
 		err = evict(os.Args[2:])
 	case "watch":
 		err = watch(os.Args[2:])
+	case "serve":
+		err = serve(os.Args[2:])
+	case "fetch":
+		err = fetch(os.Args[2:])
 	default:
-		err = fmt.Errorf("unknown command %q: use gen, pack, evict or watch", os.Args[1])
+		err = fmt.Errorf("unknown command %q: use gen, pack, evict, watch, serve or fetch", os.Args[1])
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "ovapack:", err)
