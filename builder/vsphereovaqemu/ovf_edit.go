@@ -49,145 +49,10 @@ func editDescriptor(src []byte, e descriptorEdits) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	ns := doc.Root().Name.Space
-	attr := func(local string) xml.Name { return xml.Name{Space: ns, Local: local} }
+	x := &descriptorEditor{ns: doc.Root().Name.Space, e: e}
 	rounds := []func(*ovf.Document, *ovf.Editor) error{
-		// References/File: new name and size.
-		func(doc *ovf.Document, ed *ovf.Editor) error {
-			refs := doc.Root().Child(ns, "References")
-			for _, d := range e.Disks {
-				f := findChild(refs, ns, "File", "href", d.OldHref)
-				if f == nil {
-					return fmt.Errorf("References has no File with href %q", d.OldHref)
-				}
-				ed.SetAttr(f, attr("href"), d.NewHref)
-			}
-			return nil
-		},
-		func(doc *ovf.Document, ed *ovf.Editor) error {
-			refs := doc.Root().Child(ns, "References")
-			for _, d := range e.Disks {
-				ed.SetAttr(findChild(refs, ns, "File", "href", d.NewHref), attr("size"), strconv.FormatInt(d.FileSize, 10))
-			}
-			return nil
-		},
-		// DiskSection/Disk: capacity (in the source's units when they
-		// divide it), populatedSize.
-		func(doc *ovf.Document, ed *ovf.Editor) error {
-			ds := doc.Root().Child(ns, "DiskSection")
-			for _, d := range e.Disks {
-				el := findChild(ds, ns, "Disk", "diskId", d.DiskID)
-				if el == nil {
-					return fmt.Errorf("DiskSection has no Disk %q", d.DiskID)
-				}
-				units, _ := el.Attr(ns, "capacityAllocationUnits")
-				shift := 0
-				if units != "" {
-					if one, err := scaleBytes(1, units); err == nil {
-						for one > 1 {
-							one >>= 1
-							shift++
-						}
-					}
-				}
-				if d.Capacity%(int64(1)<<shift) == 0 {
-					ed.SetAttr(el, attr("capacity"), strconv.FormatInt(d.Capacity>>shift, 10))
-				} else {
-					ed.SetAttr(el, attr("capacity"), strconv.FormatInt(d.Capacity, 10))
-					ed.SetAttr(el, attr("capacityAllocationUnits"), "byte")
-				}
-				if _, ok := el.Attr(ns, "populatedSize"); ok {
-					ed.SetAttr(el, attr("populatedSize"), strconv.FormatInt(d.PopulatedSize, 10))
-				}
-			}
-			return nil
-		},
-		// VirtualHardwareSection: CPU count, cores per socket, memory.
-		func(doc *ovf.Document, ed *ovf.Editor) error {
-			vs := doc.Root().Child(ns, "VirtualSystem")
-			if vs == nil {
-				return fmt.Errorf("no VirtualSystem")
-			}
-			hw := vs.Child(ns, "VirtualHardwareSection")
-			if hw == nil {
-				return fmt.Errorf("no VirtualHardwareSection")
-			}
-			for _, it := range hw.ChildrenNamed(ns, "Item") {
-				rt := it.Child(nsRASD, "ResourceType")
-				if rt == nil {
-					continue
-				}
-				qty := it.Child(nsRASD, "VirtualQuantity")
-				switch strings.TrimSpace(rt.Text()) {
-				case "3":
-					if e.CPUs > 0 && qty != nil {
-						ed.SetText(qty, strconv.Itoa(e.CPUs))
-					}
-					if e.CoresPerSocket > 0 {
-						if cps := it.Child(nsVMW, "CoresPerSocket"); cps != nil {
-							ed.SetText(cps, strconv.Itoa(e.CoresPerSocket))
-						} else {
-							ed.Append(it, &ovf.Node{
-								Name:  xml.Name{Space: nsVMW, Local: "CoresPerSocket"},
-								Attrs: []xml.Attr{{Name: attr("required"), Value: "false"}},
-								Text:  strconv.Itoa(e.CoresPerSocket),
-							})
-						}
-					}
-				case "4":
-					if e.MemoryMiB > 0 && qty != nil {
-						units := "byte * 2^20"
-						if u := it.Child(nsRASD, "AllocationUnits"); u != nil {
-							units = strings.TrimSpace(u.Text())
-						}
-						one, err := scaleBytes(1, units)
-						if err != nil || (e.MemoryMiB<<20)%one != 0 {
-							return fmt.Errorf("memory item: cannot write %d MiB in units %q", e.MemoryMiB, units)
-						}
-						ed.SetText(qty, strconv.FormatInt((e.MemoryMiB<<20)/one, 10))
-					}
-				}
-			}
-			return nil
-		},
+		x.fileHrefs, x.fileSizes, x.diskCapacities, x.hardwareQuantities, x.systemName, x.firmware,
 	}
-	rounds = append(rounds, func(doc *ovf.Document, ed *ovf.Editor) error {
-		vs := doc.Root().Child(ns, "VirtualSystem")
-		if e.Name == "" {
-			return nil
-		}
-		ed.SetAttr(vs, attr("id"), e.Name)
-		if n := vs.Child(ns, "Name"); n != nil {
-			ed.SetText(n, e.Name)
-		}
-		return nil
-	}, func(doc *ovf.Document, ed *ovf.Editor) error {
-		if e.Firmware == "" {
-			return nil
-		}
-		hw := doc.Root().Child(ns, "VirtualSystem").Child(ns, "VirtualHardwareSection")
-		want := map[string]string{"firmware": e.Firmware}
-		if e.Firmware == "efi" {
-			want["bootOptions.efiSecureBootEnabled"] = strconv.FormatBool(e.SecureBoot)
-		}
-		for _, c := range hw.ChildrenNamed(nsVMW, "Config") {
-			k, _ := c.Attr(nsVMW, "key")
-			if v, ok := want[k]; ok {
-				ed.SetAttr(c, xml.Name{Space: nsVMW, Local: "value"}, v)
-				delete(want, k)
-			}
-		}
-		for _, k := range []string{"firmware", "bootOptions.efiSecureBootEnabled"} {
-			if v, ok := want[k]; ok && !(k == "firmware" && v == "bios") {
-				ed.Append(hw, &ovf.Node{Name: xml.Name{Space: nsVMW, Local: "Config"}, Attrs: []xml.Attr{
-					{Name: attr("required"), Value: "false"},
-					{Name: xml.Name{Space: nsVMW, Local: "key"}, Value: k},
-					{Name: xml.Name{Space: nsVMW, Local: "value"}, Value: v},
-				}})
-			}
-		}
-		return nil
-	})
 	for _, round := range rounds {
 		ed := doc.Edit()
 		if err := round(doc, ed); err != nil {
@@ -198,6 +63,175 @@ func editDescriptor(src []byte, e descriptorEdits) ([]byte, error) {
 		}
 	}
 	return doc.Bytes(), nil
+}
+
+// descriptorEditor holds the rounds of editDescriptor: ns is the OVF
+// namespace the source uses (1.0 or 2.0).
+type descriptorEditor struct {
+	ns string
+	e  descriptorEdits
+}
+
+func (x *descriptorEditor) attr(local string) xml.Name { return xml.Name{Space: x.ns, Local: local} }
+
+// fileHrefs renames References/File to the export's disk names.
+func (x *descriptorEditor) fileHrefs(doc *ovf.Document, ed *ovf.Editor) error {
+	refs := doc.Root().Child(x.ns, "References")
+	for _, d := range x.e.Disks {
+		f := findChild(refs, x.ns, "File", "href", d.OldHref)
+		if f == nil {
+			return fmt.Errorf("References has no File with href %q", d.OldHref)
+		}
+		ed.SetAttr(f, x.attr("href"), d.NewHref)
+	}
+	return nil
+}
+
+// fileSizes writes the new VMDKs' sizes into References/File.
+func (x *descriptorEditor) fileSizes(doc *ovf.Document, ed *ovf.Editor) error {
+	refs := doc.Root().Child(x.ns, "References")
+	for _, d := range x.e.Disks {
+		ed.SetAttr(findChild(refs, x.ns, "File", "href", d.NewHref), x.attr("size"), strconv.FormatInt(d.FileSize, 10))
+	}
+	return nil
+}
+
+// diskCapacities writes DiskSection/Disk capacity (in the source's units
+// when they divide it, else in bytes) and populatedSize where it was.
+func (x *descriptorEditor) diskCapacities(doc *ovf.Document, ed *ovf.Editor) error {
+	ds := doc.Root().Child(x.ns, "DiskSection")
+	for _, d := range x.e.Disks {
+		el := findChild(ds, x.ns, "Disk", "diskId", d.DiskID)
+		if el == nil {
+			return fmt.Errorf("DiskSection has no Disk %q", d.DiskID)
+		}
+		units, _ := el.Attr(x.ns, "capacityAllocationUnits")
+		shift := 0
+		if units != "" {
+			if one, err := scaleBytes(1, units); err == nil {
+				for one > 1 {
+					one >>= 1
+					shift++
+				}
+			}
+		}
+		if d.Capacity%(int64(1)<<shift) == 0 {
+			ed.SetAttr(el, x.attr("capacity"), strconv.FormatInt(d.Capacity>>shift, 10))
+		} else {
+			ed.SetAttr(el, x.attr("capacity"), strconv.FormatInt(d.Capacity, 10))
+			ed.SetAttr(el, x.attr("capacityAllocationUnits"), "byte")
+		}
+		if _, ok := el.Attr(x.ns, "populatedSize"); ok {
+			ed.SetAttr(el, x.attr("populatedSize"), strconv.FormatInt(d.PopulatedSize, 10))
+		}
+	}
+	return nil
+}
+
+// hardwareQuantities writes the CPU count, cores per socket and memory
+// into the VirtualHardwareSection's items.
+func (x *descriptorEditor) hardwareQuantities(doc *ovf.Document, ed *ovf.Editor) error {
+	vs := doc.Root().Child(x.ns, "VirtualSystem")
+	if vs == nil {
+		return fmt.Errorf("no VirtualSystem")
+	}
+	hw := vs.Child(x.ns, "VirtualHardwareSection")
+	if hw == nil {
+		return fmt.Errorf("no VirtualHardwareSection")
+	}
+	for _, it := range hw.ChildrenNamed(x.ns, "Item") {
+		rt := it.Child(nsRASD, "ResourceType")
+		if rt == nil {
+			continue
+		}
+		qty := it.Child(nsRASD, "VirtualQuantity")
+		switch strings.TrimSpace(rt.Text()) {
+		case "3":
+			x.cpuItem(ed, it, qty)
+		case "4":
+			if err := x.memoryItem(ed, it, qty); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (x *descriptorEditor) cpuItem(ed *ovf.Editor, it, qty *ovf.Element) {
+	if x.e.CPUs > 0 && qty != nil {
+		ed.SetText(qty, strconv.Itoa(x.e.CPUs))
+	}
+	if x.e.CoresPerSocket <= 0 {
+		return
+	}
+	if cps := it.Child(nsVMW, "CoresPerSocket"); cps != nil {
+		ed.SetText(cps, strconv.Itoa(x.e.CoresPerSocket))
+		return
+	}
+	ed.Append(it, &ovf.Node{
+		Name:  xml.Name{Space: nsVMW, Local: "CoresPerSocket"},
+		Attrs: []xml.Attr{{Name: x.attr("required"), Value: "false"}},
+		Text:  strconv.Itoa(x.e.CoresPerSocket),
+	})
+}
+
+func (x *descriptorEditor) memoryItem(ed *ovf.Editor, it, qty *ovf.Element) error {
+	if x.e.MemoryMiB <= 0 || qty == nil {
+		return nil
+	}
+	units := "byte * 2^20"
+	if u := it.Child(nsRASD, "AllocationUnits"); u != nil {
+		units = strings.TrimSpace(u.Text())
+	}
+	one, err := scaleBytes(1, units)
+	if err != nil || (x.e.MemoryMiB<<20)%one != 0 {
+		return fmt.Errorf("memory item: cannot write %d MiB in units %q", x.e.MemoryMiB, units)
+	}
+	ed.SetText(qty, strconv.FormatInt((x.e.MemoryMiB<<20)/one, 10))
+	return nil
+}
+
+// systemName writes vm_name as VirtualSystem ovf:id and its Name.
+func (x *descriptorEditor) systemName(doc *ovf.Document, ed *ovf.Editor) error {
+	if x.e.Name == "" {
+		return nil
+	}
+	vs := doc.Root().Child(x.ns, "VirtualSystem")
+	ed.SetAttr(vs, x.attr("id"), x.e.Name)
+	if n := vs.Child(x.ns, "Name"); n != nil {
+		ed.SetText(n, x.e.Name)
+	}
+	return nil
+}
+
+// firmware writes vmw:Config firmware and efiSecureBootEnabled as vSphere's
+// export spells them (a BIOS machine needs no firmware key).
+func (x *descriptorEditor) firmware(doc *ovf.Document, ed *ovf.Editor) error {
+	if x.e.Firmware == "" {
+		return nil
+	}
+	hw := doc.Root().Child(x.ns, "VirtualSystem").Child(x.ns, "VirtualHardwareSection")
+	want := map[string]string{"firmware": x.e.Firmware}
+	if x.e.Firmware == "efi" {
+		want["bootOptions.efiSecureBootEnabled"] = strconv.FormatBool(x.e.SecureBoot)
+	}
+	for _, c := range hw.ChildrenNamed(nsVMW, "Config") {
+		k, _ := c.Attr(nsVMW, "key")
+		if v, ok := want[k]; ok {
+			ed.SetAttr(c, xml.Name{Space: nsVMW, Local: "value"}, v)
+			delete(want, k)
+		}
+	}
+	for _, k := range []string{"firmware", "bootOptions.efiSecureBootEnabled"} {
+		if v, ok := want[k]; ok && !(k == "firmware" && v == "bios") {
+			ed.Append(hw, &ovf.Node{Name: xml.Name{Space: nsVMW, Local: "Config"}, Attrs: []xml.Attr{
+				{Name: x.attr("required"), Value: "false"},
+				{Name: xml.Name{Space: nsVMW, Local: "key"}, Value: k},
+				{Name: xml.Name{Space: nsVMW, Local: "value"}, Value: v},
+			}})
+		}
+	}
+	return nil
 }
 
 // findChild returns parent's child local whose attribute key (in ns) is

@@ -43,6 +43,22 @@ func readMachine(env *govmomiovf.Envelope) (*ovfMachine, error) {
 	}
 	hw := vs.VirtualHardware[0]
 	m := &ovfMachine{Firmware: "bios", CPUs: 1, MemoryMiB: 1024}
+	if err := m.readFirmware(hw); err != nil {
+		return nil, err
+	}
+	diskItems, err := m.readItems(hw)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.readDisks(env, hw, diskItems); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// readFirmware reads firmware and Secure Boot from vmw:Config (vSphere's
+// export) or vmw:ExtraConfig (a .vmx's keys).
+func (m *ovfMachine) readFirmware(hw govmomiovf.VirtualHardwareSection) error {
 	for _, c := range append(append([]govmomiovf.Config(nil), hw.Config...), hw.ExtraConfig...) {
 		switch c.Key {
 		case "firmware":
@@ -52,13 +68,16 @@ func readMachine(env *govmomiovf.Envelope) (*ovfMachine, error) {
 		}
 	}
 	if m.Firmware != "bios" && m.Firmware != "efi" {
-		return nil, fmt.Errorf("the OVF asks for firmware %q: expected bios or efi", m.Firmware)
+		return fmt.Errorf("the OVF asks for firmware %q: expected bios or efi", m.Firmware)
 	}
+	return nil
+}
 
-	byID := map[string]govmomiovf.ResourceAllocationSettingData{}
+// readItems reads CPUs, memory and NICs and returns the disk drive items
+// for readDisks.
+func (m *ovfMachine) readItems(hw govmomiovf.VirtualHardwareSection) ([]govmomiovf.ResourceAllocationSettingData, error) {
 	var diskItems []govmomiovf.ResourceAllocationSettingData
 	for _, it := range hw.Item {
-		byID[it.InstanceID] = it
 		if it.ResourceType == nil {
 			continue
 		}
@@ -85,63 +104,69 @@ func readMachine(env *govmomiovf.Envelope) (*ovfMachine, error) {
 		case govmomiovf.DiskDrive:
 			diskItems = append(diskItems, it)
 		case govmomiovf.EthernetAdapter:
-			model := "vmxnet3"
-			if it.ResourceSubType != nil {
-				model = *it.ResourceSubType
-			}
-			nm, err := qemu.ParseNIC(model)
+			nic, err := readNIC(it)
 			if err != nil {
-				return nil, fmt.Errorf("network adapter %q: %w", it.ElementName, err)
-			}
-			nic := qemu.NIC{Model: nm}
-			if it.Address != nil && macRE.MatchString(*it.Address) {
-				nic.MAC = strings.ToLower(*it.Address)
+				return nil, err
 			}
 			m.NICs = append(m.NICs, nic)
 		}
 	}
+	return diskItems, nil
+}
 
+func readNIC(it govmomiovf.ResourceAllocationSettingData) (qemu.NIC, error) {
+	model := "vmxnet3"
+	if it.ResourceSubType != nil {
+		model = *it.ResourceSubType
+	}
+	nm, err := qemu.ParseNIC(model)
+	if err != nil {
+		return qemu.NIC{}, fmt.Errorf("network adapter %q: %w", it.ElementName, err)
+	}
+	nic := qemu.NIC{Model: nm}
+	if it.Address != nil && macRE.MatchString(*it.Address) {
+		nic.MAC = strings.ToLower(*it.Address)
+	}
+	return nic, nil
+}
+
+// readDisks reads DiskSection in order: each disk's file, capacity, and
+// the controller and unit its item attaches it to. Only controllers with
+// disks are kept.
+func (m *ovfMachine) readDisks(env *govmomiovf.Envelope, hw govmomiovf.VirtualHardwareSection, diskItems []govmomiovf.ResourceAllocationSettingData) error {
+	if env.Disk == nil {
+		return fmt.Errorf("the OVF has no DiskSection: nothing to boot")
+	}
+	byID := map[string]govmomiovf.ResourceAllocationSettingData{}
+	for _, it := range hw.Item {
+		byID[it.InstanceID] = it
+	}
 	files := map[string]string{}
 	for _, f := range env.References {
 		files[f.ID] = f.Href
 	}
 	ctlIndex := map[string]int{} // controller InstanceID -> index
-	if env.Disk == nil {
-		return nil, fmt.Errorf("the OVF has no DiskSection: nothing to boot")
-	}
 	for _, d := range env.Disk.Disks {
-		disk := ovfDisk{DiskID: d.DiskID}
-		if d.FileRef == nil || files[*d.FileRef] == "" {
-			return nil, fmt.Errorf("disk %q has no file in References (an empty disk is not supported yet)", d.DiskID)
-		}
-		disk.Href = files[*d.FileRef]
-		units := "byte"
-		if d.CapacityAllocationUnits != nil {
-			units = *d.CapacityAllocationUnits
-		}
-		n, err := strconv.ParseInt(d.Capacity, 10, 64)
+		disk, err := readDisk(d, files)
 		if err != nil {
-			return nil, fmt.Errorf("disk %q: capacity %q is not a number", d.DiskID, d.Capacity)
-		}
-		if disk.CapacityBytes, err = scaleBytes(n, units); err != nil {
-			return nil, fmt.Errorf("disk %q: %w", d.DiskID, err)
+			return err
 		}
 		it, ok := diskItem(diskItems, d.DiskID)
 		if !ok {
-			return nil, fmt.Errorf("disk %q is not attached by any Item of the VirtualHardwareSection", d.DiskID)
+			return fmt.Errorf("disk %q is not attached by any Item of the VirtualHardwareSection", d.DiskID)
 		}
 		if it.Parent == nil {
-			return nil, fmt.Errorf("disk %q (item %q) has no Parent controller", d.DiskID, it.InstanceID)
+			return fmt.Errorf("disk %q (item %q) has no Parent controller", d.DiskID, it.InstanceID)
 		}
 		ctl, ok := byID[*it.Parent]
 		if !ok {
-			return nil, fmt.Errorf("disk %q: controller %q does not exist", d.DiskID, *it.Parent)
+			return fmt.Errorf("disk %q: controller %q does not exist", d.DiskID, *it.Parent)
 		}
 		idx, seen := ctlIndex[ctl.InstanceID]
 		if !seen {
 			t, err := controllerType(ctl)
 			if err != nil {
-				return nil, fmt.Errorf("disk %q: %w", d.DiskID, err)
+				return fmt.Errorf("disk %q: %w", d.DiskID, err)
 			}
 			idx = len(m.Controllers)
 			ctlIndex[ctl.InstanceID] = idx
@@ -150,23 +175,42 @@ func readMachine(env *govmomiovf.Envelope) (*ovfMachine, error) {
 		disk.Controller = idx
 		if it.AddressOnParent != nil {
 			if disk.Unit, err = strconv.Atoi(*it.AddressOnParent); err != nil {
-				return nil, fmt.Errorf("disk %q: AddressOnParent %q is not a number", d.DiskID, *it.AddressOnParent)
+				return fmt.Errorf("disk %q: AddressOnParent %q is not a number", d.DiskID, *it.AddressOnParent)
 			}
 		}
-		if t := m.Controllers[idx]; t == qemu.IDE {
+		if m.Controllers[idx] == qemu.IDE && ctl.Address != nil {
 			// OVF IDE addresses are the unit on the channel; the channel
 			// is the controller's own Address.
-			if ctl.Address != nil {
-				ch, _ := strconv.Atoi(*ctl.Address)
-				disk.Unit += 2 * ch
-			}
+			ch, _ := strconv.Atoi(*ctl.Address)
+			disk.Unit += 2 * ch
 		}
 		m.Disks = append(m.Disks, disk)
 	}
 	if len(m.Disks) == 0 {
-		return nil, fmt.Errorf("the OVF has no disks: nothing to boot")
+		return fmt.Errorf("the OVF has no disks: nothing to boot")
 	}
-	return m, nil
+	return nil
+}
+
+// readDisk reads one DiskSection disk's file and capacity.
+func readDisk(d govmomiovf.VirtualDiskDesc, files map[string]string) (ovfDisk, error) {
+	disk := ovfDisk{DiskID: d.DiskID}
+	if d.FileRef == nil || files[*d.FileRef] == "" {
+		return disk, fmt.Errorf("disk %q has no file in References (an empty disk is not supported yet)", d.DiskID)
+	}
+	disk.Href = files[*d.FileRef]
+	units := "byte"
+	if d.CapacityAllocationUnits != nil {
+		units = *d.CapacityAllocationUnits
+	}
+	n, err := strconv.ParseInt(d.Capacity, 10, 64)
+	if err != nil {
+		return disk, fmt.Errorf("disk %q: capacity %q is not a number", d.DiskID, d.Capacity)
+	}
+	if disk.CapacityBytes, err = scaleBytes(n, units); err != nil {
+		return disk, fmt.Errorf("disk %q: %w", d.DiskID, err)
+	}
+	return disk, nil
 }
 
 var macRE = regexp.MustCompile(`^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$`)
