@@ -96,6 +96,13 @@ var macPattern = regexp.MustCompile(`^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$`)
 // withDefaults returns a copy of c with defaults applied, or an error naming
 // every invalid field.
 func (c Config) withDefaults() (Config, error) {
+	c.fillDefaults()
+	errs := c.checkMachine()
+	devErrs := c.normalizeDevices()
+	return c, errors.Join(append(errs, devErrs...)...)
+}
+
+func (c *Config) fillDefaults() {
 	if c.Binary == "" {
 		c.Binary = "qemu-system-x86_64"
 	}
@@ -123,6 +130,11 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Logf == nil {
 		c.Logf = log.Printf
 	}
+}
+
+// checkMachine checks accelerator, machine type, CPUs, memory, firmware,
+// ports and the VNC address.
+func (c *Config) checkMachine() []error {
 	var errs []error
 	switch c.Accelerator {
 	case "auto", "kvm", "tcg":
@@ -152,6 +164,19 @@ func (c Config) withDefaults() (Config, error) {
 	default:
 		errs = append(errs, fmt.Errorf("firmware %q: want bios or efi", c.Firmware))
 	}
+	if c.ForwardPort < 0 || c.ForwardPort > 65535 || c.HostPort < 0 || c.HostPort > 65535 {
+		errs = append(errs, fmt.Errorf("ports %d/%d: out of range", c.ForwardPort, c.HostPort))
+	}
+	if c.VNCBindAddress != "" && net.ParseIP(c.VNCBindAddress) == nil {
+		errs = append(errs, fmt.Errorf("VNC bind address %q: want an IP address such as 127.0.0.1", c.VNCBindAddress))
+	}
+	return errs
+}
+
+// normalizeDevices checks the disks and replaces Controllers and NICs with
+// copies (not the caller's slices) whose types are parsed to QEMU's names.
+func (c *Config) normalizeDevices() []error {
+	var errs []error
 	if len(c.Disks) == 0 {
 		errs = append(errs, errors.New("no disks: at least the boot disk is needed"))
 	}
@@ -163,7 +188,7 @@ func (c Config) withDefaults() (Config, error) {
 			errs = append(errs, fmt.Errorf("disks[%d]: format %q: want qcow2 or raw", i, d.Format))
 		}
 	}
-	ctls := make([]Controller, len(c.Controllers)) // not the caller's slice
+	ctls := make([]Controller, len(c.Controllers))
 	for i, ctl := range c.Controllers {
 		t, err := ParseController(ctl.Type)
 		if err != nil {
@@ -184,11 +209,5 @@ func (c Config) withDefaults() (Config, error) {
 		nics[i] = NIC{Model: m, MAC: n.MAC}
 	}
 	c.NICs = nics
-	if c.ForwardPort < 0 || c.ForwardPort > 65535 || c.HostPort < 0 || c.HostPort > 65535 {
-		errs = append(errs, fmt.Errorf("ports %d/%d: out of range", c.ForwardPort, c.HostPort))
-	}
-	if c.VNCBindAddress != "" && net.ParseIP(c.VNCBindAddress) == nil {
-		errs = append(errs, fmt.Errorf("VNC bind address %q: want an IP address such as 127.0.0.1", c.VNCBindAddress))
-	}
-	return c, errors.Join(errs...)
+	return errs
 }
