@@ -89,31 +89,15 @@ func (p *PostProcessor) fromDisks(ctx context.Context, ui packersdk.Ui, artifact
 	for _, n := range plan.Notes {
 		ui.Say("vm: " + n)
 	}
-	// Generate checks what Prepare cannot (the hardware version against the
-	// devices, the disks against the controller): fail before converting.
-	var probe []ovfvm.Disk
-	for i := range plan.Disks {
-		probe = append(probe, ovfvm.Disk{Href: ovfvm.DiskHref(plan.VM.Name, i), Size: 1, Capacity: vmdk.SectorSize})
-	}
-	if _, err := ovfvm.Generate(&plan.VM, probe); err != nil {
-		return nil, fmt.Errorf("write the OVF for the input artifact's disks: %w", err)
+	if err := probeGenerate(plan); err != nil {
+		return nil, err
 	}
 	base := fileBase(plan.VM.Name)
 	nameFrom := filepath.Join(filepath.Dir(plan.Disks[0].Path), base+".ovf")
-	// Every target's output is checked now, before hours of conversion; the
-	// work folder goes beside the first.
-	paths, err := p.outputPaths(artifact, nameFrom, p.config.TargetList())
+	target, err := p.checkOutputs(artifact, nameFrom)
 	if err != nil {
 		return nil, err
 	}
-	if !(p.config.Force || p.config.PackerForce) {
-		for _, path := range paths {
-			if _, err := os.Lstat(path); err == nil {
-				return nil, existsError(path)
-			}
-		}
-	}
-	target := paths[0]
 	if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
 		return nil, fmt.Errorf("create the output folder for %s: %w", target, err)
 	}
@@ -172,6 +156,37 @@ func (p *PostProcessor) fromDisks(ctx context.Context, ui packersdk.Ui, artifact
 	}
 	ui.Say("Wrote the OVF for " + plan.VM.Summary())
 	return res, nil
+}
+
+// probeGenerate runs Generate on placeholder disks: it checks what Prepare
+// cannot (the hardware version against the devices, the disks against the
+// controller), so a bad vm block fails before any conversion.
+func probeGenerate(plan *ovfvm.Plan) error {
+	var probe []ovfvm.Disk
+	for i := range plan.Disks {
+		probe = append(probe, ovfvm.Disk{Href: ovfvm.DiskHref(plan.VM.Name, i), Size: 1, Capacity: vmdk.SectorSize})
+	}
+	if _, err := ovfvm.Generate(&plan.VM, probe); err != nil {
+		return fmt.Errorf("write the OVF for the input artifact's disks: %w", err)
+	}
+	return nil
+}
+
+// checkOutputs checks every target's output now, before hours of
+// conversion, and returns the first (the work folder goes beside it).
+func (p *PostProcessor) checkOutputs(artifact packersdk.Artifact, nameFrom string) (string, error) {
+	paths, err := p.outputPaths(artifact, nameFrom, p.config.TargetList())
+	if err != nil {
+		return "", err
+	}
+	if !(p.config.Force || p.config.PackerForce) {
+		for _, path := range paths {
+			if _, err := os.Lstat(path); err == nil {
+				return "", existsError(path)
+			}
+		}
+	}
+	return paths[0], nil
 }
 
 // fileBase is name as a file name: DiskHref's rule, without its suffix.
