@@ -26,8 +26,9 @@ repeat=${EXPORT_BENCH_REPEAT:-3}
 strict=${EXPORT_BENCH_STRICT:-1}
 work=$root/bench/out/export
 packer=${PACKER_BIN:-$root/bin/packer}
-export CHECKPOINT_DISABLE=1 PACKER_NO_COLOR=1
-export PACKER_CONFIG_DIR=$work/packer/config PACKER_PLUGIN_PATH=$work/packer/plugins
+# shellcheck source=bench/lib.sh
+source "$root/bench/lib.sh"
+packer_env "$work"
 
 vcsim_pid=
 # shellcheck disable=SC2317 # called by the EXIT trap
@@ -41,8 +42,7 @@ trap 'exit 130' INT TERM
 rm -rf "$work" && mkdir -p "$work/bin" "$PACKER_CONFIG_DIR" "$PACKER_PLUGIN_PATH"
 (cd "$root" && go build -o "$work/bin/packer-plugin-vsphere-ova" . && go build -o "$work/bin/vcsim" ./internal/vcsim/cmd/vcsim &&
   go build -o "$work/bin/ovapack" ./bench/ovapack)
-[[ -x $packer ]] || (cd "$root" && go build -modfile=tools/go.mod -o "$packer" github.com/hashicorp/packer)
-"$packer" plugins install --path "$work/bin/packer-plugin-vsphere-ova" github.com/ovakit/vsphere-ova > /dev/null
+install_plugin "$work/bin/packer-plugin-vsphere-ova"
 
 echo "generating a base OVA with one $mib MiB disk of random data"
 (cd "$root" && go run ./internal/fixture/cmd/mkexport -dir "$work/base" -name base -disk-mib "$mib" -data-mib "$mib" -manifest > /dev/null)
@@ -58,15 +58,9 @@ host=$(sed -n 's/^VCSIM_HOST=//p' "$work/vcsim.env")
 [[ -n $host ]] || { cat "$work/vcsim.log" >&2; echo "vcsim did not start" >&2; exit 1; }
 
 mkdir -p "$work/tmpl"
-cat > "$work/tmpl/export.pkr.hcl" << 'EOF'
-packer {
-  required_plugins {
-    vsphere-ova = {
-      version = ">= 0.1.0"
-      source  = "github.com/ovakit/vsphere-ova"
-    }
-  }
-}
+{
+  plugin_block
+  cat << 'EOF'
 variable "host" { type = string }
 variable "source_path" { type = string }
 variable "out" { type = string }
@@ -89,6 +83,7 @@ source "vsphere-ova" "bench" {
 }
 build { sources = ["source.vsphere-ova.bench"] }
 EOF
+} > "$work/tmpl/export.pkr.hcl"
 (cd "$work/tmpl" && "$packer" init . > /dev/null)
 
 res=$work/results && mkdir -p "$res"
@@ -114,21 +109,19 @@ for ((i = 1; i <= repeat; i++)); do
   echo "$e - $s" | bc >> "$res/cat"; rm -f "$work/cat.out"
   s=$(date +%s.%N); openssl dgst -sha256 "$disk" > /dev/null; e=$(date +%s.%N)
   echo "$e - $s" | bc >> "$res/sha"
-  echo "   run $i: export ${secs}s (load $(cut -d' ' -f1-3 /proc/loadavg))"
+  echo "   run $i: export ${secs}s (load $(loadavg))"
 done
 
-best() { sort -g "$1" | head -1; }
-median() { sort -g "$1" | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 size=$(stat -c %s "$disk")
-ex=$(best "$res/export"); c=$(best "$res/cat"); h=$(best "$res/sha")
+ex=$(best < "$res/export"); c=$(best < "$res/cat"); h=$(best < "$res/sha")
 L=$(awk -v a="$c" -v b="$h" 'BEGIN { print (a > b) ? a : b }')
 ratio=$(awk -v a="$ex" -v b="$L" 'BEGIN { printf "%.2f", a / b }')
 rss=$(sort -g "$res/rss" | tail -1)
 echo
 echo "Builder export step, one disk of $((size >> 20)) MiB over the simulator's HTTPS lease, best/median of $repeat runs"
-printf '  %-28s %8.2fs  (median %.2fs)\n' "export step (packer build)" "$ex" "$(median "$res/export")"
-printf '  %-28s %8.2fs  (median %.2fs)\n' "cat + fsync" "$c" "$(median "$res/cat")"
-printf '  %-28s %8.2fs  (median %.2fs)\n' "sha256 (openssl)" "$h" "$(median "$res/sha")"
+printf '  %-28s %8.2fs  (median %.2fs)\n' "export step (packer build)" "$ex" "$(median < "$res/export")"
+printf '  %-28s %8.2fs  (median %.2fs)\n' "cat + fsync" "$c" "$(median < "$res/cat")"
+printf '  %-28s %8.2fs  (median %.2fs)\n' "sha256 (openssl)" "$h" "$(median < "$res/sha")"
 echo "  export / floor L = $ratio (target <= 1.3), plugin peak RSS ${rss} MiB (target < 128)"
 ok=$(awk -v r="$ratio" -v m="${rss:-0}" 'BEGIN { print (r <= 1.3 && m < 128) ? 1 : 0 }')
 if [[ $ok != 1 ]]; then
