@@ -34,8 +34,9 @@ repeat=${EXPORT_BENCH_REPEAT:-3}
 strict=${EXPORT_BENCH_STRICT:-1}
 work=$root/bench/out/export
 packer=${PACKER_BIN:-$root/bin/packer}
-export CHECKPOINT_DISABLE=1 PACKER_NO_COLOR=1
-export PACKER_CONFIG_DIR=$work/packer/config PACKER_PLUGIN_PATH=$work/packer/plugins
+# shellcheck source=bench/lib.sh
+source "$root/bench/lib.sh"
+packer_env "$work"
 
 vcsim_pid='' serve_pid=''
 # shellcheck disable=SC2317 # called by the EXIT trap
@@ -49,8 +50,7 @@ trap 'exit 130' INT TERM
 rm -rf "$work" && mkdir -p "$work/bin" "$PACKER_CONFIG_DIR" "$PACKER_PLUGIN_PATH"
 (cd "$root" && go build -o "$work/bin/packer-plugin-vsphere-ova" . && go build -o "$work/bin/vcsim" ./internal/vcsim/cmd/vcsim &&
   go build -o "$work/bin/ovapack" ./bench/ovapack && go build -o "$work/bin/govc" ./bench/govc)
-[[ -x $packer ]] || (cd "$root" && go build -modfile=tools/go.mod -o "$packer" github.com/hashicorp/packer)
-"$packer" plugins install --path "$work/bin/packer-plugin-vsphere-ova" github.com/ovakit/vsphere-ova > /dev/null
+install_plugin "$work/bin/packer-plugin-vsphere-ova"
 
 echo "generating a base OVA with one $mib MiB disk of random data"
 (cd "$root" && go run ./internal/fixture/cmd/mkexport -dir "$work/base" -name base -disk-mib "$mib" -data-mib "$mib" -manifest > /dev/null)
@@ -72,15 +72,9 @@ GOVC_URL=$(sed -n 's/^VCSIM_URL=//p' "$work/vcsim.env")
   { cat "$work/govc-import.log" >&2; echo "govc import.ova failed" >&2; exit 1; }
 
 mkdir -p "$work/tmpl"
-cat > "$work/tmpl/export.pkr.hcl" << 'EOF'
-packer {
-  required_plugins {
-    vsphere-ova = {
-      version = ">= 0.1.0"
-      source  = "github.com/ovakit/vsphere-ova"
-    }
-  }
-}
+{
+  plugin_block
+  cat << 'EOF'
 variable "host" { type = string }
 variable "source_path" { type = string }
 variable "out" { type = string }
@@ -103,6 +97,7 @@ source "vsphere-ova" "bench" {
 }
 build { sources = ["source.vsphere-ova.bench"] }
 EOF
+} > "$work/tmpl/export.pkr.hcl"
 (cd "$work/tmpl" && "$packer" init . > /dev/null)
 
 # CPU seconds (user + system) a process has used so far.
@@ -149,13 +144,11 @@ for ((i = 1; i <= repeat; i++)); do
   sync -f "$work/govc"; e=$(date +%s.%N)
   echo "$e - $s" | bc >> "$res/govc"
   echo "$(proc_cpu "$vcsim_pid") - $c0" | bc >> "$res/simcpu"
-  echo "   run $i: export ${secs}s, govc $(tail -1 "$res/govc")s (load $(cut -d' ' -f1-3 /proc/loadavg))"
+  echo "   run $i: export ${secs}s, govc $(tail -1 "$res/govc")s (load $(loadavg))"
 done
 
-best() { sort -g "$1" | head -1; }
-median() { sort -g "$1" | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 size=$(stat -c %s "$disk")
-ex=$(best "$res/export"); c=$(best "$res/cat"); h=$(best "$res/sha"); n=$(best "$res/net"); g=$(best "$res/govc")
+ex=$(best < "$res/export"); c=$(best < "$res/cat"); h=$(best < "$res/sha"); n=$(best < "$res/net"); g=$(best < "$res/govc")
 L=$(awk -v a="$c" -v b="$h" 'BEGIN { print (a > b) ? a : b }')
 LT=$(awk -v a="$L" -v b="$n" 'BEGIN { print (a > b) ? a : b }')
 ratio=$(awk -v a="$ex" -v b="$L" 'BEGIN { printf "%.2f", a / b }')
@@ -164,13 +157,13 @@ ratioG=$(awk -v a="$ex" -v b="$g" 'BEGIN { printf "%.2f", a / b }')
 rss=$(sort -g "$res/rss" | tail -1)
 echo
 echo "Builder export step, one disk of $((size >> 20)) MiB over the simulator's HTTPS lease, best/median of $repeat runs"
-printf '  %-28s %8.2fs  (median %.2fs)\n' "export step (packer build)" "$ex" "$(median "$res/export")"
-printf '  %-28s %8.2fs  (median %.2fs)\n' "cat + fsync" "$c" "$(median "$res/cat")"
-printf '  %-28s %8.2fs  (median %.2fs)\n' "sha256 (openssl)" "$h" "$(median "$res/sha")"
-printf '  %-28s %8.2fs  (median %.2fs)\n' "net: Go https > /dev/null" "$n" "$(median "$res/net")"
-printf '  %-28s %8.2fs  (median %.2fs)\n' "curl https > /dev/null" "$(best "$res/curl")" "$(median "$res/curl")"
-printf '  %-28s %8.2fs  (median %.2fs)\n' "govc export.ovf -sha 256" "$g" "$(median "$res/govc")"
-echo "  the simulator used $(median "$res/simcpu") CPU-seconds to serve one export (median, during govc's), of the $(nproc) cores this machine has"
+printf '  %-28s %8.2fs  (median %.2fs)\n' "export step (packer build)" "$ex" "$(median < "$res/export")"
+printf '  %-28s %8.2fs  (median %.2fs)\n' "cat + fsync" "$c" "$(median < "$res/cat")"
+printf '  %-28s %8.2fs  (median %.2fs)\n' "sha256 (openssl)" "$h" "$(median < "$res/sha")"
+printf '  %-28s %8.2fs  (median %.2fs)\n' "net: Go https > /dev/null" "$n" "$(median < "$res/net")"
+printf '  %-28s %8.2fs  (median %.2fs)\n' "curl https > /dev/null" "$(best < "$res/curl")" "$(median < "$res/curl")"
+printf '  %-28s %8.2fs  (median %.2fs)\n' "govc export.ovf -sha 256" "$g" "$(median < "$res/govc")"
+echo "  the simulator used $(median < "$res/simcpu") CPU-seconds to serve one export (median, during govc's), of the $(nproc) cores this machine has"
 echo "  export / floor L = $ratio (target <= 1.3), export / max(L, net) = $ratioT (reported)"
 echo "  export / govc = $ratioG (target <= 1.0), plugin peak RSS ${rss} MiB (target < 128)"
 ok=$(awk -v r="$ratio" -v g="$ratioG" -v m="${rss:-0}" 'BEGIN { print (r <= 1.3 && g <= 1.0 && m < 128) ? 1 : 0 }')

@@ -45,8 +45,9 @@ helper=$work/bin/ovapack
 plugin=$work/bin/packer-plugin-vsphere-ova
 packer=${PACKER_BIN:-$root/bin/packer}
 export SOURCE_DATE_EPOCH=1700000000 # every pack of one export gives the same bytes
-export CHECKPOINT_DISABLE=1 PACKER_NO_COLOR=1
-export PACKER_CONFIG_DIR=$work/packer/config PACKER_PLUGIN_PATH=$work/packer/plugins
+# shellcheck source=bench/lib.sh
+source "$root/bench/lib.sh"
+packer_env "$work"
 
 # shellcheck disable=SC2317 # called by the EXIT trap
 cleanup() {
@@ -58,11 +59,7 @@ trap cleanup EXIT
 mkdir -p "$work/bin" "$dest" "$PACKER_CONFIG_DIR" "$PACKER_PLUGIN_PATH"
 rm -rf "$res" && mkdir -p "$res"
 (cd "$root" && go build -o "$helper" ./bench/ovapack && go build -o "$plugin" .)
-if [[ ! -x $packer ]]; then
-  echo "building Packer from tools/go.mod into $packer (make tools)"
-  (cd "$root" && go build -modfile=tools/go.mod -o "$packer" github.com/hashicorp/packer)
-fi
-"$packer" plugins install --path "$plugin" github.com/ovakit/vsphere-ova > /dev/null
+install_plugin "$plugin"
 # The installed copy is what Packer runs; its name starts like this.
 plugin_exe="packer-plugin-vsphere-ova"
 
@@ -88,15 +85,8 @@ done
 for kind in with without; do
   mkdir -p "$work/tmpl/$kind"
   {
+    plugin_block
     cat << 'EOF'
-packer {
-  required_plugins {
-    vsphere-ova = {
-      version = ">= 0.1.0"
-      source  = "github.com/ovakit/vsphere-ova"
-    }
-  }
-}
 variable "export_dir" { type = string }
 variable "output" { type = string }
 source "null" "bench" { communicator = "none" }
@@ -178,18 +168,11 @@ for shape in $shapes; do
         cut -d' ' -f1 "$dest/lib.ova.sha256" >> "$res/$k.digests"
         rm -f "$dest"/*.ova*
       done
-      echo "   run $i done (load $(cut -d' ' -f1-3 /proc/loadavg))"
+      echo "   run $i done (load $(loadavg))"
     done
     [[ $(sort -u "$res/$k.digests" | wc -l) == 1 ]] || { echo "packs of the same export differ:" >&2; sort "$res/$k.digests" | uniq -c >&2; exit 1; }
   done
 done
-
-# field FILE KEY: the KEY values of every run, one per line.
-field() { grep -oE "(^| )$2=[0-9.]*" "$1" | cut -d= -f2; }
-best() { sort -g | head -1; }
-median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-maxof() { sort -g | tail -1; }
-calc() { awk "BEGIN { printf \"%.2f\", $1 }"; }
 
 status=0
 echo
@@ -231,7 +214,7 @@ for shape in $shapes; do
 done
 echo
 echo "every OVA passed sha256sum -c; all packs of one export were byte-identical"
-echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) (other work on it skews timings)"
+echo "machine: $(nproc) cores, load average $(loadavg) (other work on it skews timings)"
 
 if [[ ${OVA_BENCH_PROFILE:-0} == 1 ]]; then
   for shape in $shapes; do

@@ -44,8 +44,9 @@ helper=$work/bin/ovapack
 plugin=$work/bin/packer-plugin-vsphere-ova
 packer=${PACKER_BIN:-$root/bin/packer}
 export SOURCE_DATE_EPOCH=1700000000
-export CHECKPOINT_DISABLE=1 PACKER_NO_COLOR=1
-export PACKER_CONFIG_DIR=$work/packer/config PACKER_PLUGIN_PATH=$work/packer/plugins
+# shellcheck source=bench/lib.sh
+source "$root/bench/lib.sh"
+packer_env "$work"
 
 # shellcheck disable=SC2317 # called by the EXIT trap
 cleanup() {
@@ -57,11 +58,7 @@ trap cleanup EXIT
 mkdir -p "$work/bin" "$dest" "$PACKER_CONFIG_DIR" "$PACKER_PLUGIN_PATH"
 rm -rf "$res" && mkdir -p "$res"
 (cd "$root" && go build -o "$helper" ./bench/ovapack && go build -o "$plugin" .)
-if [[ ! -x $packer ]]; then
-  echo "building Packer from tools/go.mod into $packer (make tools)"
-  (cd "$root" && go build -modfile=tools/go.mod -o "$packer" github.com/hashicorp/packer)
-fi
-"$packer" plugins install --path "$plugin" github.com/ovakit/vsphere-ova > /dev/null
+install_plugin "$plugin"
 
 if [[ ! -f $exp/.complete ]]; then
   echo "generating the sample export ($mib MiB) in $exp"
@@ -72,15 +69,9 @@ fi
 disk=$exp/vm-disk-0.vmdk
 
 mkdir -p "$work/tmpl"
-cat > "$work/tmpl/bench.pkr.hcl" << 'EOF'
-packer {
-  required_plugins {
-    vsphere-ova = {
-      version = ">= 0.1.0"
-      source  = "github.com/ovakit/vsphere-ova"
-    }
-  }
-}
+{
+  plugin_block
+  cat << 'EOF'
 variable "export_dir" { type = string }
 variable "out" { type = string }
 variable "targets" { type = list(string) }
@@ -107,6 +98,7 @@ build {
   }
 }
 EOF
+} > "$work/tmpl/bench.pkr.hcl"
 (cd "$work/tmpl" && "$packer" init . > /dev/null)
 
 prep() {
@@ -157,16 +149,9 @@ for cache in $caches; do
         floor "$cache.floor.three" sh -c 'tee "$1" "$2" < "$0" > "$3" && sync "$1" "$2" "$3"' "$disk" "$dest/f1" "$dest/f2" "$dest/f3"
       fi
     done
-    echo "   run $i done (load $(cut -d' ' -f1-3 /proc/loadavg))"
+    echo "   run $i done (load $(loadavg))"
   done
 done
-
-field() { grep -oE "(^| )$2=[0-9.]*" "$1" | cut -d= -f2; }
-best() { sort -g | head -1; }
-median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-maxof() { sort -g | tail -1; }
-calc() { awk "BEGIN { printf \"%.2f\", $1 }"; }
-le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a <= b) }'; }
 
 status=0
 disk_mib=$(calc "$(stat -c %s "$disk") / 1048576")
@@ -204,5 +189,5 @@ for cache in $caches; do
 done
 echo
 echo "every OVA passed sha256sum -c; the export's manifest was reused in every build"
-echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) (other work on it skews timings)"
+echo "machine: $(nproc) cores, load average $(loadavg) (other work on it skews timings)"
 exit $status

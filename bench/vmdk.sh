@@ -28,6 +28,8 @@ size_mib=${VMDK_BENCH_SIZE_MIB:-4096}
 data_mib=${VMDK_BENCH_DATA_MIB:-1024}
 level=${VMDK_BENCH_LEVEL:-0}
 work=$root/bench/out/vmdk
+# shellcheck source=bench/lib.sh
+source "$root/bench/lib.sh"
 bin=$work/vmdkconv
 raw=$work/disk-$size_mib-$data_mib.raw
 
@@ -41,28 +43,16 @@ if [[ $with_packer == 1 ]]; then
   helper=$work/ovapack
   plugin=$work/packer-plugin-vsphere-ova
   packer=${PACKER_BIN:-$root/bin/packer}
-  export CHECKPOINT_DISABLE=1 PACKER_NO_COLOR=1
-  export PACKER_CONFIG_DIR=$work/packer/config PACKER_PLUGIN_PATH=$work/packer/plugins
+  packer_env "$work"
   mkdir -p "$PACKER_CONFIG_DIR" "$PACKER_PLUGIN_PATH" "$work/pp"
   (cd "$root" && go build -o "$helper" ./bench/ovapack && go build -o "$plugin" .)
-  if [[ ! -x $packer ]]; then
-    echo "building Packer from tools/go.mod into $packer (make tools)"
-    (cd "$root" && go build -modfile=tools/go.mod -o "$packer" github.com/hashicorp/packer)
-  fi
-  "$packer" plugins install --path "$plugin" github.com/ovakit/vsphere-ova > /dev/null
+  install_plugin "$plugin"
   # The build with the post-processor, and without it.
   for kind in with without; do
     mkdir -p "$work/tmpl/$kind"
     {
+      plugin_block
       cat << 'EOF2'
-packer {
-  required_plugins {
-    vsphere-ova = {
-      version = ">= 0.1.0"
-      source  = "github.com/ovakit/vsphere-ova"
-    }
-  }
-}
 variable "disk" { type = string }
 variable "output" { type = string }
 source "null" "bench" { communicator = "none" }
@@ -139,7 +129,7 @@ watch_build() {
 
 rm -f "$work"/qemu.runs "$work"/ours.runs "$work"/plain.runs "$work"/pp.runs "$work"/pp.sizes
 for ((i = 1; i <= repeat; i++)); do
-  echo "round $i/$repeat: load average $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "round $i/$repeat: load average $(loadavg)"
   measure qemu "$work/qemu.vmdk" qemu-img convert -f raw -O vmdk -o subformat=streamOptimized "$raw" "$work/qemu.vmdk"
   measure ours "$work/ours.vmdk" "$bin" convert -in "$raw" -out "$work/ours.vmdk" -level "$level"
   if [[ $with_packer == 1 ]]; then
@@ -171,7 +161,7 @@ speed_med=$(ratio "$q_med" "$o_med")
 speed_cpu=$(ratio "$q_cpu" "$(awk -v c="$o_cpu" -v n="$cores" 'BEGIN { print c / n }')")
 
 echo
-echo "== $size_mib MiB disk, $data_mib MiB data, $repeat runs each, $cores cores, load average now $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "== $size_mib MiB disk, $data_mib MiB data, $repeat runs each, $cores cores, load average now $(loadavg)"
 # cores/run: CPU seconds per wall second of the best run; below the core
 # count it shows the machine was busy with other work.
 share() { awk -v c="$1" -v w="$2" 'BEGIN { printf "%.2f", (w > 0) ? c / w : 0 }'; }
@@ -182,8 +172,6 @@ echo "speed-up: best $speed_best x, median $speed_med x, from CPU time on $cores
 echo "size: ours/qemu-img = $(awk -v a="$o_size" -v b="$q_size" 'BEGIN { printf "%.4f", a / b }')"
 
 if [[ $with_packer == 1 ]]; then
-  # field FILE KEY: the KEY values of every run.
-  field() { grep -oE "(^| )$2=[0-9.]*" "$1" | cut -d= -f2; }
   p_plain=$(field "$work/plain.runs" wall | sort -g | head -1)
   p_best=$(field "$work/pp.runs" wall | sort -g | head -1)
   p_rss=$(field "$work/pp.runs" plugin_rss_mib | sort -g | tail -1)

@@ -1,5 +1,6 @@
-# Shared by example/demo.sh and example/demo-builder.sh (sourced, not run):
-# paths, the private Packer folders, and the stages both scripts need.
+# shellcheck shell=bash
+# Shared by example/demo.sh, demo-builder.sh and demo-qemu.sh (sourced, not run):
+# paths, the private Packer folders, and the stages the scripts share.
 # Callers set DEMO_NAME (for messages) before sourcing.
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

@@ -29,7 +29,9 @@ import (
 // the export is packed by post-processor "vsphere-ova"; then a second build
 // boots the OUTPUT OVA and reads the marker and the k3s files back, sees
 // systemd start the enabled k3s unit, and the first build's CPU, memory
-// and disk size. Two guest boots in all.
+// and disk size. The first build's source declares vApp properties, which
+// the guest reads from its OVF environment CD (see vappGuest). Two guest
+// boots in all.
 func TestPackerOVAInOVAOutBoots(t *testing.T) {
 	env := packerEnv(t)
 	base, img := baseOVA(t)
@@ -37,6 +39,7 @@ func TestPackerOVAInOVAOutBoots(t *testing.T) {
 	rand.Read(b)
 	marker := hex.EncodeToString(b)
 	k3s := newK3sGuest(t)
+	vapp := newVAppGuest(t)
 	work := t.TempDir()
 	out1 := filepath.Join(work, "out1")
 	tpl := pluginBlock + fmt.Sprintf(`
@@ -54,6 +57,7 @@ source "vsphere-ova-qemu" "app" {
   cd_content           = { "hello.txt" = "from-cd" }
   cd_label             = "cidata"
   http_content         = { "/hello" = "from-http" }
+  %s
   export {
     output_directory  = %s
     compression_level = 1
@@ -68,14 +72,16 @@ build {
       "echo %s | sudo tee /var/lib/ovakit-marker", "sync",
       # sudo: the SDK's CD keeps its 0700 staging folder's mode as the
       # root's Rock Ridge mode (cloud-init reads it as root anyway).
-      "sudo mount -o ro /dev/sr0 /mnt && echo cd=$(sudo cat /mnt/hello.txt) && sudo umount /mnt",
+      # By label: the OVF environment CD is attached too.
+      "sudo mount -o ro LABEL=cidata /mnt && echo cd=$(sudo cat /mnt/hello.txt) && sudo umount /mnt",
       "exec 3<>/dev/tcp/10.0.2.2/${build.HTTPPort}; printf 'GET /hello HTTP/1.0\\r\\n\\r\\n' >&3; echo http=$(tail -n1 <&3)",
     ]
   }
-%s
+%s%s
   post-processor "vsphere-ova" {}
 }
-`, hclString(base), hclString(img.User), hclString(img.PrivateKeyPath), hclString(out1), marker, k3s.provisioners())
+`, hclString(propertiesOVA(t, base)), hclString(img.User), hclString(img.PrivateKeyPath), vapp.properties(), hclString(out1), marker,
+		vapp.provisioner(), k3s.provisioners())
 	env.Env = append(env.Env, "PACKER_LOG=1")
 	tmp := t.TempDir()
 	env.Env = append(env.Env, "TMPDIR="+tmp)
@@ -87,6 +93,7 @@ build {
 		}
 	}
 	k3s.checkFirstBuild(t, log1)
+	vapp.check(t, log1)
 
 	ovaPath := filepath.Join(out1, "app.ova")
 	a, err := ova.OpenArchive(ovaPath)

@@ -1,0 +1,55 @@
+# shellcheck shell=bash
+# Shell functions the benchmarks share (sourced by bench/*.sh, not run).
+# Callers set root (the repository) and, before calling ensure_packer or
+# install_plugin, packer (the Packer binary).
+# shellcheck disable=SC2154 # root and packer are the caller's
+
+# packer_env DIR: Packer's folders under DIR, never the user's own plugins
+# or config; no update check, no colours. The caller creates the folders.
+packer_env() {
+  export CHECKPOINT_DISABLE=1 PACKER_NO_COLOR=1
+  export PACKER_CONFIG_DIR=$1/packer/config PACKER_PLUGIN_PATH=$1/packer/plugins
+}
+
+# ensure_packer: builds Packer from tools/go.mod into $packer when missing.
+ensure_packer() {
+  if [[ ! -x $packer ]]; then
+    echo "building Packer from tools/go.mod into $packer (make tools)"
+    (cd "$root" && go build -modfile=tools/go.mod -o "$packer" github.com/hashicorp/packer)
+  fi
+}
+
+# install_plugin BINARY: the plugin built into BINARY (by the caller)
+# installed for $packer with `packer plugins install --path`, as users do.
+install_plugin() {
+  ensure_packer
+  "$packer" plugins install --path "$1" github.com/ovakit/vsphere-ova > /dev/null
+}
+
+# plugin_block: the templates' packer block, requiring the installed plugin.
+plugin_block() {
+  cat << 'EOF_PLUGIN'
+packer {
+  required_plugins {
+    vsphere-ova = {
+      version = ">= 0.1.0"
+      source  = "github.com/ovakit/vsphere-ova"
+    }
+  }
+}
+EOF_PLUGIN
+}
+
+# Statistics. field FILE KEY: the KEY=value values of every run (lines of
+# bench/ovapack watch), one a line; best, median, maxof read numbers on
+# stdin, one a line.
+field() { grep -oE "(^| )$2=[0-9.]*" "$1" | cut -d= -f2; }
+best() { sort -g | head -1; }
+median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+maxof() { sort -g | tail -1; }
+# calc EXPR: awk arithmetic, two decimals. le A B: whether A <= B.
+calc() { awk "BEGIN { printf \"%.2f\", $1 }"; }
+le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a <= b) }'; }
+
+# loadavg: the 1, 5 and 15 minute load averages, for the run lines.
+loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
