@@ -30,4 +30,3 @@ func (c *SourceConfig) Prepare() []error {
 func (c *SourceConfig) openStep() *buildsteps.StepOpenSource {
 	return &buildsteps.StepOpenSource{Path: c.SourcePath, Checksum: c.SourceChecksum}
 }
-
