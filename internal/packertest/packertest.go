@@ -37,10 +37,14 @@ var (
 	buildDir  string
 )
 
-// pluginBinary builds the plugin once per test binary.
+// pluginBinary builds the plugin once per test binary, into a temporary
+// folder named after this process. A test binary has no exit hook to remove
+// it, so each build first removes the folders of test processes that have
+// ended (sweepBuildDirs).
 func pluginBinary(root string) (string, error) {
 	buildOnce.Do(func() {
-		buildDir, buildErr = os.MkdirTemp("", "ovakit-plugin-")
+		sweepBuildDirs(os.TempDir())
+		buildDir, buildErr = os.MkdirTemp("", fmt.Sprintf("%s%d-", buildDirPrefix, os.Getpid()))
 		if buildErr != nil {
 			return
 		}
