@@ -10,7 +10,6 @@ import (
 	"github.com/vmware/govmomi/object"
 	govmomiovf "github.com/vmware/govmomi/ovf"
 	"github.com/vmware/govmomi/vim25"
-	"github.com/vmware/govmomi/vim25/soap"
 	"github.com/vmware/govmomi/vim25/types"
 )
 
@@ -44,13 +43,15 @@ func (m *vsphereMachine) Export(ctx context.Context, e *ExportConfig, put putFun
 		return "", fmt.Errorf("starting the export: %w", err)
 	}
 	var files []types.OvfFile
+	dl := newNFCDownloader(m.c.Client)
+	defer dl.Close()
 	err = withLease(ctx, lease, nil, func(info *nfc.LeaseInfo) error {
 		for _, item := range info.Items {
 			if skipExportItem(e, item.Path) {
 				continue
 			}
 			item.Path = exportName(e.Name, item.Path)
-			size, err := m.download(ctx, item, put)
+			size, err := m.download(ctx, dl, item, put)
 			if err != nil {
 				return err
 			}
@@ -78,8 +79,8 @@ func (m *vsphereMachine) Export(ctx context.Context, e *ExportConfig, put putFun
 	return desc.OvfDescriptor, nil
 }
 
-func (m *vsphereMachine) download(ctx context.Context, item nfc.FileItem, put putFunc) (int64, error) {
-	r, size, err := m.c.Download(ctx, item.URL, &soap.Download{Method: "GET"})
+func (m *vsphereMachine) download(ctx context.Context, dl *nfcDownloader, item nfc.FileItem, put putFunc) (int64, error) {
+	r, size, err := dl.Download(ctx, item.URL)
 	if err != nil {
 		return 0, fmt.Errorf("downloading %s: %w", item.Path, err)
 	}
