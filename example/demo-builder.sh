@@ -91,17 +91,9 @@ verify() {
 		return 1
 	fi
 	(cd "$(dirname "$sums")" && sha256sum -c "$(basename "$sums")")
-	local ova=${sums%.sha256} desc
-	tar -tvf "$ova"
-	desc=$(tar -xOf "$ova" "$VM_NAME.ovf")
-	for want in '<rasd:VirtualQuantity>4</rasd:VirtualQuantity>' \
-		'<vmw:CoresPerSocket ovf:required="false">2</vmw:CoresPerSocket>' \
-		'<rasd:VirtualQuantity>3072</rasd:VirtualQuantity>'; do
-		if ! grep -qF "$want" <<<"$desc"; then
-			echo "demo-builder: the OVA's descriptor lacks $want (hardware not reconfigured?)" >&2
-			return 1
-		fi
-	done
+	local ova=${sums%.sha256}
+	descriptor_has "$ova" "$VM_NAME" '<rasd:VirtualQuantity>4</rasd:VirtualQuantity>' \
+		'<vmw:CoresPerSocket ovf:required="false">2</vmw:CoresPerSocket>' '<rasd:VirtualQuantity>3072</rasd:VirtualQuantity>'
 	echo "Hardware in the OVA: 4 vCPUs (2 per socket), 3072 MB"
 	echo
 	echo "OVA in:  $BOUT/$BASE_NAME.ova"

@@ -38,3 +38,18 @@ install_plugin() {
 	mkdir -p "$PACKER_CONFIG_DIR" "$PACKER_PLUGIN_PATH"
 	"$PACKER" plugins install --path "$PLUGIN" github.com/ovakit/vsphere-ova
 }
+
+# descriptor_has OVA NAME WHAT... lists the OVA and checks that its
+# descriptor NAME.ovf contains each WHAT (a hardware line the build set).
+descriptor_has() {
+	local ova=$1 name=$2 desc want
+	shift 2
+	tar -tvf "$ova"
+	desc=$(tar -xOf "$ova" "$name.ovf")
+	for want in "$@"; do
+		if ! grep -qF "$want" <<<"$desc"; then
+			echo "$DEMO_NAME: the OVA's descriptor lacks $want (hardware not reconfigured?)" >&2
+			return 1
+		fi
+	done
+}

@@ -55,19 +55,11 @@ build() {
 
 verify() {
 	say "Stage 4: verify"
-	local ova=$QOUT/output/$VM_NAME.ova desc
+	local ova=$QOUT/output/$VM_NAME.ova
 	[[ -f $ova.sha256 ]] || { echo "$DEMO_NAME: no $ova.sha256" >&2; ls -l "$QOUT/output" >&2 || true; return 1; }
 	(cd "$QOUT/output" && sha256sum -c "$VM_NAME.ova.sha256")
-	tar -tvf "$ova"
-	desc=$(tar -xOf "$ova" "$VM_NAME.ovf")
-	for want in '<rasd:VirtualQuantity>2</rasd:VirtualQuantity>' \
-		'<rasd:VirtualQuantity>1536</rasd:VirtualQuantity>' \
-		'ovf:capacity="4294967296"'; do
-		if ! grep -qF "$want" <<<"$desc"; then
-			echo "$DEMO_NAME: the OVA's descriptor lacks $want" >&2
-			return 1
-		fi
-	done
+	descriptor_has "$ova" "$VM_NAME" '<rasd:VirtualQuantity>2</rasd:VirtualQuantity>' \
+		'<rasd:VirtualQuantity>1536</rasd:VirtualQuantity>' 'ovf:capacity="4294967296"'
 	echo "Hardware in the OVA: 2 vCPUs, 1536 MB, a 4096 MiB disk (the base OVA: 1 vCPU, 1024 MB, 2048 MiB)"
 	echo
 	echo "OVA in:  $BASE_OVA"
