@@ -105,7 +105,7 @@ build {
 		names = append(names, m.Name)
 	}
 	a.Close()
-	if want := "app.ovf app.mf app-disk-1.vmdk"; strings.Join(names, " ") != want {
+	if want := "app.ovf app.mf app-disk-0.vmdk"; strings.Join(names, " ") != want {
 		t.Errorf("OVA members %q, want %q", strings.Join(names, " "), want)
 	}
 	t.Run("sha256sum", func(t *testing.T) {

@@ -56,7 +56,7 @@ func TestEditDescriptorFaithful(t *testing.T) {
 	src := generated(t, ovfvm.Config{Name: "vm", CPUs: 2, CoresPerSocket: 1, Memory: 1024},
 		ovfvm.Disk{Href: "vm-disk-0.vmdk", Size: 1000, Capacity: 1 << 30, PopulatedSize: 4096})
 	out, err := editDescriptor(src, descriptorEdits{Name: "app", CPUs: 4, CoresPerSocket: 2, MemoryMiB: 2048, Disks: []diskEdit{{
-		DiskID: "vmdisk1", OldHref: "vm-disk-0.vmdk", NewHref: "app-disk-1.vmdk", FileSize: 1234, Capacity: 2 << 30, PopulatedSize: 8192,
+		DiskID: "vmdisk1", OldHref: "vm-disk-0.vmdk", NewHref: "app-disk-0.vmdk", FileSize: 1234, Capacity: 2 << 30, PopulatedSize: 8192,
 	}}})
 	if err != nil {
 		t.Fatal(err)
@@ -71,7 +71,7 @@ func TestEditDescriptorFaithful(t *testing.T) {
 			changed = append(changed, b[i])
 		}
 	}
-	for _, want := range []string{`ovf:href="app-disk-1.vmdk"`, `ovf:size="1234"`, `ovf:populatedSize="8192"`,
+	for _, want := range []string{`ovf:href="app-disk-0.vmdk"`, `ovf:size="1234"`, `ovf:populatedSize="8192"`,
 		"<rasd:VirtualQuantity>4<", `<VirtualSystem ovf:id="app">`, "<Name>app</Name>", "<rasd:VirtualQuantity>2048<", "CoresPerSocket", `ovf:capacity="2147483648"`} {
 		if !strings.Contains(strings.Join(changed, "\n"), want) {
 			t.Errorf("no changed line has %q; changed:\n%s", want, strings.Join(changed, "\n"))

@@ -60,7 +60,9 @@ func (s *stepExport) Run(ctx context.Context, state multistep.StateBag) multiste
 	}
 	hwVersion := hardwareVersion(src)
 	for i, d := range m.Disks {
-		name := fmt.Sprintf("%s-disk-%d.vmdk", e.Name, i+1)
+		// Numbered from 0, as vSphere's export lease names disks and the
+		// vsphere-ova builder writes them.
+		name := fmt.Sprintf("%s-disk-%d.vmdk", e.Name, i)
 		f, err := dir.Create(name)
 		if err != nil {
 			return halt(state, err)

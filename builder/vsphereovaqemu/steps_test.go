@@ -54,11 +54,11 @@ func TestDecodeExportRoundTrip(t *testing.T) {
 	for _, f := range files {
 		names = append(names, filepath.Base(f))
 	}
-	if strings.Join(names, " ") != "app-disk-1.vmdk app-disk-2.vmdk app.ovf app.mf" {
+	if strings.Join(names, " ") != "app-disk-0.vmdk app-disk-1.vmdk app.ovf app.mf" {
 		t.Errorf("export files %v", names)
 	}
 	for i, want := range [][]byte{d1, append(d2, make([]byte, 1<<20)...)} {
-		p := filepath.Join(out, fmt.Sprintf("app-disk-%d.vmdk", i+1))
+		p := filepath.Join(out, fmt.Sprintf("app-disk-%d.vmdk", i))
 		raw := readVMDK(t, p)
 		if !bytes.Equal(raw, want) {
 			t.Errorf("%s: content differs from the working disk (len %d, want %d)", p, len(raw), len(want))
@@ -87,7 +87,7 @@ func TestDecodeExportRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, n := range []string{"app.ovf", "app-disk-1.vmdk", "app-disk-2.vmdk"} {
+	for _, n := range []string{"app.ovf", "app-disk-0.vmdk", "app-disk-1.vmdk"} {
 		e, ok := man.Lookup(n)
 		data, _ := os.ReadFile(filepath.Join(out, n))
 		if !ok || e.Digest != fmt.Sprintf("%x", sha256.Sum256(data)) {
