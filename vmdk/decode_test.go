@@ -9,107 +9,11 @@ import (
 	"os"
 	"runtime"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/klauspost/compress/zlib"
 )
-
-// memDisk is an io.WriterAt over a byte slice that records where each
-// write landed.
-type memDisk struct {
-	mu   sync.Mutex
-	b    []byte
-	offs []int64
-	fail int64 // a write reaching this offset fails (0: never)
-}
-
-func (m *memDisk) WriteAt(p []byte, off int64) (int, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.fail > 0 && off+int64(len(p)) > m.fail {
-		return 0, errors.New("no space left on the test disk")
-	}
-	m.offs = append(m.offs, off)
-	return copy(m.b[off:], p), nil
-}
-
-// decodeBytes runs DecodeTo on the stream b into memory.
-func decodeBytes(b []byte, workers int) ([]byte, DecodeStats, error) {
-	sr, err := NewStreamReader(bytes.NewReader(b))
-	if err != nil {
-		return nil, DecodeStats{}, err
-	}
-	m := &memDisk{b: make([]byte, sr.Size())}
-	st, err := sr.DecodeTo(context.Background(), m, DecodeOptions{Workers: workers})
-	return m.b, st, err
-}
-
-// readBytes reads the stream b with Read, the sequential path.
-func readBytes(b []byte) ([]byte, error) {
-	sr, err := NewStreamReader(bytes.NewReader(b))
-	if err != nil {
-		return nil, err
-	}
-	return io.ReadAll(sr)
-}
-
-// handGrain is one grain of a hand-made stream: data (at most a grain) is
-// compressed as is, all-zero or not.
-type handGrain struct {
-	lba  uint64
-	data []byte
-}
-
-// handStream lays out a streamOptimized stream: header, descriptor, the
-// grains in the order given, the end-of-stream marker (no tables, which the
-// stream reader skips anyway). It returns the stream and each grain
-// marker's offset.
-func handStream(capacity uint64, grains []handGrain) ([]byte, []int64) {
-	h := Header{Version: 3, Flags: streamFlags, Capacity: capacity, GrainSize: grainSectors,
-		DescriptorOffset: 1, DescriptorSize: 1, NumGTEsPerGT: gtesPerGT, GDOffset: gdAtEnd, OverHead: 2,
-		CompressAlgorithm: compressDeflate, NewlineOK: true}
-	var out bytes.Buffer
-	out.Write(h.marshal())
-	out.Write(tinyDescriptor("streamOptimized", capacity))
-	var at []int64
-	for _, g := range grains {
-		var z bytes.Buffer
-		w, _ := zlib.NewWriterLevel(&z, 6)
-		w.Write(g.data)
-		w.Close()
-		at = append(at, int64(out.Len()))
-		m := binary.LittleEndian.AppendUint64(nil, g.lba)
-		m = binary.LittleEndian.AppendUint32(m, uint32(z.Len()))
-		m = append(m, z.Bytes()...)
-		out.Write(append(m, make([]byte, (SectorSize-len(m)%SectorSize)%SectorSize)...))
-	}
-	out.Write(marker(0, markerEOS))
-	return out.Bytes(), at
-}
-
-// textGrains is a disk of n grains of text, every grain stored.
-func textGrains(n int) (disk []byte, grains []handGrain) {
-	disk = textBytes(70, n*GrainSize)
-	for g := range n {
-		grains = append(grains, handGrain{uint64(g * grainSectors), disk[g*GrainSize : (g+1)*GrainSize]})
-	}
-	return disk, grains
-}
-
-// writtenBytes is what DecodeTo must write of disk: its non-zero 4 KiB
-// blocks.
-func writtenBytes(disk []byte) int64 {
-	var n int64
-	for p := 0; p < len(disk); p += decodeBlock {
-		if b := disk[p:min(p+decodeBlock, len(disk))]; !allZero(b) {
-			n += int64(len(b))
-		}
-	}
-	return n
-}
 
 // TestDecodeToRoundTrips: DecodeTo of each round-trip disk written by Write
 // is the raw disk, in a file that stays sparse: only the non-zero 4 KiB
@@ -159,41 +63,6 @@ func TestDecodeToRoundTrips(t *testing.T) {
 				t.Errorf("Read after DecodeTo: %d, %v (want 0, EOF)", n, err)
 			}
 		})
-	}
-}
-
-// nonZeroBlocks is what DecodeTo must write of the raw disk (size bytes
-// once rounded up to a sector): the bytes of its non-zero 4 KiB blocks. Only
-// the raw file's data ranges (SEEK_DATA) are read.
-func nonZeroBlocks(t testing.TB, raw string, size int64) int64 {
-	t.Helper()
-	f, err := os.Open(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	fi, _ := f.Stat()
-	next := dataRanges(f, fi.Size())
-	blk := make([]byte, decodeBlock)
-	var n, done int64 // done: blocks before it are counted
-	for off := int64(0); ; {
-		s, e, err := next(off)
-		if errors.Is(err, io.EOF) {
-			return n
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		for p := max(s/decodeBlock*decodeBlock, done); p < e; p += decodeBlock {
-			b := blk[:min(decodeBlock, size-p)]
-			clear(b)
-			f.ReadAt(b, p)
-			if !allZero(b) {
-				n += int64(len(b))
-			}
-			done = p + decodeBlock
-		}
-		off = e
 	}
 }
 
@@ -253,17 +122,6 @@ func TestDecodeToHoles(t *testing.T) {
 	if st.Grains != 3 || st.Written != GrainSize/2+GrainSize {
 		t.Fatalf("stats %+v, want 3 grains and %d bytes written", st, GrainSize/2+GrainSize)
 	}
-}
-
-// slowBatches delays the inflating of every other batch, so that batches
-// finish out of order.
-func slowBatches(t *testing.T, d time.Duration, slow func(batch int64) bool) {
-	testHookInflate = func(lba int64) {
-		if slow(lba / (batchGrains * grainSectors)) {
-			time.Sleep(d)
-		}
-	}
-	t.Cleanup(func() { testHookInflate = nil })
 }
 
 // TestDecodeToOrder: batches finish out of order (even ones are slow), yet
@@ -331,70 +189,51 @@ func TestDecodeToErrorsLikeRead(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			// The corrupt grain's batch is slow: the later batches finish
+			// The bad grain's batch is slow: the later batches finish
 			// before it.
 			if c.first >= 0 {
 				slowBatches(t, 30*time.Millisecond, func(n int64) bool { return n == int64(c.first/batchGrains) })
 			}
-			b := c.mutate(append([]byte(nil), good...))
-			_, rerr := readBytes(b)
-			sr, err := NewStreamReader(bytes.NewReader(b))
-			if err != nil {
-				t.Fatal(err)
-			}
-			m := &memDisk{b: make([]byte, sr.Size())}
-			_, derr := sr.DecodeTo(context.Background(), m, DecodeOptions{Workers: 4})
-			var fe *FormatError
-			if derr == nil || !strings.Contains(derr.Error(), c.want) || !errors.As(derr, &fe) {
-				t.Fatalf("DecodeTo: %v, want a FormatError with %q", derr, c.want)
-			}
-			if rerr == nil || rerr.Error() != derr.Error() {
-				t.Fatalf("DecodeTo: %v\nRead:     %v", derr, rerr)
-			}
-			if c.first >= 0 {
-				// Nothing from the bad grain on is written, everything
-				// before its batch is.
-				limit := int64(c.first) * GrainSize
-				for _, off := range m.offs {
-					if off >= limit {
-						t.Fatalf("wrote at %d, at or after the bad grain at %d", off, limit)
-					}
-				}
-				batchStart := int64(c.first/batchGrains*batchGrains) * GrainSize
-				if !bytes.Equal(m.b[:batchStart], disk[:batchStart]) {
-					t.Fatal("the grains before the failing batch were not written")
-				}
-			}
-			if _, err := sr.Read(make([]byte, 1)); err == nil || err.Error() != derr.Error() {
-				t.Fatalf("Read after a failed DecodeTo: %v", err)
-			}
+			decodeFailsLikeRead(t, c.mutate(append([]byte(nil), good...)), disk, c.first, c.want)
 		})
 	}
 }
 
-// slowStream delays every Read, so a cancellation lands mid-stream.
-type slowStream struct {
-	r     io.Reader
-	reads atomic.Int64
-}
-
-func (s *slowStream) Read(p []byte) (int, error) {
-	s.reads.Add(1)
-	time.Sleep(time.Millisecond)
-	return s.r.Read(p)
-}
-
-// cancelAt is an io.WriterAt that cancels after its nth write.
-type cancelAt struct {
-	n      int
-	cancel context.CancelFunc
-}
-
-func (c *cancelAt) WriteAt(p []byte, off int64) (int, error) {
-	if c.n--; c.n == 0 {
-		c.cancel()
+// decodeFailsLikeRead checks that DecodeTo of b (the stream of disk,
+// damaged at grain first, or -1 past every grain) fails with a FormatError
+// containing want, Read's error, without writing anything from the bad
+// grain on but everything before its batch.
+func decodeFailsLikeRead(t *testing.T, b, disk []byte, first int, want string) {
+	t.Helper()
+	_, rerr := readBytes(b)
+	sr, err := NewStreamReader(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
 	}
-	return len(p), nil
+	m := &memDisk{b: make([]byte, sr.Size())}
+	_, derr := sr.DecodeTo(context.Background(), m, DecodeOptions{Workers: 4})
+	var fe *FormatError
+	if derr == nil || !strings.Contains(derr.Error(), want) || !errors.As(derr, &fe) {
+		t.Fatalf("DecodeTo: %v, want a FormatError with %q", derr, want)
+	}
+	if rerr == nil || rerr.Error() != derr.Error() {
+		t.Fatalf("DecodeTo: %v\nRead:     %v", derr, rerr)
+	}
+	if first >= 0 {
+		limit := int64(first) * GrainSize
+		for _, off := range m.offs {
+			if off >= limit {
+				t.Fatalf("wrote at %d, at or after the bad grain at %d", off, limit)
+			}
+		}
+		batchStart := int64(first/batchGrains*batchGrains) * GrainSize
+		if !bytes.Equal(m.b[:batchStart], disk[:batchStart]) {
+			t.Fatal("the grains before the failing batch were not written")
+		}
+	}
+	if _, err := sr.Read(make([]byte, 1)); err == nil || err.Error() != derr.Error() {
+		t.Fatalf("Read after a failed DecodeTo: %v", err)
+	}
 }
 
 // TestDecodeToCancel: cancelling stops the reader, the inflaters and the
