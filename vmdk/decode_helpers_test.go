@@ -167,3 +167,46 @@ func (c *cancelAt) WriteAt(p []byte, off int64) (int, error) {
 	}
 	return len(p), nil
 }
+
+// genStream is a stream of n grains, all the same compressed grain,
+// generated as it is read: a big disk without its bytes in memory.
+type genStream struct {
+	head  []byte // header and descriptor
+	frame []byte // one grain's frame; its LBA is set as it is sent
+	n, i  int
+	cur   []byte
+}
+
+func newGenStream(grain []byte, n int) *genStream {
+	b, at := handStream(uint64(n*grainSectors), []handGrain{{0, grain}})
+	return &genStream{head: b[:at[0]], frame: b[at[0] : len(b)-SectorSize], n: n}
+}
+
+func (g *genStream) Read(p []byte) (int, error) {
+	for len(g.cur) == 0 {
+		switch {
+		case g.head != nil:
+			g.cur, g.head = g.head, nil
+		case g.i < g.n:
+			binary.LittleEndian.PutUint64(g.frame, uint64(g.i*grainSectors))
+			g.cur = g.frame
+			g.i++
+		case g.i == g.n:
+			g.cur = marker(0, markerEOS)
+			g.i++
+		default:
+			return 0, io.EOF
+		}
+	}
+	n := copy(p, g.cur)
+	g.cur = g.cur[n:]
+	return n, nil
+}
+
+// slowDisk is an io.WriterAt that takes 5 ms per MiB and keeps nothing.
+type slowDisk struct{}
+
+func (slowDisk) WriteAt(p []byte, off int64) (int, error) {
+	time.Sleep(time.Duration(len(p)) * 5 * time.Millisecond / (1 << 20))
+	return len(p), nil
+}

@@ -307,3 +307,46 @@ func TestDecodeToForeignStreams(t *testing.T) {
 		sameDisk(t, bytes.NewReader(got), int64(len(got)), raw)
 	}
 }
+
+// TestDecodeToBoundedMemory: decoding 512 MiB into a slow destination keeps
+// the heap small: the reader waits for free batches instead of running
+// ahead.
+func TestDecodeToBoundedMemory(t *testing.T) {
+	if testing.Short() || raceEnabled {
+		t.Skip("512 MiB decode: skipped under -short and -race")
+	}
+	sr, err := NewStreamReader(newGenStream(randomBytes(80, GrainSize), 8192))
+	if err != nil {
+		t.Fatal(err)
+	}
+	runtime.GC()
+	var base runtime.MemStats
+	runtime.ReadMemStats(&base)
+	var peak uint64
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		var ms runtime.MemStats
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+			runtime.ReadMemStats(&ms)
+			peak = max(peak, ms.HeapInuse)
+		}
+	}()
+	st, err := sr.DecodeTo(context.Background(), slowDisk{}, DecodeOptions{Workers: 4})
+	close(stop)
+	<-done
+	if err != nil || st.Written != 8192*GrainSize {
+		t.Fatalf("DecodeTo: %+v, %v", st, err)
+	}
+	p := peak - min(peak, base.HeapInuse)
+	if p > 64<<20 {
+		t.Fatalf("heap grew by %d MiB decoding 512 MiB", p>>20)
+	}
+	t.Logf("heap grew by at most %d MiB", p>>20)
+}
