@@ -13,7 +13,9 @@
 // Open reads sparse extents (streamOptimized from VMware, qemu-img or
 // VMDKstream, and the monolithicSparse extents VMware Workstation and
 // vmware-iso write) as an io.ReaderAt; NewStreamReader decodes a
-// streamOptimized VMDK front to back from an io.Reader. OpenDisk detects raw,
+// streamOptimized VMDK front to back from an io.Reader, and its DecodeTo
+// inflates the grains on every core into an io.WriterAt (a sparse file),
+// reading the stream once, in order. OpenDisk detects raw,
 // qcow2 and VMDK inputs by their magic and returns one Disk to convert.
 //
 // Every size or offset read from a file is checked against the file's size

@@ -75,7 +75,26 @@ func FuzzStreamReader(f *testing.F) {
 		if err == io.EOF && n != min(sr.Size(), fuzzReadLimit) {
 			t.Fatalf("EOF after %d bytes of a %d-byte disk", n, sr.Size())
 		}
+		if sr.Size() <= fuzzReadLimit {
+			decodesLikeRead(t, b)
+		}
 	})
+}
+
+// decodesLikeRead: DecodeTo, whatever its workers, gives what Read gives:
+// the same disk or the same error.
+func decodesLikeRead(t *testing.T, b []byte) {
+	t.Helper()
+	want, rerr := readBytes(b)
+	for _, workers := range []int{1, 3} {
+		got, _, err := decodeBytes(b, workers)
+		if (err == nil) != (rerr == nil) || err != nil && err.Error() != rerr.Error() {
+			t.Fatalf("DecodeTo with %d workers: %v; Read: %v", workers, err, rerr)
+		}
+		if err == nil && !bytes.Equal(got, want) {
+			t.Fatalf("DecodeTo with %d workers decodes another disk than Read", workers)
+		}
+	}
 }
 
 func FuzzQCOW2(f *testing.F) {
@@ -257,6 +276,9 @@ func TestTinySeedsRead(t *testing.T) {
 			}
 			if got, err := io.ReadAll(sr); err != nil || !bytes.Equal(got, data) {
 				t.Fatalf("seed %d streams wrong (%v)", i, err)
+			}
+			if got, _, err := decodeBytes(s, 2); err != nil || !bytes.Equal(got, data) {
+				t.Fatalf("seed %d decodes wrong (%v)", i, err)
 			}
 		}
 	}

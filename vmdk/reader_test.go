@@ -157,6 +157,8 @@ func TestMalformed(t *testing.T) {
 					_, err = io.Copy(io.Discard, sr)
 				}
 				check("StreamReader", err)
+				_, _, err = decodeBytes(b, 2)
+				check("DecodeTo", err)
 			}
 		})
 	}

@@ -26,6 +26,7 @@ type StreamReader struct {
 	eos     bool
 	lastLBA int64
 	inflate inflater
+	err     error // sticky: a stream cannot resume after an error
 }
 
 // NewStreamReader reads the header and descriptor of a streamOptimized VMDK.
@@ -121,12 +122,38 @@ const maxMetadataSectors = maxTables * 4 / SectorSize
 // nextGrain reads markers until the next grain (stored in s.grain at s.next)
 // or the end of the stream.
 func (s *StreamReader) nextGrain() error {
+	lba, at, data, err := s.readGrain(s.buf)
+	if err != nil || lba < 0 {
+		return err
+	}
+	grainBytes := int64(s.hdr.GrainSize) * SectorSize
+	g, err := s.inflateGrain(&s.inflate, s.grain[:grainBytes], lba, at, data)
+	if err != nil {
+		return err
+	}
+	s.grain = g
+	s.next = lba * SectorSize
+	return nil
+}
+
+// maxGrainFrame is the most buffer readGrain needs: a grain marker with the
+// largest compressed size accepted, padded to a sector.
+func (s *StreamReader) maxGrainFrame() int {
+	return int(2*s.hdr.GrainSize*SectorSize + 2*SectorSize)
+}
+
+// readGrain reads markers up to the next grain and returns its first LBA,
+// the stream offset of its marker and its compressed bytes (within buf, at
+// least maxGrainFrame long); lba is -1 at the end-of-stream marker (s.eos).
+// Grains and markers are checked here, in stream order; inflating is
+// inflateGrain's, which may run elsewhere.
+func (s *StreamReader) readGrain(buf []byte) (lba, at int64, data []byte, err error) {
 	grainBytes := int64(s.hdr.GrainSize) * SectorSize
 	for {
-		at := s.at
-		m := s.buf[:SectorSize]
+		at = s.at
+		m := buf[:SectorSize]
 		if err := s.read(m); err != nil {
-			return err
+			return -1, at, nil, err
 		}
 		val := binary.LittleEndian.Uint64(m)
 		size := int64(binary.LittleEndian.Uint32(m[8:]))
@@ -135,60 +162,70 @@ func (s *StreamReader) nextGrain() error {
 			switch typ {
 			case markerEOS:
 				s.eos = true
-				return nil
+				return -1, at, nil, nil
 			case markerGT, markerGD, markerFooter, markerProgress:
 				if val > maxMetadataSectors {
-					return formatErr(at, "marker type %d announces %d sectors, more than %d", typ, val, maxMetadataSectors)
+					return -1, at, nil, formatErr(at, "marker type %d announces %d sectors, more than %d", typ, val, maxMetadataSectors)
 				}
 				if err := s.skip(int64(val) * SectorSize); err != nil {
-					return err
+					return -1, at, nil, err
 				}
 				continue
 			default:
-				return formatErr(at+12, "unknown marker type %d", typ)
+				return -1, at, nil, formatErr(at+12, "unknown marker type %d", typ)
 			}
 		}
-		lba := int64(val)
+		lba = int64(val)
 		if val%s.hdr.GrainSize != 0 || val >= s.hdr.Capacity {
-			return formatErr(at, "grain marker for LBA %d: not a grain boundary within the capacity of %d sectors", val, s.hdr.Capacity)
+			return -1, at, nil, formatErr(at, "grain marker for LBA %d: not a grain boundary within the capacity of %d sectors", val, s.hdr.Capacity)
 		}
 		if lba <= s.lastLBA {
-			return formatErr(at, "grain for LBA %d follows LBA %d: grains out of disk order (use Open with an io.ReaderAt)", lba, s.lastLBA)
+			return -1, at, nil, formatErr(at, "grain for LBA %d follows LBA %d: grains out of disk order (use Open with an io.ReaderAt)", lba, s.lastLBA)
 		}
 		if size > 2*grainBytes+SectorSize {
-			return formatErr(at+8, "grain for LBA %d: compressed size %d exceeds %d", lba, size, 2*grainBytes+SectorSize)
+			return -1, at, nil, formatErr(at+8, "grain for LBA %d: compressed size %d exceeds %d", lba, size, 2*grainBytes+SectorSize)
 		}
 		// The marker's first sector holds the first bytes of the data.
 		total := ceilDivInt(grainMarkerSize+size, SectorSize) * SectorSize
-		b := s.buf[:total]
+		b := buf[:total]
 		if err := s.read(b[SectorSize:]); err != nil {
-			return err
+			return -1, at, nil, err
 		}
-		off := lba * SectorSize
-		want := min(grainBytes, s.size-off)
-		g := s.grain[:grainBytes]
-		n, err := s.inflate.inflate(g, b[grainMarkerSize:grainMarkerSize+size])
-		if err != nil {
-			return formatErr(at+grainMarkerSize, "grain for LBA %d: corrupt DEFLATE data: %v", lba, err)
-		}
-		if int64(n) < want && (off+grainBytes < s.size || want-int64(n) >= SectorSize) {
-			return formatErr(at+grainMarkerSize, "grain for LBA %d inflates to %d bytes, want %d", lba, n, want)
-		}
-		clear(g[n:])
-		s.grain = g[:want]
-		s.next = off
 		s.lastLBA = lba
-		return nil
+		return lba, at, b[grainMarkerSize : grainMarkerSize+size], nil
 	}
+}
+
+// inflateGrain inflates the grain readGrain found at lba (its marker at
+// stream offset at) into g, one grain long, and returns the disk bytes it
+// covers (shorter for the disk's last grain). It reads only what
+// NewStreamReader set, so inflaters may run it at once.
+func (s *StreamReader) inflateGrain(f *inflater, g []byte, lba, at int64, data []byte) ([]byte, error) {
+	grainBytes := int64(len(g))
+	off := lba * SectorSize
+	want := min(grainBytes, s.size-off)
+	n, err := f.inflate(g, data)
+	if err != nil {
+		return nil, formatErr(at+grainMarkerSize, "grain for LBA %d: corrupt DEFLATE data: %v", lba, err)
+	}
+	if int64(n) < want && (off+grainBytes < s.size || want-int64(n) >= SectorSize) {
+		return nil, formatErr(at+grainMarkerSize, "grain for LBA %d inflates to %d bytes, want %d", lba, n, want)
+	}
+	clear(g[n:])
+	return g[:want], nil
 }
 
 // Read returns the disk's bytes in order; holes read as zeros.
 func (s *StreamReader) Read(p []byte) (int, error) {
+	if s.err != nil {
+		return 0, s.err
+	}
 	if s.pos >= s.size {
 		return 0, io.EOF
 	}
 	if s.next < 0 && !s.eos {
 		if err := s.nextGrain(); err != nil {
+			s.err = err
 			return 0, err
 		}
 	}

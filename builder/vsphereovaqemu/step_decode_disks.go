@@ -1,9 +1,8 @@
 package vsphereovaqemu
 
 import (
-	"bytes"
+	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -31,9 +30,9 @@ type workDisk struct {
 // disk_size/disk_sizes.
 //
 // Raw, not qcow2: the decoder yields the disk front to back, and a raw file
-// takes it with plain writes, seeking over all-zero blocks so they stay
-// holes. qemu-img cannot read a stream (it needs to seek its input), so
-// qcow2 would mean a second full copy or our own qcow2 writer. A sparse raw
+// takes it with plain writes, skipping all-zero blocks so they stay holes.
+// qemu-img cannot read a stream (it needs to seek its input), so qcow2
+// would mean a second full copy or our own qcow2 writer. A sparse raw
 // file costs only the allocated blocks, QEMU runs it as fast as qcow2, the
 // guest's discards punch holes back (discard=unmap), growing is a truncate,
 // and the export reads it with SEEK_DATA so holes are never compressed.
@@ -42,8 +41,8 @@ type stepDecodeDisks struct {
 	dir string
 }
 
-// zeroBlock is the unit checked for all-zero data and skipped as a hole.
-const zeroBlock = 1 << 20
+// readBuffer is how much of the OVA member each read takes.
+const readBuffer = 1 << 20
 
 func (s *stepDecodeDisks) Run(ctx context.Context, state multistep.StateBag) multistep.StepAction {
 	ui := state.Get("ui").(packersdk.Ui)
@@ -93,7 +92,9 @@ func sizeOption(i int) string {
 }
 
 // decodeDisk writes the raw disk of the streamOptimized VMDK href into
-// path, sparse, and returns its virtual size.
+// path, sparse, and returns its virtual size. vmdk.DecodeTo inflates the
+// grains on every core while the member is read (and its digest computed)
+// once, in order.
 func decodeDisk(ctx context.Context, ui packersdk.Ui, src *ovasource.Source, href, path string) (size int64, err error) {
 	rc, n, err := src.OpenFile(href)
 	if err != nil {
@@ -101,7 +102,10 @@ func decodeDisk(ctx context.Context, ui packersdk.Ui, src *ovasource.Source, hre
 	}
 	body := progress.Track(ui, "decode "+href, n, rc)
 	defer body.Close()
-	sr, err := vmdk.NewStreamReader(body)
+	// The decoder reads a sector-sized marker, then the grain behind it:
+	// buffered, the member is read (and hashed) in large pieces.
+	br := bufio.NewReaderSize(body, readBuffer)
+	sr, err := vmdk.NewStreamReader(br)
 	if err != nil {
 		return 0, fmt.Errorf("%w (the builder reads streamOptimized VMDKs, as vSphere exports them)", err)
 	}
@@ -114,36 +118,15 @@ func decodeDisk(ctx context.Context, ui packersdk.Ui, src *ovasource.Source, hre
 			err = cerr
 		}
 	}()
-	buf := make([]byte, zeroBlock)
-	zero := make([]byte, zeroBlock)
-	var off int64
-	for {
-		if err := ctx.Err(); err != nil {
-			return 0, err
-		}
-		k, rerr := io.ReadFull(sr, buf)
-		if k > 0 && !bytes.Equal(buf[:k], zero[:k]) {
-			if _, err := f.WriteAt(buf[:k], off); err != nil {
-				return 0, err
-			}
-		}
-		off += int64(k)
-		if errors.Is(rerr, io.EOF) || errors.Is(rerr, io.ErrUnexpectedEOF) {
-			break
-		}
-		if rerr != nil {
-			return 0, rerr
-		}
+	if _, err := sr.DecodeTo(ctx, f, vmdk.DecodeOptions{}); err != nil {
+		return 0, err
 	}
 	// Drain the member to its end, so the OVA's manifest digest (checked at
 	// EOF) covers the whole file and a corrupt tail fails the build.
-	if _, err := ctxio.Copy(ctx, io.Discard, body); err != nil {
+	if _, err := ctxio.Copy(ctx, io.Discard, br); err != nil {
 		return 0, err
 	}
-	if off != sr.Size() {
-		return 0, fmt.Errorf("the VMDK decoded to %d bytes, its header says %d", off, sr.Size())
-	}
-	return off, f.Truncate(off)
+	return sr.Size(), f.Truncate(sr.Size())
 }
 
 // Cleanup removes the working disks, which are never an output; with
