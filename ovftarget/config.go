@@ -143,7 +143,8 @@ type Signing struct {
 func (s Signing) Enabled() bool { return s.PrivateKeyFile != "" || s.CertificateFile != "" }
 
 // Prepare checks every option and reads eula_file. Each error names the
-// option it is about.
+// option it is about. It is long because it checks each option in the order
+// the struct declares them, one short block per option.
 func (c *Customization) Prepare() []error {
 	var errs []error
 	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }

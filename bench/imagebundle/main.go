@@ -40,6 +40,9 @@ func main() {
 	}
 }
 
+// run is the whole benchmark, one step after another (registry, images,
+// timed runs of each side, report); it is long because a benchmark reads
+// best as a script.
 func run(total int64, n, runs int) error {
 	regBin, err := look("docker-registry")
 	if err != nil {

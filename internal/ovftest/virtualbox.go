@@ -114,6 +114,9 @@ func CheckVirtualBox(descriptor []byte, files []string, release VirtualBoxReleas
 	return errors.Join(errs...)
 }
 
+// checkHardware checks the VirtualHardwareSection as VirtualBox's importer
+// reads it. It is long because it mirrors that importer: one pass collecting
+// the items, then one short block per rule, in the importer's order.
 func checkHardware(hw *node, disks map[string]bool, release VirtualBoxRelease, bad func(*node, string, ...any)) {
 	controllers := map[string]bool{}
 	type hwItem struct {

@@ -75,7 +75,9 @@ func CacheDir() string {
 }
 
 // Start starts sshd and stops it (and every process left in the guest) when
-// the test ends.
+// the test ends. It is long because the set-up is one sequence (key, guest
+// root, user, config, start, wait for the port) whose steps each register
+// their own cleanup; split, the order of those cleanups would be implicit.
 func Start(t testing.TB, o Options) *Server {
 	t.Helper()
 	testenv.RequireRoot(t)
