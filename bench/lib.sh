@@ -40,6 +40,33 @@ packer {
 EOF_PLUGIN
 }
 
+# build_plugin HELPER PLUGIN: bench/ovapack built into HELPER and the plugin
+# into PLUGIN, which is then installed for $packer.
+build_plugin() {
+  (cd "$root" && go build -o "$1" ./bench/ovapack && go build -o "$2" .)
+  install_plugin "$2"
+}
+
+# artifice_templates DIR VARIABLES FILES POSTPROCESSOR: the two templates a
+# "with minus without" benchmark runs, DIR/with and DIR/without (each
+# `packer init`ed): a null source and an artifice post-processor of FILES
+# (an HCL expression) after VARIABLES (HCL variable blocks); "with" adds
+# POSTPROCESSOR (an HCL post-processor block) after the artifice.
+artifice_templates() {
+  local dir=$1 vars=$2 files=$3 pp=$4 kind
+  for kind in with without; do
+    mkdir -p "$dir/$kind"
+    {
+      plugin_block
+      printf '%s\nsource "null" "bench" { communicator = "none" }\nbuild {\n  sources = ["source.null.bench"]\n' "$vars"
+      printf '  post-processors {\n    post-processor "artifice" {\n      files = %s\n    }\n' "$files"
+      if [[ $kind == with ]]; then printf '%s\n' "$pp"; fi
+      printf '  }\n}\n'
+    } > "$dir/$kind/bench.pkr.hcl"
+    (cd "$dir/$kind" && "$packer" init . > /dev/null)
+  done
+}
+
 # Statistics. field FILE KEY: the KEY=value values of every run (lines of
 # bench/ovapack watch), one a line; best, median, maxof read numbers on
 # stdin, one a line.

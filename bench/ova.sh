@@ -58,8 +58,7 @@ trap cleanup EXIT
 
 mkdir -p "$work/bin" "$dest" "$PACKER_CONFIG_DIR" "$PACKER_PLUGIN_PATH"
 rm -rf "$res" && mkdir -p "$res"
-(cd "$root" && go build -o "$helper" ./bench/ovapack && go build -o "$plugin" .)
-install_plugin "$plugin"
+build_plugin "$helper" "$plugin"
 # The installed copy is what Packer runs; its name starts like this.
 plugin_exe="packer-plugin-vsphere-ova"
 
@@ -82,33 +81,13 @@ for shape in $shapes; do
 done
 
 # Two templates: the build with the post-processor, and without it.
-for kind in with without; do
-  mkdir -p "$work/tmpl/$kind"
-  {
-    plugin_block
-    cat << 'EOF'
-variable "export_dir" { type = string }
-variable "output" { type = string }
-source "null" "bench" { communicator = "none" }
-build {
-  sources = ["source.null.bench"]
-  post-processors {
-    post-processor "artifice" {
-      files = formatlist("%s/%s", var.export_dir, sort(fileset(var.export_dir, "vm*")))
-    }
-EOF
-    if [[ $kind == with ]]; then
-      cat << 'EOF'
-    post-processor "vsphere-ova" {
+artifice_templates "$work/tmpl" 'variable "export_dir" { type = string }
+variable "output" { type = string }' \
+  'formatlist("%s/%s", var.export_dir, sort(fileset(var.export_dir, "vm*")))' \
+  '    post-processor "vsphere-ova" {
       output              = var.output
       keep_input_artifact = true
-    }
-EOF
-    fi
-    printf '  }\n}\n'
-  } > "$work/tmpl/$kind/bench.pkr.hcl"
-  (cd "$work/tmpl/$kind" && "$packer" init . > /dev/null)
-done
+    }'
 
 # prep CACHE DIR: put the export's disks in the state the round measures,
 # and flush everything else so no earlier writeback runs into the timing.

@@ -57,8 +57,7 @@ trap cleanup EXIT
 
 mkdir -p "$work/bin" "$dest" "$PACKER_CONFIG_DIR" "$PACKER_PLUGIN_PATH"
 rm -rf "$res" && mkdir -p "$res"
-(cd "$root" && go build -o "$helper" ./bench/ovapack && go build -o "$plugin" .)
-install_plugin "$plugin"
+build_plugin "$helper" "$plugin"
 
 if [[ ! -f $exp/.complete ]]; then
   echo "generating the sample export ($mib MiB) in $exp"

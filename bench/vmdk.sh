@@ -45,27 +45,11 @@ if [[ $with_packer == 1 ]]; then
   packer=${PACKER_BIN:-$root/bin/packer}
   packer_env "$work"
   mkdir -p "$PACKER_CONFIG_DIR" "$PACKER_PLUGIN_PATH" "$work/pp"
-  (cd "$root" && go build -o "$helper" ./bench/ovapack && go build -o "$plugin" .)
-  install_plugin "$plugin"
+  build_plugin "$helper" "$plugin"
   # The build with the post-processor, and without it.
-  for kind in with without; do
-    mkdir -p "$work/tmpl/$kind"
-    {
-      plugin_block
-      cat << 'EOF2'
-variable "disk" { type = string }
-variable "output" { type = string }
-source "null" "bench" { communicator = "none" }
-build {
-  sources = ["source.null.bench"]
-  post-processors {
-    post-processor "artifice" {
-      files = [var.disk]
-    }
-EOF2
-      if [[ $kind == with ]]; then
-        cat << 'EOF2'
-    post-processor "vsphere-ova" {
+  artifice_templates "$work/tmpl" 'variable "disk" { type = string }
+variable "output" { type = string }' '[var.disk]' \
+    '    post-processor "vsphere-ova" {
       output              = var.output
       keep_input_artifact = true
       vm {
@@ -79,13 +63,7 @@ EOF2
           adapter = "vmxnet3"
         }
       }
-    }
-EOF2
-      fi
-      printf '  }\n}\n'
-    } > "$work/tmpl/$kind/bench.pkr.hcl"
-    (cd "$work/tmpl/$kind" && "$packer" init . > /dev/null)
-  done
+    }'
 fi
 if [[ ! -f $raw.complete ]]; then
   echo "generating $raw: $size_mib MiB sparse, $data_mib MiB of data (cached for later runs)"
