@@ -50,18 +50,7 @@ func TestConfigureRejectsBadValues(t *testing.T) {
 			[]string{"manifest_algorithm", "checksum_algorithm"}},
 	}
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			var p PostProcessor
-			err := p.Configure(tc.raw)
-			if err == nil {
-				t.Fatalf("Configure(%v) accepted bad input", tc.raw)
-			}
-			for _, w := range tc.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q does not contain %q", err, w)
-				}
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { checkConfigureRejects(t, tc.raw, tc.want) })
 	}
 }
 
@@ -87,6 +76,22 @@ func TestHumanSize(t *testing.T) {
 	for n, want := range map[int64]string{0: "0 B", 1023: "1023 B", 1024: "1.0 KiB", 5 << 20: "5.0 MiB", 3 << 30: "3.0 GiB"} {
 		if got := humanSize(n); got != want {
 			t.Errorf("humanSize(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
+
+// checkConfigureRejects checks that Configure refuses raw with an error
+// naming each of want.
+func checkConfigureRejects(t *testing.T, raw map[string]interface{}, want []string) {
+	t.Helper()
+	var p PostProcessor
+	err := p.Configure(raw)
+	if err == nil {
+		t.Fatalf("Configure(%v) accepted bad input", raw)
+	}
+	for _, w := range want {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error %q does not contain %q", err, w)
 		}
 	}
 }

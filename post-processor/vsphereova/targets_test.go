@@ -101,18 +101,7 @@ func TestConfigureTargetErrors(t *testing.T) {
 		{"with another error", map[string]interface{}{"target": []interface{}{"esx"}, "manifest_algorithm": "md5"},
 			[]string{"target[0]", "manifest_algorithm"}},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			var p PostProcessor
-			err := p.Configure(tc.raw)
-			if err == nil {
-				t.Fatalf("Configure(%v) accepted bad input", tc.raw)
-			}
-			for _, w := range tc.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q does not contain %q", err, w)
-				}
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { checkConfigureRejects(t, tc.raw, tc.want) })
 	}
 }
 
