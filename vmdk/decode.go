@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"runtime"
-	"sync"
 )
 
 // The decode pipeline, the mirror of Write's: every grain is its own zlib
@@ -47,8 +46,7 @@ type decodeBatch struct {
 	grains []streamGrain // the grains read into in
 	out    []byte        // one grain per slot: the inflated grains
 	runs   []dataRun     // the non-zero parts of out, in disk order
-	err    error
-	done   chan struct{}
+	orderedJob
 }
 
 type streamGrain struct {
@@ -98,8 +96,6 @@ func (s *StreamReader) DecodeTo(ctx context.Context, w io.WriterAt, o DecodeOpti
 }
 
 func (s *StreamReader) decode(ctx context.Context, w io.WriterAt, workers int) (DecodeStats, error) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	inFlight := 2*workers + 1
 	grainBytes := int(s.hdr.GrainSize) * SectorSize
 	free := make(chan *decodeBatch, inFlight)
@@ -109,42 +105,24 @@ func (s *StreamReader) decode(ctx context.Context, w io.WriterAt, workers int) (
 			out: make([]byte, batchGrains*grainBytes),
 		}
 	}
-	order := make(chan *decodeBatch, inFlight)
-	work := make(chan *decodeBatch, inFlight)
-	var wg sync.WaitGroup
-	var readErr error
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		defer close(order)
-		defer close(work)
-		readErr = s.readBatches(ctx, free, order, work)
-	}()
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+	var st DecodeStats
+	err := runOrdered(ctx, workers, inFlight, inFlight,
+		func(ctx context.Context, order, work chan<- *decodeBatch) error {
+			return s.readBatches(ctx, free, order, work)
+		},
+		func() func(context.Context, *decodeBatch) error {
 			var f inflater
-			for b := range work {
+			return func(ctx context.Context, b *decodeBatch) error {
 				if testHookInflate != nil {
 					testHookInflate(b.grains[0].lba)
 				}
-				b.err = s.inflateBatch(ctx, &f, b, grainBytes)
-				close(b.done)
+				return s.inflateBatch(ctx, &f, b, grainBytes)
 			}
-		}()
-	}
-	st, err := writeBatches(ctx, w, order, free)
-	cancel()
-	// The reader and inflaters stop promptly once ctx is done; the stream
-	// and the batches are theirs until then.
-	for b := range order {
-		<-b.done
-	}
-	wg.Wait()
-	if err == nil && readErr != nil {
-		err = readErr
-	}
+		},
+		func(ctx context.Context, order <-chan *decodeBatch) (err error) {
+			st, err = writeBatches(ctx, w, order, free)
+			return err
+		})
 	return st, err
 }
 

@@ -27,8 +27,7 @@ type batch struct {
 	idx    []uint64     // grains to read, ascending
 	out    []byte       // their framed grains, back to back
 	grains []batchGrain // the grains stored in out (all-zero ones are not)
-	err    error
-	done   chan struct{}
+	orderedJob
 }
 
 type batchGrain struct {
@@ -50,43 +49,20 @@ func newBatch() *batch {
 }
 
 func (w *streamWriter) writeGrains(ctx context.Context, src io.ReaderAt, size int64, o *Options) (Stats, error) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	inFlight := 2*o.Workers + 1
-	order := make(chan *batch, inFlight)
-	work := make(chan *batch, o.Workers)
-	var wg sync.WaitGroup
-	var walkErr error
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		defer close(order)
-		defer close(work)
-		walkErr = w.walk(ctx, src, size, order, work)
-	}()
 	capBytes := int64(w.capacity) * SectorSize
-	for range o.Workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+	var st Stats
+	err := runOrdered(ctx, o.Workers, 2*o.Workers+1, o.Workers,
+		func(ctx context.Context, order, work chan<- *batch) error {
+			return w.walk(ctx, src, size, order, work)
+		},
+		func() func(context.Context, *batch) error {
 			c := newGrainCompressor(o.Level)
-			for b := range work {
-				b.err = c.batch(ctx, b, src, size, capBytes)
-				close(b.done)
-			}
-		}()
-	}
-	st, err := w.collect(ctx, order, o)
-	cancel()
-	// Let the walker and workers finish before batches are reused or
-	// walkErr is read; they all stop promptly once ctx is done.
-	for b := range order {
-		<-b.done
-	}
-	wg.Wait()
-	if err == nil && walkErr != nil {
-		err = walkErr
-	}
+			return func(ctx context.Context, b *batch) error { return c.batch(ctx, b, src, size, capBytes) }
+		},
+		func(ctx context.Context, order <-chan *batch) (err error) {
+			st, err = w.collect(ctx, order, o)
+			return err
+		})
 	return st, err
 }
 
