@@ -319,32 +319,11 @@ func TestDecodeToBoundedMemory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	runtime.GC()
-	var base runtime.MemStats
-	runtime.ReadMemStats(&base)
-	var peak uint64
-	stop := make(chan struct{})
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		var ms runtime.MemStats
-		for {
-			select {
-			case <-stop:
-				return
-			case <-time.After(20 * time.Millisecond):
-			}
-			runtime.ReadMemStats(&ms)
-			peak = max(peak, ms.HeapInuse)
-		}
-	}()
-	st, err := sr.DecodeTo(context.Background(), slowDisk{}, DecodeOptions{Workers: 4})
-	close(stop)
-	<-done
+	var st DecodeStats
+	p := heapGrowth(func() { st, err = sr.DecodeTo(context.Background(), slowDisk{}, DecodeOptions{Workers: 4}) })
 	if err != nil || st.Written != 8192*GrainSize {
 		t.Fatalf("DecodeTo: %+v, %v", st, err)
 	}
-	p := peak - min(peak, base.HeapInuse)
 	if p > 64<<20 {
 		t.Fatalf("heap grew by %d MiB decoding 512 MiB", p>>20)
 	}

@@ -9,8 +9,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testenv"
 )
@@ -194,3 +196,32 @@ func requireVMDKstream(t testing.TB) string {
 }
 
 func tempPath(t testing.TB, name string) string { return filepath.Join(t.TempDir(), name) }
+
+// heapGrowth runs f and returns by how much the heap in use grew at most
+// while it ran, sampled every 20 ms, over its size after a GC before f
+// (earlier tests' garbage must not count).
+func heapGrowth(f func()) uint64 {
+	runtime.GC()
+	var base runtime.MemStats
+	runtime.ReadMemStats(&base)
+	var peak uint64
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		var ms runtime.MemStats
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+			runtime.ReadMemStats(&ms)
+			peak = max(peak, ms.HeapInuse)
+		}
+	}()
+	f()
+	close(stop)
+	<-done
+	return peak - min(peak, base.HeapInuse)
+}

@@ -176,36 +176,12 @@ func TestWriteBoundedMemory(t *testing.T) {
 	// Random data: compression is fast and the output as big as the input,
 	// so the destination below is the bottleneck.
 	src := repeatReader{block: randomBytes(50, int(mib))}
-	// Earlier tests' garbage must not count.
-	runtime.GC()
-	var base runtime.MemStats
-	runtime.ReadMemStats(&base)
-	var peak atomic.Uint64
-	stop := make(chan struct{})
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		var ms runtime.MemStats
-		for {
-			select {
-			case <-stop:
-				return
-			case <-time.After(20 * time.Millisecond):
-			}
-			runtime.ReadMemStats(&ms)
-			if ms.HeapInuse > peak.Load() {
-				peak.Store(ms.HeapInuse)
-			}
-		}
-	}()
 	// A slow destination: finished batches must wait instead of piling up.
-	_, err := Write(context.Background(), slowWriter{}, src, gib, Options{Level: 1})
-	close(stop)
-	<-done
+	var err error
+	p := heapGrowth(func() { _, err = Write(context.Background(), slowWriter{}, src, gib, Options{Level: 1}) })
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := peak.Load() - min(peak.Load(), base.HeapInuse)
 	if p > 64<<20 {
 		t.Fatalf("heap grew by %d MiB converting 1 GiB", p>>20)
 	}
