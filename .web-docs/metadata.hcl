@@ -1,7 +1,7 @@
 # Read by HashiCorp's Packer integration registry, with README.md beside it
 # and components/<type>/<slug>/README.md (rendered by `make generate` from
 # docs/). Every page under docs/ needs a component block here and the other
-# way round; internal/releasetest checks both.
+# way round; internal/testkit/releasetest checks both.
 integration {
   name        = "vSphere OVA"
   description = "Build, provision and pack VMware appliances as OVA files without ovftool."

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builder export benchmark (issue 8): the `vsphere-ova` builder's export step
-# inside a real `packer build` against the simulator (internal/vcsim, HTTPS on
+# inside a real `packer build` against the simulator (internal/testkit/vcsim, HTTPS on
 # 127.0.0.1, as a vCenter serves the NFC lease), next to baselines measured
 # in the same run on the same exported disk:
 #
@@ -48,12 +48,12 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 rm -rf "$work" && mkdir -p "$work/bin" "$PACKER_CONFIG_DIR" "$PACKER_PLUGIN_PATH"
-(cd "$root" && go build -o "$work/bin/packer-plugin-vsphere-ova" . && go build -o "$work/bin/vcsim" ./internal/vcsim/cmd/vcsim &&
+(cd "$root" && go build -o "$work/bin/packer-plugin-vsphere-ova" . && go build -o "$work/bin/vcsim" ./internal/testkit/cmd/vcsim &&
   go build -o "$work/bin/ovapack" ./bench/ovapack && go build -o "$work/bin/govc" ./bench/govc)
 install_plugin "$work/bin/packer-plugin-vsphere-ova"
 
 echo "generating a base OVA with one $mib MiB disk of random data"
-(cd "$root" && go run ./internal/fixture/cmd/mkexport -dir "$work/base" -name base -disk-mib "$mib" -data-mib "$mib" -manifest > /dev/null)
+(cd "$root" && go run ./internal/testkit/cmd/mkexport -dir "$work/base" -name base -disk-mib "$mib" -data-mib "$mib" -manifest > /dev/null)
 files=(base.ovf base.mf)
 for d in "$work"/base/base-disk-*.vmdk; do files+=("$(basename "$d")"); done
 tar --format=ustar -cf "$work/base.ova" -C "$work/base" "${files[@]}"

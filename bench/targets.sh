@@ -9,7 +9,7 @@
 #
 # both with a product and a vApp property, so every OVA's descriptor is
 # customized. The export is bench/ovapack gen's (incompressible data, the
-# export's own SHA256 .mf) with internal/ovftest's real-shaped vSphere
+# export's own SHA256 .mf) with internal/testkit/ovftest's real-shaped vSphere
 # descriptor (-descriptor basic).
 #
 # Reported per cache state ("cold": the disk dropped from the page cache

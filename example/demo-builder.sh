@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # `make demo`, after example/demo.sh: the builder's full path against the
-# simulator (internal/vcsim, the embedded default vCenter): OVA in -> build ->
+# simulator (internal/testkit/vcsim, the embedded default vCenter): OVA in -> build ->
 # OVA out.
 #
-#   1. start internal/vcsim/cmd/vcsim on 127.0.0.1 (random port) with -auto-ip,
+#   1. start internal/testkit/cmd/vcsim on 127.0.0.1 (random port) with -auto-ip,
 #      so VMware Tools of the booted VM "report" an IP
-#   2. make a base OVA: a sample export (internal/fixture/cmd/mkexport) put in
+#   2. make a base OVA: a sample export (internal/testkit/cmd/mkexport) put in
 #      a tar, .ovf first, as an OVA must be
 #   3. packer build example/builder/demo.pkr.hcl (vsphere-ova builder ->
 #      vsphere-ova post-processor)
@@ -37,7 +37,7 @@ trap 'stop_vcsim; exit 130' INT TERM
 start_vcsim() {
 	say "Stage 1: simulator ($MODE) on 127.0.0.1"
 	mkdir -p "$BOUT"
-	(cd "$ROOT" && go build -o "$BOUT/vcsim" ./internal/vcsim/cmd/vcsim)
+	(cd "$ROOT" && go build -o "$BOUT/vcsim" ./internal/testkit/cmd/vcsim)
 	local info=$BOUT/vcsim.env
 	rm -f "$info"
 	"$BOUT/vcsim" -mode "$MODE" -listen 127.0.0.1:0 -auto-ip 127.0.0.1 >"$info" 2>"$BOUT/vcsim.log" &
@@ -57,7 +57,7 @@ start_vcsim() {
 make_base_ova() {
 	say "Stage 2: base OVA $BOUT/$BASE_NAME.ova"
 	rm -rf "$BOUT/base"
-	(cd "$ROOT" && go run ./internal/fixture/cmd/mkexport -dir "$BOUT/base" -name "$BASE_NAME" \
+	(cd "$ROOT" && go run ./internal/testkit/cmd/mkexport -dir "$BOUT/base" -name "$BASE_NAME" \
 		-disk-mib "${DEMO_DISK_MIB:-256}" -data-mib "${DEMO_DATA_MIB:-32}" -manifest)
 	# An OVA is a tar with the .ovf first and the manifest second.
 	local files=("$BASE_NAME.ovf" "$BASE_NAME.mf")

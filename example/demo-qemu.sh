@@ -4,7 +4,7 @@
 #
 #   1. install the plugin into a private Packer config/plugin folder
 #   2. the bootable base OVA (bench/qemubase): the Debian appliance of
-#      internal/bootimage (systemd, sshd, a login key) as a vSphere-shaped OVA,
+#      internal/testkit/bootimage (systemd, sshd, a login key) as a vSphere-shaped OVA,
 #      the one the builder's end-to-end tests boot. Built once (as root, with
 #      debootstrap and this machine's Debian mirror: minutes) and cached in
 #      /var/cache/ovakit; later runs reuse it at once

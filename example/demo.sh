@@ -3,7 +3,7 @@
 # job on generated sample data. Each stage is a function so later components
 # (the vsphere-ova builder) can add their own stages.
 #
-#   1. make a sample vSphere-style export (internal/fixture/cmd/mkexport:
+#   1. make a sample vSphere-style export (internal/testkit/cmd/mkexport:
 #      .ovf with vmw namespaces, SHA256 .mf, streamOptimized disk by qemu-img)
 #   2. install the plugin into a private Packer config/plugin folder
 #   3. packer init + build example/post-processor/demo.pkr.hcl
@@ -21,7 +21,7 @@ VM_NAME=demo-vm
 make_export() {
 	say "Stage 1: sample vSphere-style export in $OUT/export"
 	rm -rf "$OUT/export"
-	(cd "$ROOT" && go run ./internal/fixture/cmd/mkexport -dir "$OUT/export" -name "$VM_NAME" \
+	(cd "$ROOT" && go run ./internal/testkit/cmd/mkexport -dir "$OUT/export" -name "$VM_NAME" \
 		-disk-mib "${DEMO_DISK_MIB:-256}" -data-mib "${DEMO_DATA_MIB:-32}" -manifest)
 	ls -l "$OUT/export"
 }

@@ -9,11 +9,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testenv"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/testenv"
 )
 
 func TestDemoScripts(t *testing.T) {
-	testenv.SkipIfShort(t, "runs real Packer twice")
+	testenv.Require(t, testenv.Packer, "runs real Packer twice")
 	root := testenv.RepoRoot(t)
 	testenv.LookPath(t, "qemu-img")
 	for _, bin := range []string{"packer", "packer-plugin-vsphere-ova"} {

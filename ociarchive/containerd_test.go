@@ -11,19 +11,16 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
-	"github.com/ovakit/packer-plugin-vsphere-ova/internal/containerdtest"
-	"github.com/ovakit/packer-plugin-vsphere-ova/internal/registrytest"
-	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testenv"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/containerdtest"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/registrytest"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/testenv"
 	"github.com/ovakit/packer-plugin-vsphere-ova/ociarchive"
 )
 
 // TestArchiveImportedByContainerd is the end-to-end proof: a real
 // docker-registry behind TLS and htpasswd, our archive, real containerd.
 func TestArchiveImportedByContainerd(t *testing.T) {
-	if testing.Short() {
-		t.Skip("real docker-registry and containerd: not with -short")
-	}
-	testenv.RequireRoot(t)
+	testenv.Require(t, testenv.Root, "real docker-registry and containerd")
 	zstdBin := testenv.LookPath(t, "zstd")
 	reg := registrytest.Start(t, registrytest.WithTLS(), registrytest.WithAuth("builder", secret))
 	fx := registrytest.PushFixtures(t, reg, 512<<10)

@@ -11,7 +11,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ovakit/packer-plugin-vsphere-ova/internal/registrytest"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/registrytest"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/testenv"
 	"github.com/ovakit/packer-plugin-vsphere-ova/ociarchive"
 )
 
@@ -19,9 +20,7 @@ import (
 // auth: another platform, docker config credentials, digest references, then
 // every bad input, each a clear error leaving no file behind.
 func TestPlatformsAndErrors(t *testing.T) {
-	if testing.Short() {
-		t.Skip("real docker-registry: not with -short")
-	}
+	testenv.Require(t, testenv.RealProgram, "real docker-registry")
 	reg := registrytest.Start(t, registrytest.WithAuth("builder", secret))
 	fx := registrytest.PushFixtures(t, reg, 64<<10)
 	auth := []ociarchive.Auth{{Registry: reg.Host, Username: "builder", Password: secret}}

@@ -12,7 +12,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testenv"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/testenv"
 )
 
 // withoutFile returns the descriptor with the References/File line of href

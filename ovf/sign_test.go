@@ -18,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testenv"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/testenv"
 )
 
 func testKeyAndCert(t *testing.T) (keyPEM, certPEM []byte, key *rsa.PrivateKey) {

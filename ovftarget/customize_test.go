@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ovakit/packer-plugin-vsphere-ova/internal/ovftest"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/ovftest"
 	"github.com/ovakit/packer-plugin-vsphere-ova/ovf"
 )
 

@@ -10,8 +10,8 @@ import (
 
 	govmomiovf "github.com/vmware/govmomi/ovf"
 
-	"github.com/ovakit/packer-plugin-vsphere-ova/internal/ovftest"
-	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testenv"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/ovftest"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/testenv"
 )
 
 // Every target's output, read by govmomi's own OVF model (what govc and the

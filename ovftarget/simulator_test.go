@@ -6,12 +6,12 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/ovakit/packer-plugin-vsphere-ova/internal/simimport"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/simimport"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/testenv"
 	"github.com/vmware/govmomi/ovf/importer"
 	"github.com/vmware/govmomi/vim25/types"
 
-	"github.com/ovakit/packer-plugin-vsphere-ova/internal/fixture"
-	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testenv"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/fixture"
 )
 
 // Each target's descriptor, beside real streamOptimized disks, imports into
@@ -19,9 +19,7 @@ import (
 // `govc import.ovf` runs); the VM it creates carries our vApp properties
 // and product, and the deploy-time value given to the importer.
 func TestImportEveryTargetIntoVCSimulator(t *testing.T) {
-	if testing.Short() {
-		t.Skip("imports into the vCenter simulator; skipped with -short")
-	}
+	testenv.Require(t, testenv.Simulator, "imports into the vCenter simulator")
 	dir := t.TempDir()
 	const name = "sim-vm"
 	ovfPath, err := fixture.WriteExport(dir, fixture.ExportOptions{Name: name, DiskMiB: 8, QemuImg: testenv.LookPath(t, "qemu-img")})

@@ -7,18 +7,15 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ovakit/packer-plugin-vsphere-ova/internal/fixture"
-	"github.com/ovakit/packer-plugin-vsphere-ova/internal/ovftest"
-	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testenv"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/fixture"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/ovftest"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/testenv"
 )
 
 // virt-v2v (libguestfs's OVA input, a third, independent OVF reader) reads
 // every target's descriptor beside real disks: `virt-v2v -i ova <dir>
 // --print-source` parses the OVF and its references without converting.
 func TestVirtV2VReadsEveryTarget(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs virt-v2v; skipped with -short")
-	}
 	v2v := testenv.LookPath(t, "virt-v2v")
 	qemuImg := testenv.LookPath(t, "qemu-img")
 	for name, desc := range map[string][]byte{"basic-vm": ovftest.Basic(), "efi-vm": ovftest.EFI()} {

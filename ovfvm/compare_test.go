@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ovakit/packer-plugin-vsphere-ova/internal/ovftest"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/ovftest"
 	"github.com/ovakit/packer-plugin-vsphere-ova/ovf"
 )
 

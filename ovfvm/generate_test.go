@@ -16,8 +16,8 @@ import (
 	govmomiovf "github.com/vmware/govmomi/ovf"
 	"github.com/vmware/govmomi/vim25/types"
 
-	"github.com/ovakit/packer-plugin-vsphere-ova/internal/ovftest"
-	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testenv"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/ovftest"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/testenv"
 	"github.com/ovakit/packer-plugin-vsphere-ova/ovf"
 	"github.com/ovakit/packer-plugin-vsphere-ova/ovftarget"
 )
@@ -379,9 +379,6 @@ func TestGeneratedOVFTakesDescriptorOptions(t *testing.T) {
 }
 
 func TestXMLLintWellFormed(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs xmllint; skipped with -short")
-	}
 	xmllint := testenv.LookPath(t, "xmllint")
 	dir := t.TempDir()
 	for _, c := range genCases() {

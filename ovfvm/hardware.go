@@ -17,7 +17,7 @@ const (
 
 // controller is how a vSphere export writes a disk controller item, as
 // seen in vCenter 7/8 exports (govmomi ovf/fixtures/external: SimpleVm,
-// VM_with_nvram, win19; internal/ovftest/testdata/efi.ovf) and in
+// VM_with_nvram, win19; internal/testkit/ovftest/testdata/efi.ovf) and in
 // ovftool's CIM mapping (ResourceType from DSP1041 /
 // CIM_ResourceAllocationSettingData: 6 Parallel SCSI HBA, 20 Other storage
 // device).

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testenv"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/testenv"
 )
 
 // realDisks writes small real streamOptimized VMDKs under the given names
@@ -71,9 +71,6 @@ func writeOVF(t *testing.T, dir string, c Config, disks []Disk) string {
 // and ours) sees the VM as configured: `virt-v2v -i ova <dir>
 // --print-source` parses the OVF and opens its disks without converting.
 func TestVirtV2VReadsGeneratedVM(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs qemu-img and virt-v2v; skipped with -short")
-	}
 	v2v := testenv.LookPath(t, "virt-v2v")
 	cases := []struct {
 		cfg  Config

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testenv"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/testenv"
 )
 
 func TestResolveDisksOrderAndName(t *testing.T) {

@@ -6,7 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ovakit/packer-plugin-vsphere-ova/internal/simimport"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/simimport"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/testenv"
 	"github.com/vmware/govmomi/ovf/importer"
 	"github.com/vmware/govmomi/vim25/types"
 )
@@ -19,9 +20,7 @@ import (
 // 6) only, so SATA and NVMe are checked by TestGovmomiReadsGeneratedOVF
 // with govmomi's full ToConfigSpec instead.
 func TestImportIntoVCSimulator(t *testing.T) {
-	if testing.Short() {
-		t.Skip("imports into the vCenter simulator; skipped with -short")
-	}
+	testenv.Require(t, testenv.Simulator, "imports into the vCenter simulator")
 	cases := []struct {
 		cfg        Config
 		controller string

@@ -12,19 +12,18 @@ import (
 	"github.com/vmware/govmomi/ovf/importer"
 	"github.com/vmware/govmomi/vim25/types"
 
-	"github.com/ovakit/packer-plugin-vsphere-ova/internal/vcsim"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/testenv"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/vcsim"
 )
 
 // Round trip through this repo's vCenter stand-in: the generated OVF is
 // imported (govmomi's importer, disks uploaded), then OvfManager
-// .CreateDescriptor describes the VM it became the way internal/vcsim
+// .CreateDescriptor describes the VM it became the way internal/testkit/vcsim
 // imitates vCenter's export. Both descriptors must describe the same
 // hardware: CPUs, memory, the controller and its subtype, disks with their
 // capacity in bytes, NICs with subtype and network.
 func TestVCSimExportOfImportedVMMatches(t *testing.T) {
-	if testing.Short() {
-		t.Skip("imports into internal/vcsim; skipped with -short")
-	}
+	testenv.Require(t, testenv.Simulator, "imports into the vCenter simulator")
 	ctx := t.Context()
 	s, err := vcsim.Start(ctx, vcsim.ModeVCenter)
 	if err != nil {

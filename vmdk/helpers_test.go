@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testenv"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/testenv"
 )
 
 // randomBytes returns n reproducible pseudo-random bytes.

@@ -25,7 +25,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
-	"github.com/ovakit/packer-plugin-vsphere-ova/internal/registrytest"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/registrytest"
 	"github.com/ovakit/packer-plugin-vsphere-ova/ociarchive"
 )
 

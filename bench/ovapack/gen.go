@@ -11,7 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/ovakit/packer-plugin-vsphere-ova/internal/ovftest"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/ovftest"
 )
 
 // gen writes a sample export of incompressible data (ChaCha8) with an
@@ -23,7 +23,7 @@ func gen(args []string) error {
 	dir := fs.String("dir", "", "output folder")
 	mib := fs.Int64("mib", 4096, "total disk MiB")
 	disks := fs.Int("disks", 2, "1 or 2 disks")
-	shape := fs.String("descriptor", "minimal", "minimal, or basic: internal/ovftest's real-shaped vSphere descriptor (one disk), for the target benchmark")
+	shape := fs.String("descriptor", "minimal", "minimal, or basic: internal/testkit/ovftest's real-shaped vSphere descriptor (one disk), for the target benchmark")
 	fs.Parse(args)
 	if *shape != "minimal" && (*shape != "basic" || *disks != 1) {
 		return fmt.Errorf("-descriptor %q: use minimal, or basic with -disks 1", *shape)

@@ -1,6 +1,6 @@
 // Command qemubase prints where the bootable test appliance is, making it
 // first when it is not cached: the same base OVA the vsphere-ova-qemu
-// builder's end-to-end tests boot (internal/bootimage: a Debian disk with
+// builder's end-to-end tests boot (internal/testkit/bootimage: a Debian disk with
 // systemd and sshd, as a vSphere-shaped OVA). bench/qemu.sh and
 // example/demo-qemu.sh read its output, one KEY=value per line:
 //
@@ -20,7 +20,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/ovakit/packer-plugin-vsphere-ova/internal/bootimage"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/bootimage"
 )
 
 func main() {

@@ -16,11 +16,11 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
-	"github.com/ovakit/packer-plugin-vsphere-ova/internal/bootimage"
-	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testenv"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/bootimage"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/testenv"
 )
 
-// These tests boot the real Debian image from internal/bootimage under QEMU
+// These tests boot the real Debian image from internal/testkit/bootimage under QEMU
 // (TCG on our CI hosts) with vSphere's device models, log in over SSH
 // through the forwarded port, and power the guest off over ACPI.
 
@@ -36,9 +36,6 @@ type bootEnv struct {
 
 func newBootEnv(t *testing.T) *bootEnv {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("boots a Linux guest under QEMU")
-	}
 	bin := testenv.LookPath(t, "qemu-system-x86_64")
 	qemuImg := testenv.LookPath(t, "qemu-img")
 	img := bootimage.Get(t)

@@ -15,7 +15,7 @@ const (
 	// LSILogic is VMware's LSI Logic parallel SCSI (an LSI53C1030, driven by
 	// Linux mptspi). QEMU has no model of it; lsi53c895a (Linux sym53c8xx)
 	// is the nearest parallel LSI controller, so the guest's driver differs.
-	// A stock Debian kernel boots from it (tested with internal/bootimage).
+	// A stock Debian kernel boots from it (tested with internal/testkit/bootimage).
 	LSILogic = "lsilogic"
 	// LSILogicSAS is VMware's LSI Logic SAS: QEMU's mptsas1068 (Linux
 	// mptsas). Known not to work with QEMU 7.2 and Debian 12's kernel:

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testenv"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/testenv"
 )
 
 // These tests run real QEMU on a blank disk (no OS: SeaBIOS finds nothing
@@ -20,9 +20,6 @@ import (
 
 func blankMachine(t *testing.T) Config {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("runs QEMU")
-	}
 	bin := testenv.LookPath(t, "qemu-system-x86_64")
 	disk := filepath.Join(t.TempDir(), "blank.raw")
 	if err := os.WriteFile(disk, make([]byte, 1<<20), 0o600); err != nil {

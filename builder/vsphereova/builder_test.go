@@ -15,8 +15,8 @@ import (
 	registryimage "github.com/hashicorp/packer-plugin-sdk/packer/registry/image"
 
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/atomicfile"
-	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testenv"
-	"github.com/ovakit/packer-plugin-vsphere-ova/internal/vcsim"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/testenv"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/vcsim"
 	"github.com/ovakit/packer-plugin-vsphere-ova/ova"
 	"github.com/ovakit/packer-plugin-vsphere-ova/ovf"
 )

@@ -9,10 +9,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ovakit/packer-plugin-vsphere-ova/internal/packertest"
-	"github.com/ovakit/packer-plugin-vsphere-ova/internal/sshtest"
-	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testenv"
-	"github.com/ovakit/packer-plugin-vsphere-ova/internal/vcsim"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/packertest"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/sshtest"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/testenv"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/vcsim"
 	"github.com/ovakit/packer-plugin-vsphere-ova/ova"
 )
 
@@ -20,7 +20,7 @@ import (
 // -short.
 func packerEnv(t *testing.T) *packertest.Env {
 	t.Helper()
-	skipShort(t, "runs real Packer")
+	testenv.Require(t, testenv.Packer, "runs real Packer")
 	return packertest.New(t)
 }
 

@@ -18,13 +18,13 @@ import (
 	govmomiovf "github.com/vmware/govmomi/ovf"
 	"github.com/vmware/govmomi/vim25/mo"
 
-	"github.com/ovakit/packer-plugin-vsphere-ova/internal/fixture"
-	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testenv"
-	"github.com/ovakit/packer-plugin-vsphere-ova/internal/vcsim"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/fixture"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/testenv"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/vcsim"
 	"github.com/ovakit/packer-plugin-vsphere-ova/ova"
 )
 
-// The fixture's hardware (internal/fixture): tests and the demo set other
+// The fixture's hardware (internal/testkit/fixture): tests and the demo set other
 // values, so that an assertion on the export proves a change.
 const (
 	fixtureCPUs     = 2
@@ -35,15 +35,6 @@ const (
 
 func testUI(out io.Writer) packersdk.Ui {
 	return &packersdk.BasicUi{Reader: strings.NewReader(""), Writer: out, ErrorWriter: out, PB: &packersdk.NoopProgressTracker{}}
-}
-
-// skipShort skips a test that needs real programs (qemu-img makes every
-// fixture disk) or Packer, under `go test -short` (make unit).
-func skipShort(t *testing.T, why string) {
-	t.Helper()
-	if testing.Short() {
-		t.Skipf("skipped under -short: %s", why)
-	}
 }
 
 // makeOVA writes a vSphere-export-like folder with real qemu-img disks and
@@ -61,7 +52,6 @@ func makeOVAData(t *testing.T, name string, dataMiB int) string {
 
 func makeOVAWith(t *testing.T, o fixture.ExportOptions) string {
 	t.Helper()
-	skipShort(t, "the fixture disks are made by qemu-img")
 	o.QemuImg = testenv.LookPath(t, "qemu-img")
 	ovfPath, err := fixture.WriteExport(t.TempDir(), o)
 	if err != nil {

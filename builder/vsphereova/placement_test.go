@@ -6,7 +6,7 @@ import (
 
 	govmomiovf "github.com/vmware/govmomi/ovf"
 
-	"github.com/ovakit/packer-plugin-vsphere-ova/internal/vcsim"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/vcsim"
 )
 
 func TestPlacementESXi(t *testing.T) {

@@ -8,7 +8,7 @@ import (
 	govmomiovf "github.com/vmware/govmomi/ovf"
 	"github.com/vmware/govmomi/vim25/types"
 
-	"github.com/ovakit/packer-plugin-vsphere-ova/internal/vcsim"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/vcsim"
 )
 
 // The labels describe the VM as it is at the end of the build (here

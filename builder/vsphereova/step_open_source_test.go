@@ -10,15 +10,14 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/ovakit/packer-plugin-vsphere-ova/internal/fixture"
-	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testenv"
-	"github.com/ovakit/packer-plugin-vsphere-ova/internal/vcsim"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/fixture"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/testenv"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/vcsim"
 )
 
 // An OVF folder source and an http URL source (downloaded to a temporary
 // file, removed afterwards); keep_vm keeps the VM.
 func TestOVFAndURLSourcesKeepVM(t *testing.T) {
-	skipShort(t, "the fixture disks are made by qemu-img")
 	qemu := testenv.LookPath(t, "qemu-img")
 	ovfPath, err := fixture.WriteExport(t.TempDir(), fixture.ExportOptions{Name: "folder", WithManifest: true, QemuImg: qemu})
 	if err != nil {

@@ -7,7 +7,7 @@ import (
 
 	"github.com/vmware/govmomi/simulator"
 
-	"github.com/ovakit/packer-plugin-vsphere-ova/internal/vcsim"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/vcsim"
 )
 
 // convert_to_template keeps the VM as a template (vCenter only).

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ovakit/packer-plugin-vsphere-ova/internal/vcsim"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/vcsim"
 )
 
 func TestSkipExportItem(t *testing.T) {

@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ovakit/packer-plugin-vsphere-ova/internal/bootimage"
-	"github.com/ovakit/packer-plugin-vsphere-ova/internal/packertest"
-	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testenv"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/bootimage"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/packertest"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/testenv"
 )
 
 var qemuPIDRE = regexp.MustCompile(`QEMU is running \(pid (\d+)`)

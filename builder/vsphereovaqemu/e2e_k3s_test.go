@@ -11,13 +11,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ovakit/packer-plugin-vsphere-ova/internal/k3sstandin"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/k3sstandin"
 	"github.com/ovakit/packer-plugin-vsphere-ova/provisioner/k3sbundle"
 )
 
 // k3sGuest is the k3s part of TestPackerOVAInOVAOutBoots: the
 // vsphere-ova-k3s-bundle provisioner with verify = true in a real guest
-// (systemd as PID 1). The k3s binary is the STAND-IN of internal/k3sstandin,
+// (systemd as PID 1). The k3s binary is the STAND-IN of internal/testkit/k3sstandin,
 // served by its loopback release mirror: real k3s cannot be downloaded
 // here, so this proves the install, systemd's start of the Type=notify
 // unit, verify's stop and identity removal, and the files surviving OVA

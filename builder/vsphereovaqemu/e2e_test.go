@@ -16,8 +16,8 @@ import (
 	"github.com/vmware/govmomi/vim25/types"
 
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/atomicfile"
-	"github.com/ovakit/packer-plugin-vsphere-ova/internal/simimport"
-	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testenv"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/simimport"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/testenv"
 	"github.com/ovakit/packer-plugin-vsphere-ova/ova"
 )
 

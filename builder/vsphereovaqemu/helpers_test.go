@@ -8,15 +8,15 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/ovakit/packer-plugin-vsphere-ova/internal/bootimage"
-	"github.com/ovakit/packer-plugin-vsphere-ova/internal/packertest"
-	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testenv"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/bootimage"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/packertest"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/testenv"
 )
 
 var baseOnce sync.Mutex
 
 // baseOVA is the real bootable appliance the tests build from
-// (bootimage.Image.BaseOVA: the Debian disk of internal/bootimage as a
+// (bootimage.Image.BaseOVA: the Debian disk of internal/testkit/bootimage as a
 // vSphere-shaped OVA, cached beside the boot image).
 func baseOVA(t *testing.T) (string, *bootimage.Image) {
 	t.Helper()
@@ -33,7 +33,7 @@ func baseOVA(t *testing.T) (string, *bootimage.Image) {
 // packerEnv is real Packer with the plugin installed, and QEMU present.
 func packerEnv(t *testing.T) *packertest.Env {
 	t.Helper()
-	testenv.SkipIfShort(t, "boots a guest under QEMU with real Packer")
+	testenv.Require(t, testenv.Packer, "boots a guest under QEMU with real Packer")
 	testenv.LookPath(t, "qemu-system-x86_64")
 	return packertest.New(t)
 }

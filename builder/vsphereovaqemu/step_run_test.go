@@ -5,7 +5,7 @@ import (
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep/commonsteps"
 
-	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testenv"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/testenv"
 	"github.com/ovakit/packer-plugin-vsphere-ova/ovfvm"
 )
 

@@ -2,7 +2,7 @@
 # host), reconfigures and boots it, waits for an IP from VMware Tools, shuts it
 # down, exports it, and packs the export into a new OVA with the vsphere-ova
 # post-processor. `make demo` (example/demo-builder.sh) runs it against the
-# simulator from internal/vcsim; the end-to-end test runs this same file.
+# simulator from internal/testkit/vcsim; the end-to-end test runs this same file.
 packer {
   required_plugins {
     vsphere-ova = {

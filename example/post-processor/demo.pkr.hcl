@@ -4,7 +4,7 @@
 # vsphere-ova post-processor, which reads the disks once and writes an OVA
 # for vSphere, one for VMware Workstation and one for VirtualBox, each with
 # the product information and a vApp property below. `make demo` runs it on a sample export made by
-# internal/fixture/cmd/mkexport; the end-to-end test runs this same file.
+# internal/testkit/cmd/mkexport; the end-to-end test runs this same file.
 packer {
   required_plugins {
     vsphere-ova = {

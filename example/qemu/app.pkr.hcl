@@ -4,7 +4,7 @@
 # as a vSphere export looks and packs it into a new OVA with the vsphere-ova
 # post-processor. The builder's end-to-end test
 # (builder/vsphereovaqemu/e2e_test.go) runs the same steps against the test
-# appliance of internal/bootimage:
+# appliance of internal/testkit/bootimage:
 #
 #   packer build -var source_path=base.ova -var ssh_username=ovakit \
 #     -var ssh_private_key_file=id_ed25519 -var output_directory=out .

@@ -5,8 +5,8 @@
 // the ACPI power button and, if the guest has not powered off in time,
 // kills QEMU.
 //
-// With the test appliance of internal/bootimage (built by its tests, as
-// root: go test ./internal/bootimage):
+// With the test appliance of internal/testkit/bootimage (built by its tests, as
+// root: go test ./internal/testkit/bootimage):
 //
 //	go run ./example/qemu -disk /var/cache/ovakit/bootimage-bookworm-*/disk.raw \
 //	    -key /var/cache/ovakit/bootimage-bookworm-*/id_ed25519 -controller nvme -nic e1000e

@@ -15,9 +15,9 @@ import (
 	"github.com/vmware/govmomi/vim25/types"
 
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/atomicfile"
-	"github.com/ovakit/packer-plugin-vsphere-ova/internal/packertest"
-	"github.com/ovakit/packer-plugin-vsphere-ova/internal/simimport"
-	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testenv"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/packertest"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/simimport"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/testenv"
 )
 
 // disksTemplate is a null build per disk format whose artifact is one disk

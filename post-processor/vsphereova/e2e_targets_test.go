@@ -14,11 +14,11 @@ import (
 	govmomiovf "github.com/vmware/govmomi/ovf"
 	"github.com/vmware/govmomi/ovf/importer"
 
-	"github.com/ovakit/packer-plugin-vsphere-ova/internal/fixture"
-	"github.com/ovakit/packer-plugin-vsphere-ova/internal/ovftest"
-	"github.com/ovakit/packer-plugin-vsphere-ova/internal/packertest"
-	"github.com/ovakit/packer-plugin-vsphere-ova/internal/simimport"
-	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testenv"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/fixture"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/ovftest"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/packertest"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/simimport"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/testenv"
 	"github.com/ovakit/packer-plugin-vsphere-ova/ova"
 )
 
@@ -63,7 +63,7 @@ build {
 }
 `
 
-// efiFixtureExport is internal/fixture's export (which the simulator
+// efiFixtureExport is internal/testkit/fixture's export (which the simulator
 // imports) made an EFI guest with its .nvram, as vSphere 8 exports one:
 // vmw:Config firmware, an ExtraConfig nvram reference and its File, and an
 // export manifest that lists them all.
@@ -108,9 +108,7 @@ func efiFixtureExport(t *testing.T) string {
 // sha256sum, govmomi's OVF reader and importer (vCenter simulator),
 // VirtualBox's import rules (ovftest) and virt-v2v.
 func TestPackerTargets(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end: builds the plugin and runs packer")
-	}
+	testenv.Require(t, testenv.Packer, "builds the plugin and runs packer")
 	sum := testenv.LookPath(t, "sha256sum")
 	v2v := testenv.LookPath(t, "virt-v2v")
 	env := packertest.New(t)

@@ -8,18 +8,16 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ovakit/packer-plugin-vsphere-ova/internal/fixture"
-	"github.com/ovakit/packer-plugin-vsphere-ova/internal/packertest"
-	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testenv"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/fixture"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/packertest"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/testenv"
 )
 
 // TestPackerEndToEnd runs real Packer v1.15.0 with the plugin installed by
 // `packer plugins install --path` on example/post-processor/demo.pkr.hcl:
 // null builder -> artifice (the fixture export's files) -> vsphere-ova.
 func TestPackerEndToEnd(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end: builds the plugin and runs packer")
-	}
+	testenv.Require(t, testenv.Packer, "builds the plugin and runs packer")
 	env := packertest.New(t)
 	const name = "e2e-vm"
 	ovfPath, files := export(t, fixture.ExportOptions{Name: name, DiskMiB: 16, DataMiB: 2, WithManifest: true})
@@ -82,9 +80,7 @@ func TestPackerEndToEnd(t *testing.T) {
 // An artifact without any .ovf and without a usable disk image fails the
 // build with a message that says so and names the file.
 func TestPackerNoOVF(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end: builds the plugin and runs packer")
-	}
+	testenv.Require(t, testenv.Packer, "builds the plugin and runs packer")
 	env := packertest.New(t)
 	dir := t.TempDir()
 	disk := filepath.Join(dir, "lonely.vmdk")

@@ -6,12 +6,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ovakit/packer-plugin-vsphere-ova/internal/simimport"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/simimport"
 	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/ovf/importer"
 	"github.com/vmware/govmomi/vim25/types"
 
-	"github.com/ovakit/packer-plugin-vsphere-ova/internal/fixture"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/fixture"
 )
 
 // TestImportIntoVCSimulator imports our OVA with govmomi's own OVA import

@@ -9,9 +9,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ovakit/packer-plugin-vsphere-ova/internal/fixture"
-	"github.com/ovakit/packer-plugin-vsphere-ova/internal/ovftest"
-	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testenv"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/fixture"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/ovftest"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/testenv"
 	"github.com/ovakit/packer-plugin-vsphere-ova/ova"
 )
 
@@ -46,9 +46,7 @@ func member(t *testing.T, ovaPath, name string) []byte {
 // The descriptor of the default target with no options is the export's,
 // byte for byte, in the OVA.
 func TestVSphereTargetWithoutOptionsKeepsTheDescriptor(t *testing.T) {
-	if testing.Short() {
-		t.Skip("packs a qemu-img export; skipped with -short")
-	}
+	testenv.Require(t, testenv.RealProgram, "packs a qemu-img export")
 	const name = "plain-vm"
 	ovfPath, files := export(t, fixture.ExportOptions{Name: name, DiskMiB: 8, WithManifest: true})
 	want, err := os.ReadFile(ovfPath)
@@ -65,9 +63,7 @@ func TestVSphereTargetWithoutOptionsKeepsTheDescriptor(t *testing.T) {
 // and openssl verifies the .mf's signature with the certificate (made by
 // openssl too); a changed .mf does not verify, so the check can fail.
 func TestSignedOVAVerifiesWithOpenSSL(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs openssl and tar; skipped with -short")
-	}
+	testenv.Require(t, testenv.RealProgram, "runs openssl and tar")
 	openssl := testenv.LookPath(t, "openssl")
 	tarBin := testenv.LookPath(t, "tar")
 	keys := t.TempDir()
@@ -128,9 +124,7 @@ func TestSignedOVAVerifiesWithOpenSSL(t *testing.T) {
 // A key that does not belong to the certificate fails before any disk is
 // read, naming both files, and writes nothing.
 func TestSigningKeyCertificateMismatch(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs openssl; skipped with -short")
-	}
+	testenv.Require(t, testenv.RealProgram, "runs openssl")
 	openssl := testenv.LookPath(t, "openssl")
 	keys := t.TempDir()
 	for _, n := range []string{"a", "b"} {
@@ -182,9 +176,7 @@ func writeTestFile(t *testing.T, path string, b []byte) {
 // output warns that the guest loses its firmware; the vsphere OVA keeps it.
 // fail_on_firmware_loss turns the warning into an error before packing.
 func TestTargetsDropNVRAMAndWarn(t *testing.T) {
-	if testing.Short() {
-		t.Skip("packs a qemu-img export; skipped with -short")
-	}
+	testenv.Require(t, testenv.RealProgram, "packs a qemu-img export")
 	dir, _ := efiExport(t)
 	files := listDir(t, dir)
 	art, uiOut := mustPack(t, files, map[string]interface{}{"target": []interface{}{"vsphere", "virtualbox"}})

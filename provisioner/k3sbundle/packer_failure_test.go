@@ -11,17 +11,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ovakit/packer-plugin-vsphere-ova/internal/k3sstandin"
-	"github.com/ovakit/packer-plugin-vsphere-ova/internal/packertest"
-	"github.com/ovakit/packer-plugin-vsphere-ova/internal/registrytest"
-	"github.com/ovakit/packer-plugin-vsphere-ova/internal/sshtest"
-	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testenv"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/k3sstandin"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/packertest"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/registrytest"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/sshtest"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/testenv"
 )
 
 // TestPackerBuildBadInput runs each bad input through real Packer and SSH
 // and checks for a clear error and an untouched guest.
 func TestPackerBuildBadInput(t *testing.T) {
-	skipShort(t)
+	testenv.Require(t, testenv.Packer, "real Packer, sshd and registry")
 	env := packertest.New(t)
 	reg := registrytest.Start(t)
 	fx := registrytest.PushFixtures(t, reg, 4<<10)
@@ -142,7 +142,7 @@ func runGuarded(t *testing.T, env *packertest.Env, dir string) packertest.Result
 // Ctrl-C) while verify waits for an image the stand-in never lists, and
 // checks the guest is rolled back: nothing installed, no identity, no staging.
 func TestPackerBuildInterruptRollsBack(t *testing.T) {
-	skipShort(t)
+	testenv.Require(t, testenv.Packer, "real Packer, sshd and registry")
 	env := packertest.New(t)
 	s := sshtest.Start(t, sshtest.Options{Chroot: true, User: "builder", Sudo: true})
 	m := defaultMirror(t)

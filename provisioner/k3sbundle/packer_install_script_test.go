@@ -8,9 +8,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ovakit/packer-plugin-vsphere-ova/internal/packertest"
-	"github.com/ovakit/packer-plugin-vsphere-ova/internal/sshtest"
-	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testenv"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/packertest"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/sshtest"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/testenv"
 )
 
 // standinInstallScript is a STAND-IN for k3s's upstream install.sh (not
@@ -29,7 +29,7 @@ chmod 755 "$INSTALL_K3S_BIN_DIR/k3s-uninstall.sh"
 // TestPackerBuildInstallScript logs in as root (no sudo needed) and runs a
 // stand-in install.sh the way the upstream one must be run offline.
 func TestPackerBuildInstallScript(t *testing.T) {
-	skipShort(t)
+	testenv.Require(t, testenv.Packer, "real Packer and sshd")
 	env := packertest.New(t)
 	s := sshtest.Start(t, sshtest.Options{Chroot: true})
 	m := defaultMirror(t)
@@ -84,7 +84,7 @@ func TestPackerBuildInstallScript(t *testing.T) {
 // TestExampleValidates keeps example/provisioner (the provisioner chained
 // before the vsphere-ova post-processor) valid for the current plugin.
 func TestExampleValidates(t *testing.T) {
-	skipShort(t)
+	testenv.Require(t, testenv.Packer, "real Packer and sshd")
 	env := packertest.New(t)
 	dir := t.TempDir()
 	ova := filepath.Join(dir, "base.ova")

@@ -14,22 +14,13 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 
-	"github.com/ovakit/packer-plugin-vsphere-ova/internal/k3sstandin"
-	"github.com/ovakit/packer-plugin-vsphere-ova/internal/packertest"
-	"github.com/ovakit/packer-plugin-vsphere-ova/internal/registrytest"
-	"github.com/ovakit/packer-plugin-vsphere-ova/internal/sshtest"
-	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testenv"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/k3sstandin"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/packertest"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/registrytest"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/sshtest"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/testenv"
 	"github.com/ovakit/packer-plugin-vsphere-ova/ociarchive"
 )
-
-// skipShort skips a test that runs real Packer (and sshd, docker-registry)
-// under `go test -short`.
-func skipShort(t *testing.T) {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("real Packer, sshd and registry: not with -short")
-	}
-}
 
 // writeTemplate writes a template that runs the provisioner, with body as
 // its extra settings, over SSH to s with the null builder.
@@ -123,7 +114,7 @@ func assertNotInstalled(t *testing.T, s *sshtest.Server) {
 // mirror (see standinK3s); the extra images come from a real
 // docker-registry via ociarchive.
 func TestPackerBuildInstallsBundle(t *testing.T) {
-	skipShort(t)
+	testenv.Require(t, testenv.Packer, "real Packer, sshd and registry")
 	env := packertest.New(t)
 	s := sshtest.Start(t, sshtest.Options{Chroot: true, User: "builder", Sudo: true})
 	m := defaultMirror(t)

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testenv"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/testenv"
 )
 
 // variant is one way the guest script can be rendered.
@@ -50,18 +50,8 @@ func scriptVariants() []variant {
 	return out
 }
 
-// shortVariants still take every branch of the templates once: shellcheck
-// needs about half a second a file, too long for all variants in -short.
-var shortVariants = map[string]bool{
-	"native-verify_true-cleanup_zero_fill-images_2":       true,
-	"native-verify_false-cleanup_off-images_0":            true,
-	"install_script-verify_true-cleanup_off-images_0":     true,
-	"install_script-verify_false-cleanup_fstrim-images_0": true,
-}
-
-// renderedScripts writes every variant of the install script (the
-// shortVariants under -short) and every shell file of the native install to
-// dir and returns their paths.
+// renderedScripts writes every variant of the install script and every
+// shell file of the native install to dir and returns their paths.
 func renderedScripts(t *testing.T, dir string) []string {
 	t.Helper()
 	var paths []string
@@ -73,9 +63,6 @@ func renderedScripts(t *testing.T, dir string) []string {
 		paths = append(paths, p)
 	}
 	for _, v := range scriptVariants() {
-		if testing.Short() && !shortVariants[v.name] {
-			continue
-		}
 		pl := &plan{dests: map[string]string{}}
 		for _, f := range append([]file{{dest: v.c.BinDir + "/k3s", mode: "0755", label: "k3s"}}, nativeFiles(v.c.BinDir)...) {
 			if err := pl.add(f); err != nil {
@@ -125,12 +112,10 @@ func TestGuestScriptsParse(t *testing.T) {
 
 // TestGuestScriptsShellcheck lints every rendered variant with shellcheck.
 func TestGuestScriptsShellcheck(t *testing.T) {
+	testenv.LookPath(t, "shellcheck")
 	dir := t.TempDir()
 	paths := renderedScripts(t, dir)
 	want := len(scriptVariants()) + 4
-	if testing.Short() {
-		want = len(shortVariants) + 4
-	}
 	if len(paths) != want {
 		t.Fatalf("%d scripts rendered, want %d", len(paths), want)
 	}

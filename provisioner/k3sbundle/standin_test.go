@@ -10,11 +10,11 @@ import (
 
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 
-	"github.com/ovakit/packer-plugin-vsphere-ova/internal/k3sstandin"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/k3sstandin"
 )
 
 // standinK3s is the STAND-IN for the real k3s binary, which tests cannot
-// download (see internal/k3sstandin): a shell script that fakes just enough
+// download (see internal/testkit/k3sstandin): a shell script that fakes just enough
 // of `k3s server`, `k3s kubectl get nodes` and `k3s ctr images ls` for the
 // install and verify paths, and writes one file into every path of
 // IdentityPaths when started.
@@ -26,7 +26,7 @@ func standinIdentityFiles() []string {
 	return k3sstandin.IdentityFiles(IdentityPaths, func(p IdentityPath) (string, bool) { return p.Path, p.Keep != "" })
 }
 
-// mirror is the loopback k3s release mirror of internal/k3sstandin.
+// mirror is the loopback k3s release mirror of internal/testkit/k3sstandin.
 type mirror = k3sstandin.Mirror
 
 const testVersion = k3sstandin.Version
