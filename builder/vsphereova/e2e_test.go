@@ -4,10 +4,11 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/virtv2v"
 
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/packertest"
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/sshtest"
@@ -22,21 +23,6 @@ func packerEnv(t *testing.T) *packertest.Env {
 	t.Helper()
 	testenv.Require(t, testenv.Packer, "runs real Packer")
 	return packertest.New(t)
-}
-
-// checkV2V runs virt-v2v's OVA parser on the packed OVA. Call it in a
-// subtest: a missing virt-v2v skips only that subtest, never the checks
-// after it.
-func checkV2V(t *testing.T, ovaPath string) string {
-	t.Helper()
-	v2v := testenv.LookPath(t, "virt-v2v")
-	cmd := exec.Command(v2v, "-i", "ova", ovaPath, "--print-source")
-	cmd.Env = append(os.Environ(), "LIBGUESTFS_BACKEND=direct")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("virt-v2v -i ova %s --print-source: %v\n%s", ovaPath, err, out)
-	}
-	return string(out)
 }
 
 // The example template, run by real Packer against the simulator, chained into
@@ -94,12 +80,7 @@ func TestPackerDemoTemplate(t *testing.T) {
 		t.Errorf("VMs left in the inventory: %v", vms)
 	}
 	t.Run("virt-v2v", func(t *testing.T) {
-		res := checkV2V(t, ovaPath)
-		for _, want := range []string{"demo-appliance", "nr vCPUs: 4", "cores/socket: 2", "memory: 3221225472"} {
-			if !strings.Contains(res, want) {
-				t.Errorf("virt-v2v source lacks %q:\n%s", want, res)
-			}
-		}
+		virtv2v.Check(t, ovaPath, "demo-appliance", "nr vCPUs: 4", "cores/socket: 2", "memory: 3221225472")
 	})
 }
 
@@ -174,7 +155,7 @@ func TestPackerSSHProvisioner(t *testing.T) {
 	if vms := srv.VMNames(); len(vms) != 0 {
 		t.Errorf("VMs left in the inventory: %v", vms)
 	}
-	t.Run("virt-v2v", func(t *testing.T) { checkV2V(t, filepath.Join(outDir, "ssh-build.ova")) })
+	t.Run("virt-v2v", func(t *testing.T) { virtv2v.PrintSource(t, filepath.Join(outDir, "ssh-build.ova")) })
 }
 
 // A provisioner that exits 1 fails the build; the VM is destroyed and the

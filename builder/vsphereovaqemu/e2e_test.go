@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/virtv2v"
+
 	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/ovf/importer"
 	"github.com/vmware/govmomi/vim25/types"
@@ -120,18 +122,7 @@ build {
 		}
 	})
 	t.Run("virt-v2v", func(t *testing.T) {
-		v2v := testenv.LookPath(t, "virt-v2v")
-		cmd := exec.Command(v2v, "-i", "ova", ovaPath, "--print-source")
-		cmd.Env = append(os.Environ(), "LIBGUESTFS_BACKEND=direct")
-		o, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("virt-v2v --print-source: %v\n%s", err, o)
-		}
-		for _, want := range []string{"source name: app", "nr vCPUs: 2", "memory: 1610612736"} {
-			if !strings.Contains(string(o), want) {
-				t.Errorf("virt-v2v --print-source lacks %q:\n%s", want, o)
-			}
-		}
+		virtv2v.Check(t, ovaPath, "source name: app", "nr vCPUs: 2", "memory: 1610612736")
 	})
 	t.Run("simulator import", func(t *testing.T) {
 		simimport.Run(t, func(ctx context.Context, sim *simimport.Env) error {

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/virtv2v"
+
 	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/ovf/importer"
 	"github.com/vmware/govmomi/vim25/types"
@@ -174,11 +176,7 @@ func TestPackerDiskArtifacts(t *testing.T) {
 // checkV2V runs `virt-v2v -i ova --print-source`, which parses the OVF and
 // the manifest the way a conversion would, and checks the VM it reports.
 func checkV2V(t *testing.T, ova, name string) {
-	v2v := testenv.LookPath(t, "virt-v2v")
-	out, err := run(t, t.TempDir(), []string{"LIBGUESTFS_BACKEND=direct"}, v2v, "-i", "ova", ova, "--print-source")
-	if err != nil {
-		t.Fatalf("virt-v2v --print-source: %v\n%s", err, out)
-	}
+	out := virtv2v.PrintSource(t, ova)
 	for _, want := range []*regexp.Regexp{
 		regexp.MustCompile(`source name: ` + regexp.QuoteMeta(name) + `\n`),
 		regexp.MustCompile(`nr vCPUs: 4\n`),
@@ -317,15 +315,7 @@ ethernet0.networkName = "Storage"
 	if sum := mustRun(t, filepath.Dir(ova), testenv.LookPath(t, "sha256sum"), "-c", "web.ova.sha256"); strings.TrimSpace(sum) != "web.ova: OK" {
 		t.Errorf("sha256sum -c: %q", sum)
 	}
-	v2v, err := run(t, t.TempDir(), []string{"LIBGUESTFS_BACKEND=direct"}, testenv.LookPath(t, "virt-v2v"), "-i", "ova", ova, "--print-source")
-	if err != nil {
-		t.Fatalf("virt-v2v --print-source: %v\n%s", err, v2v)
-	}
-	for _, want := range []string{"source name: web\n", "nr vCPUs: 3\n", "memory: 2147483648 (bytes)", "firmware: uefi", `"Storage" [vmxnet3]`, "0 [scsi]"} {
-		if !strings.Contains(v2v, want) {
-			t.Errorf("virt-v2v output lacks %q:\n%s", want, v2v)
-		}
-	}
+	virtv2v.Check(t, ova, "source name: web\n", "nr vCPUs: 3\n", "memory: 2147483648 (bytes)", "firmware: uefi", `"Storage" [vmxnet3]`, "0 [scsi]")
 	x := t.TempDir()
 	mustRun(t, x, testenv.LookPath(t, "tar"), "-xf", ova)
 	if res := mustRun(t, x, testenv.LookPath(t, "qemu-img"), "compare", "-f", "vmdk", "-F", "vmdk", filepath.Join(x, "web-disk-0.vmdk"), disk); !strings.Contains(res, "Images are identical") {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/fixture"
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/testenv"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/virtv2v"
 )
 
 // TestOVAWithRealPrograms packs a two-disk fixture export (with its own
@@ -113,26 +114,14 @@ func TestOVAWithRealPrograms(t *testing.T) {
 	})
 
 	t.Run("virt-v2v", func(t *testing.T) {
-		v2v := testenv.LookPath(t, "virt-v2v")
-		// The direct backend: no libvirt daemon on CI machines; --print-source
-		// does not boot the appliance, so no KVM is needed.
-		env := []string{"LIBGUESTFS_BACKEND=direct"}
-		out, err := run(t, t.TempDir(), env, v2v, "-i", "ova", art.Path, "--print-source")
-		if err != nil {
-			t.Fatalf("virt-v2v --print-source on our OVA: %v\n%s", err, out)
-		}
-		for _, w := range []string{"source name: " + name, "nr vCPUs: 2", `"VM Network"`} {
-			if !strings.Contains(out, w) {
-				t.Errorf("virt-v2v output lacks %q:\n%s", w, out)
-			}
-		}
+		out := virtv2v.Check(t, art.Path, "source name: "+name, "nr vCPUs: 2", `"VM Network"`)
 		if n := strings.Count(out, "[scsi]"); n != 2 {
 			t.Errorf("virt-v2v saw %d scsi disks, want 2:\n%s", n, out)
 		}
 
 		bad := filepath.Join(t.TempDir(), "corrupt.ova")
 		off := corruptCopy(t, art.Path, bad, disks[1])
-		out, err = run(t, t.TempDir(), env, v2v, "-i", "ova", bad, "--print-source")
+		out, err := virtv2v.Run(t, bad)
 		var ee interface{ ExitCode() int }
 		if err == nil || !errors.As(err, &ee) || ee.ExitCode() == 0 {
 			t.Fatalf("virt-v2v accepted an OVA with byte %d (in %s) changed: %v\n%s", off, disks[1], err, out)
