@@ -23,9 +23,19 @@ type Writer struct {
 	done             chan struct{}
 }
 
+// kernel is what the Writer asks of the kernel: start writing a range out,
+// and wait for a range to be on disk (then drop it from the cache). Tests
+// record the calls to check the pacing.
+type kernel struct {
+	start, await func(f *os.File, off, n int64)
+}
+
 // New returns a Writer for f, which must be empty and written only through
 // it. Close it before the final fsync.
-func New(f *os.File) *Writer {
+func New(f *os.File) *Writer { return newWriter(f, kernel{start, await}) }
+
+func newWriter(f *os.File, k kernel) *Writer {
+	start, await := k.start, k.await
 	w := &Writer{f: f, windows: make(chan [2]int64, 4), done: make(chan struct{})}
 	go func() {
 		defer close(w.done)
