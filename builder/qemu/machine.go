@@ -229,6 +229,19 @@ func (m *Machine) Wait(ctx context.Context) error {
 // for the guest to power off. A guest still running when ctx ends is an
 // error, not killed: the caller decides (Kill) and says so.
 func (m *Machine) Shutdown(ctx context.Context) error {
+	if err := m.ShutdownGuest(ctx); err != nil {
+		return err
+	}
+	err := m.WaitForPowerOff(ctx)
+	if err != nil && ctx.Err() != nil {
+		return fmt.Errorf("the guest did not power off after the ACPI power button (QMP system_powerdown): %w", ctx.Err())
+	}
+	return err
+}
+
+// ShutdownGuest presses the ACPI power button (QMP system_powerdown) and
+// returns without waiting; a guest already off is no error.
+func (m *Machine) ShutdownGuest(ctx context.Context) error {
 	select {
 	case <-m.done:
 		return m.err
@@ -242,13 +255,12 @@ func (m *Machine) Shutdown(ctx context.Context) error {
 			return err
 		}
 	}
-	select {
-	case <-m.done:
-		return m.err
-	case <-ctx.Done():
-		return fmt.Errorf("the guest did not power off after the ACPI power button (QMP system_powerdown): %w", ctx.Err())
-	}
+	return nil
 }
+
+// WaitForPowerOff waits for the guest to power off, which makes QEMU exit:
+// Wait, under the name common.Machine gives it.
+func (m *Machine) WaitForPowerOff(ctx context.Context) error { return m.Wait(ctx) }
 
 // Status returns QEMU's run state (QMP query-status): "running",
 // "paused", "shutdown", ...

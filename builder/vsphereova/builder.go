@@ -8,7 +8,7 @@
 // small interfaces in machine.go; vSphere's side of those interfaces is
 // vsphere_machine.go. What this builder shares with the `vsphere-ova-qemu`
 // builder lives beside it: the step runner and the source step in
-// builder/buildsteps, the source in internal/ovasource, the export folder in
+// builder/common, the source in internal/ovasource, the export folder in
 // internal/exportdir.
 package vsphereova
 
@@ -22,7 +22,7 @@ import (
 	"github.com/hashicorp/packer-plugin-sdk/multistep/commonsteps"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 
-	"github.com/ovakit/packer-plugin-vsphere-ova/builder/buildsteps"
+	"github.com/ovakit/packer-plugin-vsphere-ova/builder/common"
 )
 
 // BuilderId identifies this builder's artifacts.
@@ -47,7 +47,7 @@ func (b *Builder) Prepare(raws ...interface{}) ([]string, []string, error) {
 
 // State keys, by the step that puts them:
 //
-//	source           *ovasource.Source buildsteps.StepOpenSource
+//	source           *ovasource.Source common.StepOpenSource
 //	client           *vim25.Client    stepConnect
 //	placement        *placement       stepImport
 //	vm               *object.VirtualMachine, and as machine and exporter
@@ -59,7 +59,7 @@ func (b *Builder) Prepare(raws ...interface{}) ([]string, []string, error) {
 func (b *Builder) steps() []multistep.Step {
 	c := &b.config
 	steps := []multistep.Step{
-		c.SourceConfig.openStep(),
+		c.SourceConfig.OpenStep(),
 		&stepConnect{config: &c.ConnectConfig},
 		&stepImport{location: &c.LocationConfig, config: &c.ImportConfig, output: &c.OutputConfig},
 		&stepHardware{config: &c.HardwareConfig},
@@ -71,7 +71,7 @@ func (b *Builder) steps() []multistep.Step {
 			SSHConfig: c.Comm.SSHConfigFunc(),
 		},
 		&commonsteps.StepProvision{},
-		&stepShutdown{config: &c.ShutdownConfig, commType: c.Comm.Type},
+		&common.StepShutdown{Config: &c.ShutdownConfig, CommType: c.Comm.Type, GuestShutdown: "VMware Tools"},
 		&stepCollectMetadata{server: c.VCenterServer, source: c.SourcePath},
 	}
 	if c.Export != nil {
@@ -84,7 +84,7 @@ func (b *Builder) steps() []multistep.Step {
 }
 
 func (b *Builder) Run(ctx context.Context, ui packersdk.Ui, hook packersdk.Hook) (packersdk.Artifact, error) {
-	state, err := buildsteps.Run(ctx, ui, hook, b.config.PackerConfig, &b.config, b.config.VMName, b.steps())
+	state, err := common.Run(ctx, ui, hook, b.config.PackerConfig, &b.config, b.config.VMName, b.steps())
 	if err != nil {
 		return nil, err
 	}
@@ -120,6 +120,6 @@ func commHost(host string) func(multistep.StateBag) (string, error) {
 
 // halt and failed are the shared step helpers, which every step here calls.
 var (
-	halt   = buildsteps.Halt
-	failed = buildsteps.Failed
+	halt   = common.Halt
+	failed = common.Failed
 )

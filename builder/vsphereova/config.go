@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/hashicorp/packer-plugin-sdk/common"
+	packercommon "github.com/hashicorp/packer-plugin-sdk/common"
 	"github.com/hashicorp/packer-plugin-sdk/communicator"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 	"github.com/hashicorp/packer-plugin-sdk/template/config"
 	"github.com/hashicorp/packer-plugin-sdk/template/interpolate"
+
+	"github.com/ovakit/packer-plugin-vsphere-ova/builder/common"
 )
 
 // Config is the builder's configuration. Each section is its own struct in
@@ -20,16 +22,16 @@ import (
 // the vSphere plugin's `vsphere-clone` builder so a template can switch with
 // few edits.
 type Config struct {
-	common.PackerConfig `mapstructure:",squash"`
-	ConnectConfig       `mapstructure:",squash"`
-	LocationConfig      `mapstructure:",squash"`
-	SourceConfig        `mapstructure:",squash"`
-	ImportConfig        `mapstructure:",squash"`
-	HardwareConfig      `mapstructure:",squash"`
-	WaitIPConfig        `mapstructure:",squash"`
-	Comm                communicator.Config `mapstructure:",squash"`
-	ShutdownConfig      `mapstructure:",squash"`
-	OutputConfig        `mapstructure:",squash"`
+	packercommon.PackerConfig `mapstructure:",squash"`
+	ConnectConfig             `mapstructure:",squash"`
+	LocationConfig            `mapstructure:",squash"`
+	common.SourceConfig       `mapstructure:",squash"`
+	ImportConfig              `mapstructure:",squash"`
+	HardwareConfig            `mapstructure:",squash"`
+	WaitIPConfig              `mapstructure:",squash"`
+	Comm                      communicator.Config `mapstructure:",squash"`
+	common.ShutdownConfig     `mapstructure:",squash"`
+	OutputConfig              `mapstructure:",squash"`
 
 	ctx interpolate.Context
 }

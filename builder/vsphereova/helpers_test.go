@@ -165,7 +165,7 @@ func importVM(t *testing.T, srv *vcsim.Server, src string, edit func(raw map[str
 	}
 	c := prepared(t, raw)
 	r := newStepRun(t)
-	r.must(c.SourceConfig.openStep())
+	r.must(c.SourceConfig.OpenStep())
 	r.must(&stepConnect{config: &c.ConnectConfig})
 	r.must(&stepImport{location: &c.LocationConfig, config: &c.ImportConfig, output: &c.OutputConfig})
 	return r, c

@@ -5,20 +5,10 @@ import (
 	"io"
 )
 
-// The steps after provisioning (step_shutdown.go, step_export.go) see the
-// build VM only through these interfaces, so that they do not depend on
-// vSphere: vsphere_machine.go implements them with govmomi, and a local QEMU
-// driver can implement them with QMP and qemu-img.
-
-// machine is a running build VM.
-type machine interface {
-	// ShutdownGuest asks the guest OS to shut down without a communicator
-	// (VMware Tools here; ACPI power button for QEMU). It returns once the
-	// request is made, not when the VM is off.
-	ShutdownGuest(ctx context.Context) error
-	// WaitForPowerOff returns when the VM is powered off, or with ctx's error.
-	WaitForPowerOff(ctx context.Context) error
-}
+// The steps after provisioning see the build VM only through interfaces, so
+// that they do not depend on vSphere: common.Machine for the shutdown
+// (common.StepShutdown), exporter below for the export (step_export.go).
+// vsphere_machine.go implements both with govmomi.
 
 // putFunc writes one file of the export from r (size bytes, -1 if unknown)
 // under name in the output directory, and returns the bytes written.

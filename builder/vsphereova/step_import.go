@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/ovakit/packer-plugin-vsphere-ova/builder/common"
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/progress"
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
@@ -61,7 +62,7 @@ func (s *stepImport) Run(ctx context.Context, state multistep.StateBag) multiste
 		s.vm = object.NewVirtualMachine(c, info.Entity)
 		m := &vsphereMachine{c: c, vm: s.vm}
 		state.Put("vm", s.vm)
-		state.Put("machine", machine(m))
+		state.Put("machine", common.Machine(m))
 		state.Put("exporter", exporter(m))
 		return upload(ctx, ui, lease, info.Items, src)
 	})

@@ -11,6 +11,8 @@ import (
 	govmomiovf "github.com/vmware/govmomi/ovf"
 	"github.com/vmware/govmomi/vim25"
 	"github.com/vmware/govmomi/vim25/types"
+
+	"github.com/ovakit/packer-plugin-vsphere-ova/builder/common"
 )
 
 // vsphereMachine is the build VM in vSphere, as machine and exporter.
@@ -20,8 +22,8 @@ type vsphereMachine struct {
 }
 
 var (
-	_ machine  = (*vsphereMachine)(nil)
-	_ exporter = (*vsphereMachine)(nil)
+	_ common.Machine = (*vsphereMachine)(nil)
+	_ exporter       = (*vsphereMachine)(nil)
 )
 
 func (m *vsphereMachine) ShutdownGuest(ctx context.Context) error {

@@ -8,7 +8,7 @@
 // One step per file (step_<verb>.go), each configuration section in
 // config_<section>.go. The QEMU driver is builder/qemu (no Packer imports).
 // What this builder shares with the `vsphere-ova` builder lives beside it:
-// the step runner and the source step in builder/buildsteps, the source in
+// the step runner and the source step in builder/common, the source in
 // internal/ovasource, the export folder in internal/exportdir.
 package vsphereovaqemu
 
@@ -22,7 +22,7 @@ import (
 	"github.com/hashicorp/packer-plugin-sdk/multistep/commonsteps"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 
-	"github.com/ovakit/packer-plugin-vsphere-ova/builder/buildsteps"
+	"github.com/ovakit/packer-plugin-vsphere-ova/builder/common"
 )
 
 // BuilderId identifies this builder's artifacts.
@@ -47,7 +47,7 @@ func (b *Builder) Prepare(raws ...interface{}) ([]string, []string, error) {
 
 // State keys, by the step that puts them:
 //
-//	source        *ovasource.Source  buildsteps.StepOpenSource
+//	source        *ovasource.Source  common.StepOpenSource
 //	ovf_machine   *ovfMachine        stepReadMachine
 //	work_disks    []workDisk         stepDecodeDisks
 //	http_port     int                the SDK's HTTP server step
@@ -59,7 +59,7 @@ func (b *Builder) Prepare(raws ...interface{}) ([]string, []string, error) {
 func (b *Builder) steps() []multistep.Step {
 	c := &b.config
 	return []multistep.Step{
-		c.SourceConfig.openStep(),
+		c.SourceConfig.OpenStep(),
 		&stepReadMachine{config: &c.SourceConfig},
 		&stepDecodeDisks{hw: &c.HardwareConfig},
 		commonsteps.HTTPServerFromHTTPConfig(&c.HTTPConfig),
@@ -74,7 +74,7 @@ func (b *Builder) steps() []multistep.Step {
 			WinRMPort: hostPort,
 		},
 		&commonsteps.StepProvision{},
-		&stepShutdown{config: &c.ShutdownConfig, commType: c.Comm.Type},
+		&common.StepShutdown{Config: &c.ShutdownConfig, CommType: c.Comm.Type, GuestShutdown: "the ACPI power button (QMP system_powerdown)"},
 		&stepExport{config: c.Export, vmName: c.VMName, hw: &c.HardwareConfig},
 	}
 }
@@ -88,7 +88,7 @@ func hostPort(state multistep.StateBag) (int, error) {
 }
 
 func (b *Builder) Run(ctx context.Context, ui packersdk.Ui, hook packersdk.Hook) (packersdk.Artifact, error) {
-	state, err := buildsteps.Run(ctx, ui, hook, b.config.PackerConfig, &b.config, b.config.VMName, b.steps())
+	state, err := common.Run(ctx, ui, hook, b.config.PackerConfig, &b.config, b.config.VMName, b.steps())
 	if err != nil {
 		return nil, err
 	}
@@ -103,6 +103,6 @@ func (b *Builder) Run(ctx context.Context, ui packersdk.Ui, hook packersdk.Hook)
 
 // halt and failed are the shared step helpers, which every step here calls.
 var (
-	halt   = buildsteps.Halt
-	failed = buildsteps.Failed
+	halt   = common.Halt
+	failed = common.Failed
 )

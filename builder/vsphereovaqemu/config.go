@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/hashicorp/packer-plugin-sdk/common"
+	packercommon "github.com/hashicorp/packer-plugin-sdk/common"
 	"github.com/hashicorp/packer-plugin-sdk/communicator"
 	"github.com/hashicorp/packer-plugin-sdk/multistep/commonsteps"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 	"github.com/hashicorp/packer-plugin-sdk/template/config"
 	"github.com/hashicorp/packer-plugin-sdk/template/interpolate"
+
+	"github.com/ovakit/packer-plugin-vsphere-ova/builder/common"
 )
 
 // Config is the builder's configuration. Each section is its own struct in
@@ -21,15 +23,15 @@ import (
 // RAM, disk_size, shutdown_*, export {}), so a template switches hypervisor
 // by changing the source type and dropping the vCenter options.
 type Config struct {
-	common.PackerConfig    `mapstructure:",squash"`
-	commonsteps.HTTPConfig `mapstructure:",squash"`
-	commonsteps.CDConfig   `mapstructure:",squash"`
-	SourceConfig           `mapstructure:",squash"`
-	HardwareConfig         `mapstructure:",squash"`
-	QEMUConfig             `mapstructure:",squash"`
-	VAppConfig             `mapstructure:",squash"`
-	Comm                   communicator.Config `mapstructure:",squash"`
-	ShutdownConfig         `mapstructure:",squash"`
+	packercommon.PackerConfig `mapstructure:",squash"`
+	commonsteps.HTTPConfig    `mapstructure:",squash"`
+	commonsteps.CDConfig      `mapstructure:",squash"`
+	common.SourceConfig       `mapstructure:",squash"`
+	HardwareConfig            `mapstructure:",squash"`
+	QEMUConfig                `mapstructure:",squash"`
+	VAppConfig                `mapstructure:",squash"`
+	Comm                      communicator.Config `mapstructure:",squash"`
+	common.ShutdownConfig     `mapstructure:",squash"`
 
 	// Name of the build's virtual machine, the default export name. Defaults
 	// to `packer-<build name>-<unix time>`.
@@ -93,10 +95,13 @@ func (c *Config) Prepare(raws ...interface{}) ([]string, error) {
 		c.QEMUConfig.Prepare(),
 		c.VAppConfig.Prepare(),
 		c.Comm.Prepare(&c.ctx),
-		c.ShutdownConfig.Prepare(c.Comm.Type),
+		c.ShutdownConfig.Prepare(),
 		c.Export.Prepare(),
 	} {
 		errs = append(errs, es...)
+	}
+	if c.Comm.Type == "none" && c.ShutdownConfig.Command != "" {
+		errs = append(errs, fmt.Errorf("shutdown_command needs a communicator; with communicator = \"none\" the ACPI power button is used"))
 	}
 	if c.Comm.Type == "winrm" && c.ShutdownConfig.Command == "" {
 		warnings = append(warnings, "communicator winrm without shutdown_command: the guest is shut down with the ACPI power button, which Windows may ignore while nobody is logged in")

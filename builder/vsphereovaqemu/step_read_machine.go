@@ -6,13 +6,14 @@ import (
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 
+	"github.com/ovakit/packer-plugin-vsphere-ova/builder/common"
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/ovasource"
 )
 
 // stepReadMachine reads the machine the source's OVF describes
 // (ovf_machine.go), right after the source is opened and before anything
 // is written.
-type stepReadMachine struct{ config *SourceConfig }
+type stepReadMachine struct{ config *common.SourceConfig }
 
 func (s *stepReadMachine) Run(_ context.Context, state multistep.StateBag) multistep.StepAction {
 	src := state.Get("source").(*ovasource.Source)

@@ -8,8 +8,12 @@ import (
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 
+	"github.com/ovakit/packer-plugin-vsphere-ova/builder/common"
 	"github.com/ovakit/packer-plugin-vsphere-ova/builder/qemu"
 )
+
+// The QEMU process is the machine common.StepShutdown shuts down.
+var _ common.Machine = (*qemu.Machine)(nil)
 
 // stepRun boots the machine the OVF describes, with the user's overrides,
 // on the working disks, and forwards 127.0.0.1:<free port> to the

@@ -20,7 +20,7 @@ func TestMachineConfig(t *testing.T) {
 	})
 	r := newStepRunner(t)
 	defer r.cleanup()
-	r.must(c.SourceConfig.openStep())
+	r.must(c.SourceConfig.OpenStep())
 	r.must(&stepReadMachine{config: &c.SourceConfig})
 	r.must(&stepDecodeDisks{hw: &c.HardwareConfig})
 	r.must(&commonsteps.StepCreateCD{Files: c.CDFiles, Content: c.CDContent, Label: c.CDLabel})

@@ -33,7 +33,7 @@ func TestDecodeExportRoundTrip(t *testing.T) {
 		"disk_sizes": []int64{0, 3}, "export": map[string]interface{}{"name": "app", "output_directory": out},
 	})
 	r := newStepRunner(t)
-	r.must(c.SourceConfig.openStep())
+	r.must(c.SourceConfig.OpenStep())
 	r.must(&stepReadMachine{config: &c.SourceConfig})
 	dec := &stepDecodeDisks{hw: &c.HardwareConfig}
 	r.must(dec)
@@ -122,7 +122,7 @@ func TestDecodeCorruptOVA(t *testing.T) {
 	t.Setenv("TMPDIR", tmp)
 	c := prepared(t, map[string]interface{}{"source_path": corrupt, "communicator": "none", "export": map[string]interface{}{"output_directory": filepath.Join(t.TempDir(), "o")}})
 	r := newStepRunner(t)
-	r.must(c.SourceConfig.openStep())
+	r.must(c.SourceConfig.OpenStep())
 	r.must(&stepReadMachine{config: &c.SourceConfig})
 	if a := r.run(&stepDecodeDisks{hw: &c.HardwareConfig}); a == 0 {
 		t.Fatal("decoding a corrupt OVA succeeded")
@@ -140,7 +140,7 @@ func TestExportCancelledLeavesNothing(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "out")
 	c := prepared(t, map[string]interface{}{"source_path": src, "communicator": "none", "export": map[string]interface{}{"output_directory": out}})
 	r := newStepRunner(t)
-	r.must(c.SourceConfig.openStep())
+	r.must(c.SourceConfig.OpenStep())
 	r.must(&stepReadMachine{config: &c.SourceConfig})
 	r.must(&stepDecodeDisks{hw: &c.HardwareConfig})
 	ctx, cancel := context.WithCancel(context.Background())

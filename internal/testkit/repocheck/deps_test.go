@@ -28,7 +28,7 @@ var layers = []struct {
 	}, true},
 	{"shared builder layer and drivers", []string{
 		"internal/exportdir", "internal/ovasource", "internal/vmhardware",
-		"builder/buildsteps", "builder/common", "builder/qemu", "driver/...",
+		"builder/common", "builder/common", "builder/qemu", "driver/...",
 	}, false},
 	{"components", []string{
 		"builder/vsphereova", "builder/vsphereovaqemu", "post-processor/...", "provisioner/...", "version",

@@ -1,6 +1,6 @@
 //go:generate packer-sdc struct-markdown
 
-package vsphereova
+package common
 
 import (
 	"fmt"
@@ -8,16 +8,18 @@ import (
 )
 
 // ShutdownConfig is how the guest is shut down after provisioning
-// (step_shutdown.go).
+// (StepShutdown).
 type ShutdownConfig struct {
-	// Command run over the communicator to shut the guest down. When empty
-	// (and always with `communicator = "none"`), the guest is shut down through
-	// VMware Tools.
+	// Command run over the communicator to shut the guest down, such as
+	// `sudo shutdown -P now`. When empty, the guest is asked to shut down
+	// without a communicator: through VMware Tools on vSphere, with the ACPI
+	// power button (QMP `system_powerdown`) under QEMU.
 	Command string `mapstructure:"shutdown_command"`
-	// How long to wait for the VM to power off after the shutdown request.
-	// Defaults to `5m`.
+	// How long to wait for the guest to power off after the shutdown request.
+	// A guest still running then fails the build (it is not silently killed:
+	// its disks may not be consistent). Defaults to `5m`.
 	Timeout time.Duration `mapstructure:"shutdown_timeout"`
-	// Do not shut the VM down; wait (up to `shutdown_timeout`) for the guest to
+	// Do not shut the guest down; wait (up to `shutdown_timeout`) for it to
 	// power itself off, for example at the end of a provisioner.
 	DisableShutdown bool `mapstructure:"disable_shutdown"`
 }

@@ -1,4 +1,4 @@
-package vsphereova
+package common
 
 import (
 	"context"
@@ -91,11 +91,16 @@ func TestShutdown(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			m := c.machine()
 			comm := &fakeComm{m: m}
-			r := newStepRun(t)
-			r.state.Put("machine", machine(m))
-			r.state.Put("communicator", packersdk.Communicator(comm))
-			a := r.run(&stepShutdown{config: &c.cfg, commType: c.commType})
-			err, _ := r.state.Get("error").(error)
+			ui, out := testUI()
+			state := new(multistep.BasicStateBag)
+			state.Put("ui", ui)
+			state.Put("machine", Machine(m))
+			state.Put("communicator", packersdk.Communicator(comm))
+			step := &StepShutdown{Config: &c.cfg, CommType: c.commType, GuestShutdown: "VMware Tools"}
+			a := step.Run(context.Background(), state)
+			step.Cleanup(state)
+			t.Logf("step output:\n%s", out.String())
+			err, _ := state.Get("error").(error)
 			if c.wantErr == "" && a != multistep.ActionContinue {
 				t.Fatalf("shutdown failed: %v", err)
 			}

@@ -1,16 +1,17 @@
-// Package buildsteps holds what the plugin's two builders (`vsphere-ova` on
-// vSphere, `vsphere-ova-qemu` under QEMU) share around Packer's step
-// runner, as the vSphere plugin's builders share their common steps:
-// running the steps and reading how they ended (run.go), and the steps both
-// run, one per file (step_<verb>.go). What differs between the builders is a
-// field of the step, not a copy of it.
-package buildsteps
+// Package common holds what the plugin's two builders (`vsphere-ova` on
+// vSphere, `vsphere-ova-qemu` under QEMU) share, as the vSphere plugin's
+// builders share builder/vsphere/common: running the steps and reading how
+// they ended (run.go), the configuration sections both take, squashed into
+// each builder's Config (config_<section>.go), and the steps both run, one
+// per file (step_<verb>.go). What differs between the builders is a field of
+// a step or an implementation of Machine, not a copy of the step.
+package common
 
 import (
 	"context"
 	"errors"
 
-	"github.com/hashicorp/packer-plugin-sdk/common"
+	packercommon "github.com/hashicorp/packer-plugin-sdk/common"
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 	"github.com/hashicorp/packer-plugin-sdk/multistep/commonsteps"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
@@ -20,7 +21,7 @@ import (
 // builders' steps read: config, hook, ui, and generated_data with vm_name.
 // It returns that state after a build that went through, or the error that
 // stopped it: a step's (Halt), a cancel, or a halt.
-func Run(ctx context.Context, ui packersdk.Ui, hook packersdk.Hook, pc common.PackerConfig, config any, vmName string, steps []multistep.Step) (multistep.StateBag, error) {
+func Run(ctx context.Context, ui packersdk.Ui, hook packersdk.Hook, pc packercommon.PackerConfig, config any, vmName string, steps []multistep.Step) (multistep.StateBag, error) {
 	state := new(multistep.BasicStateBag)
 	state.Put("config", config)
 	state.Put("hook", hook)

@@ -1,4 +1,4 @@
-package buildsteps
+package common
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package buildsteps
+package common
 
 import (
 	"bytes"
@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hashicorp/packer-plugin-sdk/common"
+	packercommon "github.com/hashicorp/packer-plugin-sdk/common"
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 )
@@ -42,7 +42,7 @@ func TestRun(t *testing.T) {
 		st.Get("generated_data").(map[string]interface{})["Host"] = "h"
 		return multistep.ActionContinue
 	}}
-	state, err := Run(context.Background(), ui, nil, common.PackerConfig{}, "cfg", "vm1", []multistep.Step{ok})
+	state, err := Run(context.Background(), ui, nil, packercommon.PackerConfig{}, "cfg", "vm1", []multistep.Step{ok})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +57,7 @@ func TestRun(t *testing.T) {
 	bad := &funcStep{cleaned: &cleaned, run: func(_ context.Context, st multistep.StateBag) multistep.StepAction {
 		return Halt(st, errors.New("broken on purpose"))
 	}}
-	if _, err := Run(context.Background(), ui, nil, common.PackerConfig{}, "cfg", "vm1", []multistep.Step{ok, bad}); err == nil || err.Error() != "broken on purpose" {
+	if _, err := Run(context.Background(), ui, nil, packercommon.PackerConfig{}, "cfg", "vm1", []multistep.Step{ok, bad}); err == nil || err.Error() != "broken on purpose" {
 		t.Errorf("halted build: %v", err)
 	}
 	if !strings.Contains(out.String(), "broken on purpose") {
@@ -72,7 +72,7 @@ func TestRun(t *testing.T) {
 		cancel()
 		return multistep.ActionContinue
 	}}
-	if _, err := Run(ctx, ui, nil, common.PackerConfig{}, "cfg", "vm1", []multistep.Step{stop, ok}); err == nil || err.Error() != "build was cancelled" {
+	if _, err := Run(ctx, ui, nil, packercommon.PackerConfig{}, "cfg", "vm1", []multistep.Step{stop, ok}); err == nil || err.Error() != "build was cancelled" {
 		t.Errorf("cancelled build: %v", err)
 	}
 }

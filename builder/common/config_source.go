@@ -1,0 +1,32 @@
+//go:generate packer-sdc struct-markdown
+
+package common
+
+import "github.com/ovakit/packer-plugin-vsphere-ova/internal/ovasource"
+
+// SourceConfig is the OVA or OVF a build starts from (StepOpenSource).
+type SourceConfig struct {
+	// The OVA or OVF to build from: a local `.ova` or `.ovf` path, or an
+	// `http://` / `https://` URL of an `.ova`. A local OVA is read straight
+	// from the tar archive, without an extracted copy (streamed into vSphere
+	// by `vsphere-ova`, its disks decoded into the build's working copies by
+	// `vsphere-ova-qemu`); a URL is downloaded once into a temporary file
+	// that is removed at the end. The OVA's manifest is verified as each file
+	// is read.
+	SourcePath string `mapstructure:"source_path" required:"true"`
+	// Checksum of the file at `source_path`, checked before anything else:
+	// `<algorithm>:<hex>` (`sha256`, `sha512`, `sha1`, `md5`), or
+	// `file:<path>` to a `sha256sum`-style file that lists the source's base
+	// name. Leave empty to skip (the OVA's own manifest is still verified).
+	SourceChecksum string `mapstructure:"source_checksum"`
+}
+
+// Prepare checks the section; a local source must exist now.
+func (c *SourceConfig) Prepare() []error {
+	return ovasource.Check(ovasource.Options{Path: c.SourcePath, Checksum: c.SourceChecksum})
+}
+
+// OpenStep is the step that opens this source.
+func (c *SourceConfig) OpenStep() *StepOpenSource {
+	return &StepOpenSource{Path: c.SourcePath, Checksum: c.SourceChecksum}
+}
