@@ -58,13 +58,7 @@ func (c *Config) Prepare(raws ...interface{}) ([]string, error) {
 		c.VMName = fmt.Sprintf("packer-%s-%d", c.PackerBuildName, time.Now().Unix())
 	}
 	if e := c.Export; e != nil {
-		if e.Name == "" {
-			e.Name = c.VMName
-		}
-		if e.OutputDir == "" {
-			e.OutputDir = "output-" + c.PackerBuildName
-		}
-		e.Force = e.Force || c.PackerForce
+		e.SetDefaults(c.VMName, c.PackerBuildName, c.PackerForce)
 	}
 	if c.Comm.Type == "" {
 		c.Comm.Type = "ssh"

@@ -211,10 +211,10 @@ func (*FlatConfig) HCL2Spec() map[string]hcldec.Spec {
 type FlatExportConfig struct {
 	Name      *string  `mapstructure:"name" cty:"name" hcl:"name"`
 	Force     *bool    `mapstructure:"force" cty:"force" hcl:"force"`
-	Images    *bool    `mapstructure:"images" cty:"images" hcl:"images"`
-	NVRAM     *bool    `mapstructure:"nvram" cty:"nvram" hcl:"nvram"`
 	Manifest  *string  `mapstructure:"manifest" cty:"manifest" hcl:"manifest"`
 	OutputDir *string  `mapstructure:"output_directory" cty:"output_directory" hcl:"output_directory"`
+	Images    *bool    `mapstructure:"images" cty:"images" hcl:"images"`
+	NVRAM     *bool    `mapstructure:"nvram" cty:"nvram" hcl:"nvram"`
 	Options   []string `mapstructure:"options" cty:"options" hcl:"options"`
 }
 
@@ -232,10 +232,10 @@ func (*FlatExportConfig) HCL2Spec() map[string]hcldec.Spec {
 	s := map[string]hcldec.Spec{
 		"name":             &hcldec.AttrSpec{Name: "name", Type: cty.String, Required: false},
 		"force":            &hcldec.AttrSpec{Name: "force", Type: cty.Bool, Required: false},
-		"images":           &hcldec.AttrSpec{Name: "images", Type: cty.Bool, Required: false},
-		"nvram":            &hcldec.AttrSpec{Name: "nvram", Type: cty.Bool, Required: false},
 		"manifest":         &hcldec.AttrSpec{Name: "manifest", Type: cty.String, Required: false},
 		"output_directory": &hcldec.AttrSpec{Name: "output_directory", Type: cty.String, Required: false},
+		"images":           &hcldec.AttrSpec{Name: "images", Type: cty.Bool, Required: false},
+		"nvram":            &hcldec.AttrSpec{Name: "nvram", Type: cty.Bool, Required: false},
 		"options":          &hcldec.AttrSpec{Name: "options", Type: cty.List(cty.String), Required: false},
 	}
 	return s

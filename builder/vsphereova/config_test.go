@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/hashicorp/hcl/v2/hcldec"
+
+	"github.com/ovakit/packer-plugin-vsphere-ova/builder/common"
 )
 
 // The HCL option names are the builder's interface: splitting Config into
@@ -129,7 +131,7 @@ func TestPrepareOutputDirectory(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "old.ovf"), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	e := &ExportConfig{Name: "x", OutputDir: dir}
+	e := &ExportConfig{ExportConfig: common.ExportConfig{Name: "x", OutputDir: dir}}
 	if errs := e.Prepare(); len(errs) != 1 || !strings.Contains(errs[0].Error(), "is not empty") {
 		t.Errorf("non-empty folder: %v", errs)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 
+	"github.com/ovakit/packer-plugin-vsphere-ova/builder/common"
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/atomicfile"
 )
 
@@ -58,7 +59,7 @@ func runExport(t *testing.T, e *ExportConfig, ex exporter) (*stepRun, multistep.
 
 func TestExportWritesFilesAndManifest(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "out")
-	e := &ExportConfig{Name: "app", OutputDir: dir, Manifest: "sha256"}
+	e := &ExportConfig{ExportConfig: common.ExportConfig{Name: "app", OutputDir: dir, Manifest: "sha256"}}
 	r, a := runExport(t, e, &fakeExporter{disks: []string{"disk zero", "disk one"}, desc: "<Envelope/>", failAt: -1})
 	if a != multistep.ActionContinue {
 		t.Fatalf("export failed: %v", r.state.Get("error"))
@@ -74,7 +75,7 @@ func TestExportWritesFilesAndManifest(t *testing.T) {
 
 func TestExportWithoutManifest(t *testing.T) {
 	dir := t.TempDir()
-	e := &ExportConfig{Name: "app", OutputDir: dir, Manifest: "none"}
+	e := &ExportConfig{ExportConfig: common.ExportConfig{Name: "app", OutputDir: dir, Manifest: "none"}}
 	r, a := runExport(t, e, &fakeExporter{disks: []string{"d"}, desc: "<Envelope/>", failAt: -1})
 	if a != multistep.ActionContinue {
 		t.Fatalf("export failed: %v", r.state.Get("error"))
@@ -111,7 +112,7 @@ func TestExportFailureLeavesNothing(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			parent := t.TempDir()
 			dir := filepath.Join(parent, "out")
-			e := &ExportConfig{Name: "app", OutputDir: dir, Manifest: "sha256"}
+			e := &ExportConfig{ExportConfig: common.ExportConfig{Name: "app", OutputDir: dir, Manifest: "sha256"}}
 			if c.name == "unsafe name" {
 				e.Name = "../app"
 			}
@@ -165,7 +166,7 @@ func TestExportCleanupKeepsForeignFiles(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("mine"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	e := &ExportConfig{Name: "app", OutputDir: dir, Manifest: "sha256", Force: true}
+	e := &ExportConfig{ExportConfig: common.ExportConfig{Name: "app", OutputDir: dir, Manifest: "sha256", Force: true}}
 	_, a := runExport(t, e, &fakeExporter{disks: []string{"a", "b"}, failAt: 1})
 	if a == multistep.ActionContinue {
 		t.Fatal("export succeeded")

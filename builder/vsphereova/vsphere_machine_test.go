@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ovakit/packer-plugin-vsphere-ova/builder/common"
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/vcsim"
 )
 
@@ -49,7 +50,7 @@ func TestVSphereMachine(t *testing.T) {
 	if err := waitTask(ctx, "power on", m.vm.PowerOn); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := m.Export(ctx, &ExportConfig{Name: "m"}, nil); err == nil || !strings.Contains(err.Error(), "power it off") {
+	if _, err := m.Export(ctx, &ExportConfig{ExportConfig: common.ExportConfig{Name: "m"}}, nil); err == nil || !strings.Contains(err.Error(), "power it off") {
 		t.Errorf("export of a running VM: %v", err)
 	}
 	if err := m.ShutdownGuest(ctx); err != nil {

@@ -70,13 +70,7 @@ func (c *Config) Prepare(raws ...interface{}) ([]string, error) {
 	if c.Export == nil {
 		c.Export = &ExportConfig{}
 	}
-	if c.Export.Name == "" {
-		c.Export.Name = c.VMName
-	}
-	if c.Export.OutputDir == "" {
-		c.Export.OutputDir = "output-" + c.PackerBuildName
-	}
-	c.Export.Force = c.Export.Force || c.PackerForce
+	c.Export.SetDefaults(c.VMName, c.PackerBuildName, c.PackerForce)
 	if c.Comm.Type == "" {
 		c.Comm.Type = "ssh"
 	}
