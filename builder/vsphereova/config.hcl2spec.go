@@ -35,8 +35,8 @@ type FlatConfig struct {
 	DeploymentOption          *string              `mapstructure:"deployment_option" cty:"deployment_option" hcl:"deployment_option"`
 	Properties                map[string]string    `mapstructure:"properties" cty:"properties" hcl:"properties"`
 	DiskProvisioning          *string              `mapstructure:"disk_provisioning" cty:"disk_provisioning" hcl:"disk_provisioning"`
-	CPUs                      *int32               `mapstructure:"CPUs" cty:"CPUs" hcl:"CPUs"`
-	CpuCores                  *int32               `mapstructure:"cpu_cores" cty:"cpu_cores" hcl:"cpu_cores"`
+	CPUs                      *int                 `mapstructure:"CPUs" cty:"CPUs" hcl:"CPUs"`
+	CpuCores                  *int                 `mapstructure:"cpu_cores" cty:"cpu_cores" hcl:"cpu_cores"`
 	RAM                       *int64               `mapstructure:"RAM" cty:"RAM" hcl:"RAM"`
 	DiskSize                  *int64               `mapstructure:"disk_size" cty:"disk_size" hcl:"disk_size"`
 	DiskSizes                 []int64              `mapstructure:"disk_sizes" cty:"disk_sizes" hcl:"disk_sizes"`

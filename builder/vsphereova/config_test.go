@@ -119,7 +119,7 @@ func TestPrepareDefaults(t *testing.T) {
 	if c.WaitTimeout.String() != "30m0s" || c.SettleTimeout.String() != "5s" || c.Timeout.String() != "5m0s" {
 		t.Errorf("timeouts: ip_wait %s, settle %s, shutdown %s", c.WaitTimeout, c.SettleTimeout, c.Timeout)
 	}
-	if got := c.diskSizes(); len(got) != 2 || got[0] != 100 || got[1] != 50 {
+	if got := c.WantedDiskSizes(); len(got) != 2 || got[0] != 100 || got[1] != 50 {
 		t.Errorf("diskSizes() = %v, want [100 50]", got)
 	}
 }

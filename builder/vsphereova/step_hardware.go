@@ -38,9 +38,10 @@ func (s *stepHardware) Run(ctx context.Context, state multistep.StateBag) multis
 // OVF's settings.
 func (s *stepHardware) spec(ctx context.Context, vm *object.VirtualMachine) (types.VirtualMachineConfigSpec, error) {
 	cfg := s.config
-	spec := types.VirtualMachineConfigSpec{NumCPUs: cfg.CPUs, MemoryMB: cfg.RAM}
+	spec := types.VirtualMachineConfigSpec{NumCPUs: int32(cfg.CPUs), MemoryMB: cfg.RAM}
 	if cfg.CpuCores > 0 {
-		spec.NumCoresPerSocket = &cfg.CpuCores
+		cores := int32(cfg.CpuCores)
+		spec.NumCoresPerSocket = &cores
 	}
 	keys := make([]string, 0, len(cfg.ConfigParams))
 	for k := range cfg.ConfigParams {
@@ -50,7 +51,7 @@ func (s *stepHardware) spec(ctx context.Context, vm *object.VirtualMachine) (typ
 	for _, k := range keys {
 		spec.ExtraConfig = append(spec.ExtraConfig, &types.OptionValue{Key: k, Value: cfg.ConfigParams[k]})
 	}
-	sizes := cfg.diskSizes()
+	sizes := cfg.WantedDiskSizes()
 	if len(sizes) == 0 {
 		return spec, nil
 	}

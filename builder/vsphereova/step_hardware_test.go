@@ -8,6 +8,7 @@ import (
 	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/types"
 
+	"github.com/ovakit/packer-plugin-vsphere-ova/builder/common"
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/vcsim"
 )
 
@@ -40,7 +41,7 @@ func TestHardwareReconfigures(t *testing.T) {
 	vm := importTiny(t, simClient(t, srv), "hw")
 	r := newStepRun(t)
 	r.state.Put("vm", vm)
-	r.must(&stepHardware{config: &HardwareConfig{CPUs: 4, CpuCores: 2, RAM: 768, ConfigParams: map[string]string{"guestinfo.x": "1"}}})
+	r.must(&stepHardware{config: &HardwareConfig{HardwareConfig: common.HardwareConfig{CPUs: 4, CpuCores: 2, RAM: 768}, ConfigParams: map[string]string{"guestinfo.x": "1"}}})
 	var o mo.VirtualMachine
 	if err := vm.Properties(t.Context(), vm.Reference(), []string{"config.hardware"}, &o); err != nil {
 		t.Fatal(err)

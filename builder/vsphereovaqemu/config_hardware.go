@@ -5,26 +5,15 @@ package vsphereovaqemu
 import (
 	"fmt"
 
+	"github.com/ovakit/packer-plugin-vsphere-ova/builder/common"
 	"github.com/ovakit/packer-plugin-vsphere-ova/builder/qemu"
-	"github.com/ovakit/packer-plugin-vsphere-ova/internal/vmhardware"
 )
 
 // HardwareConfig overrides the machine the OVF describes (ovf_machine.go);
 // every zero value keeps the OVF's. The export carries the overrides, so the
 // OVA runs on vSphere with the hardware it was built with.
 type HardwareConfig struct {
-	// Number of virtual CPUs. 0 keeps the OVF's value.
-	CPUs int `mapstructure:"CPUs"`
-	// Number of cores per CPU socket. 0 keeps the OVF's value.
-	CpuCores int `mapstructure:"cpu_cores"`
-	// Memory in MiB. 0 keeps the OVF's value.
-	RAM int64 `mapstructure:"RAM"`
-	// New size in MiB of the first disk. Disks only grow: a size smaller
-	// than the disk is an error. 0 keeps the size.
-	DiskSize int64 `mapstructure:"disk_size"`
-	// New sizes in MiB per disk, in the OVF's disk order; 0 keeps a disk's
-	// size. Overrides `disk_size` for the first disk when both are set.
-	DiskSizes []int64 `mapstructure:"disk_sizes"`
+	common.HardwareConfig `mapstructure:",squash"`
 	// Firmware: `bios` (SeaBIOS) or `efi` (OVMF, from Debian's `ovmf`
 	// package). Empty keeps the OVF's (`vmw:Config firmware`), else bios.
 	Firmware string `mapstructure:"firmware"`
@@ -42,7 +31,7 @@ type HardwareConfig struct {
 
 // Prepare checks the section.
 func (c *HardwareConfig) Prepare() []error {
-	errs := vmhardware.Check(int64(c.CPUs), int64(c.CpuCores), c.RAM, c.DiskSize, c.DiskSizes)
+	errs := c.HardwareConfig.Prepare()
 	switch c.Firmware {
 	case "", "bios", "efi":
 	default:
@@ -60,12 +49,4 @@ func (c *HardwareConfig) Prepare() []error {
 		}
 	}
 	return errs
-}
-
-// diskSizeMiB is the wanted size in MiB of disk i (0: keep).
-func (c *HardwareConfig) diskSizeMiB(i int) int64 {
-	if sizes := vmhardware.DiskSizes(c.DiskSize, c.DiskSizes); i < len(sizes) {
-		return sizes[i]
-	}
-	return 0
 }

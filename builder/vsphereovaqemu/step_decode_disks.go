@@ -66,7 +66,7 @@ func (s *stepDecodeDisks) Run(ctx context.Context, state multistep.StateBag) mul
 		if err != nil {
 			return halt(state, fmt.Errorf("decoding disk %d (%s) of %s: %w", i, d.Href, src.OVFName, err))
 		}
-		if want := s.hw.diskSizeMiB(i) << 20; want > 0 {
+		if want := s.hw.DiskSizeMiB(i) << 20; want > 0 {
 			if want < size {
 				return halt(state, fmt.Errorf("disk %d is %d MiB; %s = %d MiB would shrink it: disks only grow", i, size>>20, sizeOption(i), want>>20))
 			}

@@ -27,7 +27,7 @@ var layers = []struct {
 		"hardware", "disk", "ovf", "ova", "vmdk", "ovftarget", "ovfvm", "ociarchive",
 	}, true},
 	{"shared builder layer and drivers", []string{
-		"internal/exportdir", "internal/ovasource", "internal/vmhardware",
+		"internal/exportdir", "internal/ovasource",
 		"builder/common", "builder/common", "builder/qemu", "driver/...",
 	}, false},
 	{"components", []string{

@@ -1,4 +1,4 @@
-package vmhardware
+package common
 
 import (
 	"slices"
@@ -8,9 +8,10 @@ import (
 
 func TestCheck(t *testing.T) {
 	for _, c := range []struct {
-		cpus, cores, ram, disk int64
-		sizes                  []int64
-		want                   []string
+		cpus, cores int
+		ram, disk   int64
+		sizes       []int64
+		want        []string
 	}{
 		{0, 0, 0, 0, nil, nil},
 		{4, 2, 2048, 100, []int64{0, 50}, nil},
@@ -18,7 +19,8 @@ func TestCheck(t *testing.T) {
 		{6, 4, 0, 0, nil, []string{"CPUs = 6 is not a multiple of cpu_cores = 4: vSphere needs whole sockets"}},
 		{0, 0, 0, 0, []int64{1, -1}, []string{"disk_sizes[1] = -1: must not be negative"}},
 	} {
-		errs := Check(c.cpus, c.cores, c.ram, c.disk, c.sizes)
+		hw := HardwareConfig{CPUs: c.cpus, CpuCores: c.cores, RAM: c.ram, DiskSize: c.disk, DiskSizes: c.sizes}
+		errs := hw.Prepare()
 		var got []string
 		for _, e := range errs {
 			got = append(got, e.Error())
@@ -42,11 +44,20 @@ func TestDiskSizes(t *testing.T) {
 		{0, []int64{0, 50}, []int64{0, 50}},
 	} {
 		in := slices.Clone(c.sizes)
-		if got := DiskSizes(c.disk, c.sizes); !slices.Equal(got, c.want) {
-			t.Errorf("DiskSizes(%d, %v) = %v, want %v", c.disk, c.sizes, got, c.want)
+		hw := HardwareConfig{DiskSize: c.disk, DiskSizes: c.sizes}
+		if got := hw.WantedDiskSizes(); !slices.Equal(got, c.want) {
+			t.Errorf("disk_size %d, disk_sizes %v: %v, want %v", c.disk, c.sizes, got, c.want)
 		}
 		if !slices.Equal(in, c.sizes) {
-			t.Errorf("DiskSizes changed its argument: %v", c.sizes)
+			t.Errorf("WantedDiskSizes changed disk_sizes: %v", c.sizes)
+		}
+		for i, want := range c.want {
+			if got := hw.DiskSizeMiB(i); got != want {
+				t.Errorf("DiskSizeMiB(%d) = %d, want %d", i, got, want)
+			}
+		}
+		if got := hw.DiskSizeMiB(len(c.want)); got != 0 {
+			t.Errorf("DiskSizeMiB past the list = %d, want 0", got)
 		}
 	}
 }
