@@ -7,11 +7,11 @@ import (
 	"testing"
 
 	"github.com/vmware/govmomi"
-	"github.com/vmware/govmomi/find"
 	govmomiovf "github.com/vmware/govmomi/ovf"
 	"github.com/vmware/govmomi/ovf/importer"
 	"github.com/vmware/govmomi/vim25/types"
 
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/simimport"
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/testenv"
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/vcsim"
 )
@@ -35,25 +35,7 @@ func TestVCSimExportOfImportedVMMatches(t *testing.T) {
 		t.Fatalf("login: %v", err)
 	}
 	defer func() { _ = gc.Logout(context.Background()) }()
-	finder := find.NewFinder(gc.Client)
-	dc, err := finder.DefaultDatacenter(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	finder.SetDatacenter(dc)
-	ds, err := finder.Datastore(ctx, "LocalDS_0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cl, err := finder.DefaultClusterComputeResource(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool, err := cl.ResourcePool(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	folders, err := dc.Folders(ctx)
+	env, err := simimport.New(ctx, gc.Client)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,19 +45,9 @@ func TestVCSimExportOfImportedVMMatches(t *testing.T) {
 	dir := t.TempDir()
 	disks := realDisks(t, dir, DiskHref(cfg.Name, 0), DiskHref(cfg.Name, 1))
 	p := writeOVF(t, dir, cfg, disks)
-	imp := importer.Importer{
-		Log:          func(string) (int, error) { return 0, nil },
-		Client:       gc.Client,
-		Finder:       finder,
-		Datacenter:   dc,
-		Datastore:    ds,
-		ResourcePool: pool,
-		Folder:       folders.VmFolder,
-		Archive:      &importer.FileArchive{Path: p, Opener: importer.Opener{Client: gc.Client}},
-	}
-	ref, err := imp.Import(ctx, p, importer.Options{Name: &cfg.Name, NetworkMapping: []importer.Network{{Name: "VM Network", Network: "VM Network"}}})
+	ref, log, err := env.Import(ctx, p, importer.Options{Name: &cfg.Name, NetworkMapping: []importer.Network{{Name: "VM Network", Network: "VM Network"}}}, false)
 	if err != nil {
-		t.Fatalf("import: %v", err)
+		t.Fatalf("import: %v\n%s", err, log)
 	}
 	res, err := govmomiovf.NewManager(gc.Client).CreateDescriptor(ctx, types.ManagedObjectReference(*ref), types.OvfCreateDescriptorParams{Name: cfg.Name})
 	if err != nil {

@@ -37,28 +37,39 @@ func Run(t testing.TB, f func(ctx context.Context, e *Env) error) {
 	model := simulator.VPX()
 	defer model.Remove()
 	err := model.Run(func(ctx context.Context, c *vim25.Client) error {
-		e := &Env{Client: c, finder: find.NewFinder(c)}
-		var err error
-		if e.dc, err = e.finder.DefaultDatacenter(ctx); err != nil {
-			return err
-		}
-		e.finder.SetDatacenter(e.dc)
-		if e.ds, err = e.finder.DefaultDatastore(ctx); err != nil {
-			return err
-		}
-		if e.pool, err = e.finder.ResourcePool(ctx, "DC0_C0/Resources"); err != nil {
-			return err
-		}
-		folders, err := e.dc.Folders(ctx)
+		e, err := New(ctx, c)
 		if err != nil {
 			return err
 		}
-		e.folder = folders.VmFolder
 		return f(ctx, e)
 	})
 	if err != nil {
 		t.Fatalf("simulator: %v", err)
 	}
+}
+
+// New finds the placement every import uses on a VPX-shaped inventory that
+// c is logged in to (simulator.VPX(), or internal/testkit/vcsim in vCenter
+// mode, which adds the export side).
+func New(ctx context.Context, c *vim25.Client) (*Env, error) {
+	e := &Env{Client: c, finder: find.NewFinder(c)}
+	var err error
+	if e.dc, err = e.finder.DefaultDatacenter(ctx); err != nil {
+		return nil, err
+	}
+	e.finder.SetDatacenter(e.dc)
+	if e.ds, err = e.finder.DefaultDatastore(ctx); err != nil {
+		return nil, err
+	}
+	if e.pool, err = e.finder.ResourcePool(ctx, "DC0_C0/Resources"); err != nil {
+		return nil, err
+	}
+	folders, err := e.dc.Folders(ctx)
+	if err != nil {
+		return nil, err
+	}
+	e.folder = folders.VmFolder
+	return e, nil
 }
 
 // Import imports path, an .ova (read as a tar, its manifest verified when
