@@ -1,6 +1,7 @@
 package vsphereova
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -61,7 +62,7 @@ func (s *stepExport) Run(ctx context.Context, state multistep.StateBag) multiste
 		return halt(state, err)
 	}
 	if e.Manifest != "none" {
-		if _, err := dir.Put(ctx, e.Name+".mf", strings.NewReader(dir.Manifest(ovfFile))); err != nil {
+		if _, err := dir.Put(ctx, e.Name+".mf", bytes.NewReader(dir.Manifest(ovfFile).Bytes())); err != nil {
 			return halt(state, err)
 		}
 	}

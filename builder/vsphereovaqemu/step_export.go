@@ -99,7 +99,7 @@ func (s *stepExport) Run(ctx context.Context, state multistep.StateBag) multiste
 		if err != nil {
 			return halt(state, err)
 		}
-		if _, err := mf.Copy(ctx, strings.NewReader(dir.Manifest(ovfFile))); err != nil {
+		if _, err := mf.Copy(ctx, bytes.NewReader(dir.Manifest(ovfFile).Bytes())); err != nil {
 			return halt(state, err)
 		}
 	}

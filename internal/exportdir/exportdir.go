@@ -21,7 +21,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/atomicfile"
@@ -196,22 +195,23 @@ func (d *Dir) CommitAll(ctx context.Context, files ...*File) error {
 	return nil
 }
 
-// Manifest is the manifest of the files created so far: first's line (the
+// Manifest is the manifest of the files created so far: first's entry (the
 // descriptor), then the others in creation order, as ovftool writes it.
-func (d *Dir) Manifest(first *File) string {
+// Write it with Bytes.
+func (d *Dir) Manifest(first *File) *ovf.Manifest {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	var b strings.Builder
-	line := func(f *File) {
-		fmt.Fprintf(&b, "%s(%s)= %s\n", strings.ToUpper(d.manifest), f.name, f.Digest())
+	mf := &ovf.Manifest{}
+	add := func(f *File) {
+		mf.Entries = append(mf.Entries, ovf.ManifestEntry{Algorithm: d.manifest, Name: f.name, Digest: f.Digest()})
 	}
-	line(first)
+	add(first)
 	for _, f := range d.files {
 		if f != first {
-			line(f)
+			add(f)
 		}
 	}
-	return b.String()
+	return mf
 }
 
 // Published lists the final paths of the published files, in the order they

@@ -57,7 +57,7 @@ func TestPutPublishesEachFile(t *testing.T) {
 	}
 	want := "SHA256(app.ovf)= " + sha("<Envelope/>") + "\nSHA256(app-disk-0.vmdk)= " + sha("disk zero") +
 		"\nSHA256(app-disk-1.vmdk)= " + sha(big) + "\n"
-	if got := d.Manifest(ovfFile); got != want {
+	if got := string(d.Manifest(ovfFile).Bytes()); got != want {
 		t.Errorf("manifest:\n%s\nwant:\n%s", got, want)
 	}
 	if got := names(d.Published()); got != "app-disk-0.vmdk app-disk-1.vmdk app.ovf" {
@@ -88,8 +88,8 @@ func TestCommitAllPublishesTogether(t *testing.T) {
 	if ents, _ := os.ReadDir(path); len(ents) != 2 || !strings.Contains(ents[0].Name(), atomicfile.TempInfix) {
 		t.Fatalf("before CommitAll the folder holds %v, want two temporary files", ents)
 	}
-	if want := fmt.Sprintf("SHA1(b.ovf)= %x\nSHA1(a.vmdk)= %x\n", sha1Sum("copied"), sha1Sum("pushed")); d.Manifest(b) != want {
-		t.Errorf("manifest %q, want %q", d.Manifest(b), want)
+	if want := fmt.Sprintf("SHA1(b.ovf)= %x\nSHA1(a.vmdk)= %x\n", sha1Sum("copied"), sha1Sum("pushed")); string(d.Manifest(b).Bytes()) != want {
+		t.Errorf("manifest %q, want %q", string(d.Manifest(b).Bytes()), want)
 	}
 	if err := d.CommitAll(context.Background()); err != nil {
 		t.Fatal(err)
@@ -174,8 +174,8 @@ func TestRemoveKeepsForeignFiles(t *testing.T) {
 	if _, err := d.Create("c.vmdk"); err != nil {
 		t.Fatal(err)
 	}
-	if want := "SHA256(a.vmdk)= " + sha("a") + "\nSHA256(c.vmdk)= " + sha("") + "\n"; d.Manifest(a) != want {
-		t.Errorf("manifest %q, want %q", d.Manifest(a), want)
+	if want := "SHA256(a.vmdk)= " + sha("a") + "\nSHA256(c.vmdk)= " + sha("") + "\n"; string(d.Manifest(a).Bytes()) != want {
+		t.Errorf("manifest %q, want %q", string(d.Manifest(a).Bytes()), want)
 	}
 	if err := d.Remove(); err != nil {
 		t.Fatal(err)
@@ -215,7 +215,7 @@ func TestConcurrentPuts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := strings.Count(d.Manifest(ovfFile), "\n"); n != 9 || len(d.Published()) != 9 {
+	if n := strings.Count(string(d.Manifest(ovfFile).Bytes()), "\n"); n != 9 || len(d.Published()) != 9 {
 		t.Errorf("manifest lines %d, published %d, want 9", n, len(d.Published()))
 	}
 	if err := d.Remove(); err != nil {
