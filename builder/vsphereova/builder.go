@@ -49,7 +49,7 @@ func (b *Builder) Prepare(raws ...interface{}) ([]string, []string, error) {
 //
 //	source           *ovasource.Source common.StepOpenSource
 //	client           *vim25.Client    stepConnect
-//	placement        *placement       stepImport
+//	placement        *vsphere.Placement       stepImport
 //	vm               *object.VirtualMachine, and as machine and exporter
 //	                                  (the interfaces of machine.go): stepImport
 //	ip               string           stepWaitIP

@@ -5,8 +5,8 @@ package vsphereova
 import (
 	"errors"
 	"fmt"
-	"net/url"
-	"strings"
+
+	"github.com/ovakit/packer-plugin-vsphere-ova/driver/vsphere"
 )
 
 // ConnectConfig is how the builder reaches vCenter or a standalone ESXi host
@@ -24,12 +24,17 @@ type ConnectConfig struct {
 	InsecureConnection bool `mapstructure:"insecure_connection"`
 }
 
+// options is the section as the driver takes it.
+func (c *ConnectConfig) options() vsphere.ConnectOptions {
+	return vsphere.ConnectOptions{Server: c.VCenterServer, Username: c.Username, Password: c.Password, Insecure: c.InsecureConnection}
+}
+
 // Prepare checks the section.
 func (c *ConnectConfig) Prepare() []error {
 	var errs []error
 	if c.VCenterServer == "" {
 		errs = append(errs, errors.New("vcenter_server is required: set it to the vCenter or ESXi host name, e.g. vcenter_server = \"vc.example.com\""))
-	} else if _, err := serverURL(c.VCenterServer); err != nil {
+	} else if _, err := vsphere.ServerURL(c.VCenterServer); err != nil {
 		errs = append(errs, fmt.Errorf("vcenter_server %q: %v", c.VCenterServer, err))
 	}
 	if c.Username == "" {
@@ -39,26 +44,4 @@ func (c *ConnectConfig) Prepare() []error {
 		errs = append(errs, errors.New("password is required"))
 	}
 	return errs
-}
-
-// serverURL turns vcenter_server into the SDK endpoint URL (without credentials).
-func serverURL(s string) (*url.URL, error) {
-	raw := s
-	if !strings.Contains(raw, "://") {
-		raw = "https://" + raw
-	}
-	u, err := url.Parse(raw)
-	if err != nil {
-		return nil, err
-	}
-	if u.Host == "" {
-		return nil, errors.New("no host name")
-	}
-	if u.User != nil {
-		return nil, errors.New("put the user name and password in username and password, not in the URL")
-	}
-	if u.Path == "" || u.Path == "/" {
-		u.Path = "/sdk"
-	}
-	return u, nil
 }

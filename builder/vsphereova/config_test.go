@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/hcl/v2/hcldec"
 
 	"github.com/ovakit/packer-plugin-vsphere-ova/builder/common"
+	"github.com/ovakit/packer-plugin-vsphere-ova/driver/vsphere"
 )
 
 // The HCL option names are the builder's interface: splitting Config into
@@ -148,12 +149,12 @@ func TestServerURL(t *testing.T) {
 		"https://vc.example.com/":   "https://vc.example.com/sdk",
 		"https://vc.example.com/x/": "https://vc.example.com/x/",
 	} {
-		u, err := serverURL(in)
+		u, err := vsphere.ServerURL(in)
 		if err != nil || u.String() != want {
-			t.Errorf("serverURL(%q) = %v, %v; want %s", in, u, err, want)
+			t.Errorf("vsphere.ServerURL(%q) = %v, %v; want %s", in, u, err, want)
 		}
 	}
-	if _, err := serverURL("https://admin:pw@vc.example.com"); err == nil || !strings.Contains(err.Error(), "not in the URL") {
+	if _, err := vsphere.ServerURL("https://admin:pw@vc.example.com"); err == nil || !strings.Contains(err.Error(), "not in the URL") {
 		t.Errorf("credentials in the URL: %v", err)
 	}
 }

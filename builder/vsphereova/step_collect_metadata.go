@@ -10,6 +10,7 @@ import (
 	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/vim25/mo"
 
+	"github.com/ovakit/packer-plugin-vsphere-ova/driver/vsphere"
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/ovasource"
 )
 
@@ -42,10 +43,10 @@ func (s *stepCollectMetadata) Run(ctx context.Context, state multistep.StateBag)
 
 func (s *stepCollectMetadata) collect(ctx context.Context, state multistep.StateBag) (*registryInfo, error) {
 	info := &registryInfo{Labels: map[string]string{"source": ovasource.Redact(s.source)}}
-	if u, err := serverURL(s.server); err == nil {
+	if u, err := vsphere.ServerURL(s.server); err == nil {
 		info.Labels["vcenter_server"] = u.Host
 	}
-	if p, ok := state.Get("placement").(*placement); ok {
+	if p, ok := state.Get("placement").(*vsphere.Placement); ok {
 		info.Region = p.Datacenter.Name()
 		info.Labels["datacenter"] = p.Datacenter.Name()
 		info.Labels["datastore"] = p.Datastore.Name()

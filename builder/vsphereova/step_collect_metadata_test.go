@@ -8,6 +8,8 @@ import (
 	govmomiovf "github.com/vmware/govmomi/ovf"
 	"github.com/vmware/govmomi/vim25/types"
 
+	"github.com/ovakit/packer-plugin-vsphere-ova/driver/vsphere"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/simvm"
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/vcsim"
 )
 
@@ -16,13 +18,13 @@ import (
 // the credentials or token a URL may carry.
 func TestCollectMetadata(t *testing.T) {
 	srv := startSim(t, vcsim.ModeESXi)
-	c := simClient(t, srv)
-	p, err := resolvePlacement(t.Context(), c, &LocationConfig{}, &ImportConfig{}, &govmomiovf.Envelope{})
+	c := simvm.Login(t, srv)
+	p, err := vsphere.ResolvePlacement(t.Context(), c, vsphere.PlacementSpec{}, &govmomiovf.Envelope{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	vm := importTiny(t, c, "meta")
-	if err := waitTask(t.Context(), "reconfigure", func(ctx context.Context) (*object.Task, error) {
+	vm := simvm.Import(t, c, "meta")
+	if err := vsphere.WaitTask(t.Context(), "reconfigure", func(ctx context.Context) (*object.Task, error) {
 		return vm.Reconfigure(ctx, types.VirtualMachineConfigSpec{NumCPUs: 4, NumCoresPerSocket: types.NewInt32(2), MemoryMB: 768})
 	}); err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 
+	"github.com/ovakit/packer-plugin-vsphere-ova/driver/vsphere"
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/vcsim"
 )
 
@@ -26,8 +27,8 @@ func TestKeepAliveSurvivesIdleSession(t *testing.T) {
 	const timeout = 2 * time.Second
 	srv := startSimWith(t, vcsim.Options{Mode: vcsim.ModeESXi, SessionTimeout: timeout})
 	srv.AutoGuestIP("10.0.0.5")
-	defer func(v time.Duration) { keepAliveInterval = v }(keepAliveInterval)
-	keepAliveInterval = timeout / 10
+	defer func(v time.Duration) { vsphere.KeepAliveInterval = v }(vsphere.KeepAliveInterval)
+	vsphere.KeepAliveInterval = timeout / 10
 
 	outDir := filepath.Join(t.TempDir(), "out")
 	raw := baseConfig(srv, src)

@@ -52,7 +52,7 @@ func (s *stepExport) Run(ctx context.Context, state multistep.StateBag) multiste
 		return f.Size(), nil
 	}
 	stopProfile := cpuprofile.Start(ui.Error)
-	desc, err := ex.Export(ctx, e, put)
+	desc, err := ex.Export(ctx, e.exportOptions(), put)
 	stopProfile()
 	if err != nil {
 		return halt(state, err)

@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 
 	"github.com/ovakit/packer-plugin-vsphere-ova/builder/common"
+	"github.com/ovakit/packer-plugin-vsphere-ova/driver/vsphere"
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/atomicfile"
 )
 
@@ -25,7 +26,7 @@ type fakeExporter struct {
 	reader func(ctx context.Context, content string) io.Reader
 }
 
-func (f *fakeExporter) Export(ctx context.Context, e *ExportConfig, put putFunc) (string, error) {
+func (f *fakeExporter) Export(ctx context.Context, e vsphere.ExportOptions, put vsphere.PutFunc) (string, error) {
 	for i, content := range f.disks {
 		if i == f.failAt {
 			return "", errors.New("export broken on purpose")

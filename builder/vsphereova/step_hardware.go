@@ -9,6 +9,8 @@ import (
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/vim25/types"
+
+	"github.com/ovakit/packer-plugin-vsphere-ova/driver/vsphere"
 )
 
 // stepHardware applies CPUs, cpu_cores, RAM, disk growth and
@@ -26,7 +28,7 @@ func (s *stepHardware) Run(ctx context.Context, state multistep.StateBag) multis
 		return multistep.ActionContinue
 	}
 	ui.Say("Reconfiguring hardware ...")
-	if err := waitTask(ctx, "reconfiguring the VM", func(ctx context.Context) (*object.Task, error) {
+	if err := vsphere.WaitTask(ctx, "reconfiguring the VM", func(ctx context.Context) (*object.Task, error) {
 		return vm.Reconfigure(ctx, spec)
 	}); err != nil {
 		return halt(state, err)
@@ -59,39 +61,9 @@ func (s *stepHardware) spec(ctx context.Context, vm *object.VirtualMachine) (typ
 	if err != nil {
 		return spec, fmt.Errorf("reading the VM's devices: %w", err)
 	}
-	changes, err := growDisks(devices.SelectByType((*types.VirtualDisk)(nil)), sizes)
+	changes, err := vsphere.GrowDisks(devices.SelectByType((*types.VirtualDisk)(nil)), sizes)
 	spec.DeviceChange = changes
 	return spec, err
-}
-
-// growDisks returns the edits that give disk i sizes[i] MiB (0: keep).
-// Disks only grow: vSphere cannot shrink a disk safely.
-func growDisks(disks object.VirtualDeviceList, sizes []int64) ([]types.BaseVirtualDeviceConfigSpec, error) {
-	if len(sizes) > len(disks) {
-		return nil, fmt.Errorf("disk_sizes lists %d disks, but the imported VM has %d", len(sizes), len(disks))
-	}
-	var out []types.BaseVirtualDeviceConfigSpec
-	for i, mib := range sizes {
-		if mib == 0 {
-			continue
-		}
-		d := disks[i].(*types.VirtualDisk)
-		want := mib * 1024 * 1024
-		have := d.CapacityInBytes
-		if have == 0 {
-			have = d.CapacityInKB * 1024
-		}
-		if want < have {
-			return nil, fmt.Errorf("disk %d: disk size %d MiB is smaller than the disk (%d MiB); disks can only grow", i, mib, have/(1024*1024))
-		}
-		if want == have {
-			continue
-		}
-		d.CapacityInBytes = want
-		d.CapacityInKB = want / 1024
-		out = append(out, &types.VirtualDeviceConfigSpec{Operation: types.VirtualDeviceConfigSpecOperationEdit, Device: d})
-	}
-	return out, nil
 }
 
 func (s *stepHardware) Cleanup(multistep.StateBag) {}

@@ -8,16 +8,15 @@ import (
 	"strings"
 
 	"github.com/ovakit/packer-plugin-vsphere-ova/builder/common"
+	"github.com/ovakit/packer-plugin-vsphere-ova/driver/vsphere"
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/progress"
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
-	"github.com/vmware/govmomi/fault"
 	"github.com/vmware/govmomi/nfc"
 	"github.com/vmware/govmomi/object"
 	govmomiovf "github.com/vmware/govmomi/ovf"
 	"github.com/vmware/govmomi/vim25"
-	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/soap"
 	"github.com/vmware/govmomi/vim25/types"
 
@@ -39,7 +38,7 @@ func (s *stepImport) Run(ctx context.Context, state multistep.StateBag) multiste
 	c := state.Get("client").(*vim25.Client)
 	src := state.Get("source").(*ovasource.Source)
 
-	p, err := resolvePlacement(ctx, c, s.location, s.config, src.Envelope)
+	p, err := vsphere.ResolvePlacement(ctx, c, s.placementSpec(), src.Envelope)
 	if err != nil {
 		return halt(state, err)
 	}
@@ -49,7 +48,7 @@ func (s *stepImport) Run(ctx context.Context, state multistep.StateBag) multiste
 		return halt(state, err)
 	}
 	for _, w := range spec.Warning {
-		ui.Say("Warning: " + faultMessage(w))
+		ui.Say("Warning: " + vsphere.FaultMessage(w))
 	}
 
 	ui.Say(fmt.Sprintf("Importing %s as VM %q into %s ...", src.OVFName, s.location.VMName, p.Datastore.Name()))
@@ -57,10 +56,10 @@ func (s *stepImport) Run(ctx context.Context, state multistep.StateBag) multiste
 	if err != nil {
 		return halt(state, fmt.Errorf("starting the import: %w", err))
 	}
-	err = withLease(ctx, lease, spec.FileItem, func(info *nfc.LeaseInfo) error {
+	err = vsphere.WithLease(ctx, lease, spec.FileItem, func(info *nfc.LeaseInfo) error {
 		// Remember the VM first, so Cleanup destroys it however the upload ends.
 		s.vm = object.NewVirtualMachine(c, info.Entity)
-		m := &vsphereMachine{c: c, vm: s.vm}
+		m := &vsphere.Machine{Client: c, VM: s.vm}
 		state.Put("vm", s.vm)
 		state.Put("machine", common.Machine(m))
 		state.Put("exporter", exporter(m))
@@ -75,7 +74,7 @@ func (s *stepImport) Run(ctx context.Context, state multistep.StateBag) multiste
 
 // importSpec asks the OVF manager to turn the descriptor into an import spec
 // with the network mapping, deployment option, properties and provisioning.
-func (s *stepImport) importSpec(ctx context.Context, c *vim25.Client, src *ovasource.Source, p *placement) (*types.OvfCreateImportSpecResult, error) {
+func (s *stepImport) importSpec(ctx context.Context, c *vim25.Client, src *ovasource.Source, p *vsphere.Placement) (*types.OvfCreateImportSpecResult, error) {
 	var props []types.KeyValue
 	for k, v := range s.config.Properties {
 		props = append(props, types.KeyValue{Key: k, Value: v})
@@ -98,7 +97,7 @@ func (s *stepImport) importSpec(ctx context.Context, c *vim25.Client, src *ovaso
 	if len(spec.Error) > 0 {
 		var msgs []string
 		for _, e := range spec.Error {
-			msgs = append(msgs, faultMessage(e))
+			msgs = append(msgs, vsphere.FaultMessage(e))
 		}
 		return nil, fmt.Errorf("vSphere rejected %s: %s", src.OVFName, strings.Join(msgs, "; "))
 	}
@@ -127,16 +126,6 @@ func upload(ctx context.Context, ui packersdk.Ui, lease *nfc.Lease, items []nfc.
 	return nil
 }
 
-func faultMessage(f types.LocalizedMethodFault) string {
-	if f.LocalizedMessage != "" {
-		return f.LocalizedMessage
-	}
-	if f.Fault != nil {
-		return fmt.Sprintf("%T", f.Fault)
-	}
-	return "unknown fault"
-}
-
 // Cleanup destroys the VM, unless the build succeeded and keeps it.
 func (s *stepImport) Cleanup(state multistep.StateBag) {
 	if s.vm == nil || (!failed(state) && s.output.keepsVM()) {
@@ -144,25 +133,17 @@ func (s *stepImport) Cleanup(state multistep.StateBag) {
 	}
 	ui := state.Get("ui").(packersdk.Ui)
 	ui.Say(fmt.Sprintf("Destroying VM %q ...", s.location.VMName))
-	if err := destroyVM(s.vm); err != nil {
+	if err := vsphere.Destroy(s.vm); err != nil {
 		ui.Error(fmt.Sprintf("Destroying VM %q: %v; delete it by hand", s.location.VMName, err))
 	}
 }
 
-func destroyVM(vm *object.VirtualMachine) error {
-	ctx, cancel := cleanupContext()
-	defer cancel()
-	var o mo.VirtualMachine
-	if err := vm.Properties(ctx, vm.Reference(), []string{"runtime.powerState"}, &o); err != nil {
-		if fault.Is(err, &types.ManagedObjectNotFound{}) {
-			return nil // an aborted import lease already removed it
-		}
-		return err
+// placementSpec is where the location and network_mapping options put the VM.
+func (s *stepImport) placementSpec() vsphere.PlacementSpec {
+	l := s.location
+	spec := vsphere.PlacementSpec{Datacenter: l.Datacenter, Cluster: l.Cluster, Host: l.Host, ResourcePool: l.ResourcePool, Folder: l.Folder, Datastore: l.Datastore}
+	for _, m := range s.config.NetworkMapping {
+		spec.Networks = append(spec.Networks, vsphere.NetworkMapping{Name: m.Name, Network: m.Network})
 	}
-	if o.Runtime.PowerState == types.VirtualMachinePowerStatePoweredOn {
-		if err := waitTask(ctx, "powering off", vm.PowerOff); err != nil {
-			log.Printf("%v (destroying anyway)", err)
-		}
-	}
-	return waitTask(ctx, "destroying the VM", vm.Destroy)
+	return spec
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/vmware/govmomi/object"
 
+	"github.com/ovakit/packer-plugin-vsphere-ova/driver/vsphere"
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/vcsim"
 	"github.com/ovakit/packer-plugin-vsphere-ova/ova"
 )
@@ -23,10 +24,10 @@ func TestImport(t *testing.T) {
 		raw["properties"] = map[string]string{"appliance.hostname": "imp-1"}
 	})
 	vm := r.state.Get("vm").(*object.VirtualMachine)
-	if _, ok := r.state.Get("machine").(*vsphereMachine); !ok {
+	if _, ok := r.state.Get("machine").(*vsphere.Machine); !ok {
 		t.Error("no machine in state")
 	}
-	if _, ok := r.state.Get("exporter").(*vsphereMachine); !ok {
+	if _, ok := r.state.Get("exporter").(*vsphere.Machine); !ok {
 		t.Error("no exporter in state")
 	}
 	if name, err := vm.ObjectName(t.Context()); err != nil || name != "imported" {
@@ -35,7 +36,7 @@ func TestImport(t *testing.T) {
 	if extraConfig(t, vm)["appliance.hostname"] != "imp-1" {
 		t.Error("the OVF property did not reach the import spec")
 	}
-	if p, ok := r.state.Get("placement").(*placement); !ok || p.Datacenter.Name() != "DC0" {
+	if p, ok := r.state.Get("placement").(*vsphere.Placement); !ok || p.Datacenter.Name() != "DC0" {
 		t.Errorf("placement in state: %+v", r.state.Get("placement"))
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 	"github.com/vmware/govmomi/object"
+
+	"github.com/ovakit/packer-plugin-vsphere-ova/driver/vsphere"
 )
 
 // stepPowerOn boots the VM. It has no Cleanup: destroying the VM
@@ -15,7 +17,7 @@ type stepPowerOn struct{}
 func (s *stepPowerOn) Run(ctx context.Context, state multistep.StateBag) multistep.StepAction {
 	vm := state.Get("vm").(*object.VirtualMachine)
 	state.Get("ui").(packersdk.Ui).Say("Powering on ...")
-	if err := waitTask(ctx, "powering on the VM", vm.PowerOn); err != nil {
+	if err := vsphere.WaitTask(ctx, "powering on the VM", vm.PowerOn); err != nil {
 		return halt(state, err)
 	}
 	return multistep.ActionContinue

@@ -7,12 +7,13 @@ import (
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 	"github.com/vmware/govmomi/vim25/types"
 
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/simvm"
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/vcsim"
 )
 
 func TestPowerOn(t *testing.T) {
 	srv := startSim(t, vcsim.ModeESXi)
-	vm := importTiny(t, simClient(t, srv), "boot")
+	vm := simvm.Import(t, simvm.Login(t, srv), "boot")
 	r := newStepRun(t)
 	r.state.Put("vm", vm)
 	r.must(&stepPowerOn{})

@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"time"
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 	"github.com/vmware/govmomi/object"
-	"github.com/vmware/govmomi/vim25/mo"
+
+	"github.com/ovakit/packer-plugin-vsphere-ova/driver/vsphere"
 )
 
 // pollInterval is how often the guest's addresses are read.
@@ -30,7 +30,7 @@ func (s *stepWaitIP) Run(ctx context.Context, state multistep.StateBag) multiste
 	var last string
 	var since time.Time
 	for {
-		ip, err := guestIP(wctx, vm, s.config.waitNet)
+		ip, err := vsphere.GuestIP(wctx, vm, s.config.waitNet)
 		if err != nil && wctx.Err() == nil {
 			return halt(state, fmt.Errorf("reading the guest's IP addresses: %w", err))
 		}
@@ -57,46 +57,3 @@ func (s *stepWaitIP) Run(ctx context.Context, state multistep.StateBag) multiste
 }
 
 func (s *stepWaitIP) Cleanup(multistep.StateBag) {}
-
-func guestIP(ctx context.Context, vm *object.VirtualMachine, filter *net.IPNet) (string, error) {
-	var o mo.VirtualMachine
-	if err := vm.Properties(ctx, vm.Reference(), []string{"guest.ipAddress", "guest.net"}, &o); err != nil {
-		return "", err
-	}
-	var all []string
-	if o.Guest != nil {
-		for _, n := range o.Guest.Net {
-			all = append(all, n.IpAddress...)
-		}
-		if o.Guest.IpAddress != "" {
-			all = append(all, o.Guest.IpAddress)
-		}
-	}
-	return pickIP(all, filter), nil
-}
-
-// pickIP returns the first address inside filter, or without a filter the
-// first IPv4 address, else the first other one. Link-local addresses are
-// never picked: they are not reachable from the build host.
-func pickIP(addrs []string, filter *net.IPNet) string {
-	var other string
-	for _, a := range addrs {
-		ip := net.ParseIP(a)
-		if ip == nil || ip.IsLinkLocalUnicast() {
-			continue
-		}
-		if filter != nil {
-			if filter.Contains(ip) {
-				return a
-			}
-			continue
-		}
-		if ip.To4() != nil {
-			return a
-		}
-		if other == "" {
-			other = a
-		}
-	}
-	return other
-}

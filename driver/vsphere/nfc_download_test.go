@@ -1,4 +1,4 @@
-package vsphereova
+package vsphere
 
 import (
 	"bytes"
@@ -56,7 +56,7 @@ func TestNFCDownloaderVerifiesLikeGovmomi(t *testing.T) {
 			if c.setup != nil {
 				c.setup(sc)
 			}
-			dl := newNFCDownloader(sc)
+			dl := NewNFCDownloader(sc)
 			defer dl.Close()
 			r, n, err := dl.Download(context.Background(), u)
 			if c.wantErr != "" {
@@ -85,7 +85,7 @@ func TestNFCDownloaderStatus(t *testing.T) {
 	srv := httptest.NewTLSServer(http.NotFoundHandler())
 	defer srv.Close()
 	u, _ := url.Parse(srv.URL + "/nfc/gone")
-	dl := newNFCDownloader(soap.NewClient(u, true))
+	dl := NewNFCDownloader(soap.NewClient(u, true))
 	defer dl.Close()
 	if _, _, err := dl.Download(context.Background(), u); err == nil || !strings.Contains(err.Error(), "404") {
 		t.Fatalf("err = %v, want the 404", err)

@@ -1,8 +1,9 @@
-package vsphereova
+package vsphere
 
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -13,9 +14,20 @@ import (
 	"github.com/vmware/govmomi/vim25/types"
 )
 
-// placement is every inventory object the import needs, found before
+// PlacementSpec is where an import goes, by name or inventory path, as the
+// builder's location options give it (the errors name those options).
+type PlacementSpec struct {
+	Datacenter, Cluster, Host, ResourcePool, Folder, Datastore string
+	// Networks maps the OVF's networks to vSphere networks (network_mapping).
+	Networks []NetworkMapping
+}
+
+// NetworkMapping maps the OVF network Name to the vSphere network Network.
+type NetworkMapping struct{ Name, Network string }
+
+// Placement is every inventory object the import needs, found before
 // anything is created.
-type placement struct {
+type Placement struct {
 	Datacenter *object.Datacenter
 	Cluster    *object.ClusterComputeResource // nil without cluster
 	Pool       *object.ResourcePool
@@ -44,11 +56,12 @@ func names[T any](list []T, name func(T) string) string {
 	return strings.Join(out, ", ")
 }
 
-// resolvePlacement finds the datacenter, compute resource, datastore, folder
-// and networks for cfg, in that order (each lookup narrows the next).
-func resolvePlacement(ctx context.Context, c *vim25.Client, cfg *LocationConfig, imp *ImportConfig, env *govmomiovf.Envelope) (*placement, error) {
+// ResolvePlacement finds the datacenter, compute resource, datastore, folder
+// and networks of cfg, in that order (each lookup narrows the next), and
+// checks the network mapping against the OVF env.
+func ResolvePlacement(ctx context.Context, c *vim25.Client, cfg PlacementSpec, env *govmomiovf.Envelope) (*Placement, error) {
 	f := &finder{Finder: find.NewFinder(c, false), isVC: c.IsVC()}
-	p := &placement{}
+	p := &Placement{}
 	var err error
 	if p.Datacenter, err = f.datacenter(ctx, cfg.Datacenter); err != nil {
 		return nil, err
@@ -66,7 +79,7 @@ func resolvePlacement(ctx context.Context, c *vim25.Client, cfg *LocationConfig,
 	if !f.isVC {
 		p.Host = nil // ESXi imports onto itself; ImportVApp rejects a host argument there
 	}
-	if p.Networks, err = f.networks(ctx, imp.NetworkMapping, env, p.Datacenter); err != nil {
+	if p.Networks, err = f.networks(ctx, cfg.Networks, env, p.Datacenter); err != nil {
 		return nil, err
 	}
 	return p, nil
@@ -90,7 +103,7 @@ func (f *finder) datacenter(ctx context.Context, name string) (*object.Datacente
 }
 
 // compute finds the cluster, host and resource pool.
-func (f *finder) compute(ctx context.Context, cfg *LocationConfig, p *placement) error {
+func (f *finder) compute(ctx context.Context, cfg PlacementSpec, p *Placement) error {
 	var err error
 	if cfg.Cluster != "" {
 		if !f.isVC {
@@ -135,7 +148,7 @@ func (f *finder) compute(ctx context.Context, cfg *LocationConfig, p *placement)
 
 // pool finds resource_pool as an inventory path, else under the cluster's or
 // host's root pool.
-func (f *finder) pool(ctx context.Context, name string, p *placement) (*object.ResourcePool, error) {
+func (f *finder) pool(ctx context.Context, name string, p *Placement) (*object.ResourcePool, error) {
 	candidates := []string{name}
 	if p.Cluster != nil {
 		candidates = append(candidates, p.Cluster.InventoryPath+"/Resources/"+name)
@@ -204,7 +217,7 @@ func (f *finder) networks(ctx context.Context, mapping []NetworkMapping, env *go
 	}
 	var out []types.OvfNetworkMapping
 	for _, m := range mapping {
-		if !contains(ovfNets, m.Name) {
+		if !slices.Contains(ovfNets, m.Name) {
 			return nil, fmt.Errorf("network_mapping: the OVF declares no network %q; its networks: %s", m.Name, names(ovfNets, func(s string) string { return s }))
 		}
 		n, err := f.Network(ctx, m.Network)

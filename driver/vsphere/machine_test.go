@@ -1,4 +1,4 @@
-package vsphereova
+package vsphere
 
 import (
 	"context"
@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ovakit/packer-plugin-vsphere-ova/builder/common"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/simvm"
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/vcsim"
 )
 
@@ -23,7 +23,7 @@ func TestSkipExportItem(t *testing.T) {
 		{false, true, "vm.NVRAM", false},
 		{true, true, "floppy.flp", false},
 	} {
-		e := &ExportConfig{Images: c.images, NVRAM: c.nvram}
+		e := ExportOptions{Images: c.images, NVRAM: c.nvram}
 		if got := skipExportItem(e, c.path); got != c.skip {
 			t.Errorf("skipExportItem(images=%v, nvram=%v, %q) = %v, want %v", c.images, c.nvram, c.path, got, c.skip)
 		}
@@ -31,10 +31,10 @@ func TestSkipExportItem(t *testing.T) {
 }
 
 func TestExportName(t *testing.T) {
-	if got := exportName("app", "disk-0.vmdk"); got != "app-disk-0.vmdk" {
+	if got := ExportName("app", "disk-0.vmdk"); got != "app-disk-0.vmdk" {
 		t.Errorf("got %q", got)
 	}
-	if got := exportName("app", "app-disk-0.vmdk"); got != "app-disk-0.vmdk" {
+	if got := ExportName("app", "app-disk-0.vmdk"); got != "app-disk-0.vmdk" {
 		t.Errorf("already prefixed: %q", got)
 	}
 }
@@ -42,15 +42,15 @@ func TestExportName(t *testing.T) {
 // The machine interface against the simulator: a Tools shutdown powers the
 // VM off, and WaitForPowerOff sees it; export refuses a running VM.
 func TestVSphereMachine(t *testing.T) {
-	srv := startSim(t, vcsim.ModeESXi)
-	c := simClient(t, srv)
-	m := &vsphereMachine{c: c, vm: importTiny(t, c, "m")}
+	srv := simvm.Start(t, vcsim.ModeESXi)
+	c := simvm.Login(t, srv)
+	m := &Machine{Client: c, VM: simvm.Import(t, c, "m")}
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
-	if err := waitTask(ctx, "power on", m.vm.PowerOn); err != nil {
+	if err := WaitTask(ctx, "power on", m.VM.PowerOn); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := m.Export(ctx, &ExportConfig{ExportConfig: common.ExportConfig{Name: "m"}}, nil); err == nil || !strings.Contains(err.Error(), "power it off") {
+	if _, err := m.Export(ctx, ExportOptions{Name: "m"}, nil); err == nil || !strings.Contains(err.Error(), "power it off") {
 		t.Errorf("export of a running VM: %v", err)
 	}
 	if err := m.ShutdownGuest(ctx); err != nil {

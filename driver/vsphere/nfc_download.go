@@ -1,4 +1,4 @@
-package vsphereova
+package vsphere
 
 import (
 	"bufio"
@@ -19,28 +19,28 @@ import (
 // (issue 8), and a buffer under TLS turns them into a few large reads.
 const downloadReadBuffer = 1 << 20
 
-// nfcDownloader GETs NFC lease URLs. It verifies servers exactly as
+// NFCDownloader GETs NFC lease URLs. It verifies servers exactly as
 // govmomi's soap client does (its TLS settings, then the thumbprint the
 // lease gave for a host whose certificate is not trusted) but reads the
 // socket through downloadReadBuffer. SOAP calls keep govmomi's transport.
-type nfcDownloader struct {
+type NFCDownloader struct {
 	sc     *soap.Client
 	client *http.Client
 }
 
-func newNFCDownloader(sc *soap.Client) *nfcDownloader {
+func NewNFCDownloader(sc *soap.Client) *NFCDownloader {
 	t := sc.DefaultTransport().Clone()
-	d := &nfcDownloader{sc: sc}
+	d := &NFCDownloader{sc: sc}
 	t.DialTLSContext = d.dialTLS
 	d.client = &http.Client{Transport: t, Jar: sc.Client.Jar}
 	return d
 }
 
 // Close closes the idle connections of its own transport.
-func (d *nfcDownloader) Close() { d.client.CloseIdleConnections() }
+func (d *NFCDownloader) Close() { d.client.CloseIdleConnections() }
 
 // Download GETs u and returns its body and length (-1 when unknown).
-func (d *nfcDownloader) Download(ctx context.Context, u *url.URL) (io.ReadCloser, int64, error) {
+func (d *NFCDownloader) Download(ctx context.Context, u *url.URL) (io.ReadCloser, int64, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
 		return nil, 0, err
@@ -60,7 +60,7 @@ func (d *nfcDownloader) Download(ctx context.Context, u *url.URL) (io.ReadCloser
 // connection: the client's TLS configuration first; if the certificate is
 // untrusted and the lease named a thumbprint for the host, a connection
 // whose certificate has that thumbprint.
-func (d *nfcDownloader) dialTLS(ctx context.Context, network, addr string) (net.Conn, error) {
+func (d *NFCDownloader) dialTLS(ctx context.Context, network, addr string) (net.Conn, error) {
 	cfg := d.sc.DefaultTransport().TLSClientConfig
 	conn, err := dialBuffered(ctx, network, addr, cfg)
 	if err == nil {

@@ -1,4 +1,4 @@
-package vsphereova
+package vsphere
 
 import (
 	"strings"
@@ -6,14 +6,15 @@ import (
 
 	govmomiovf "github.com/vmware/govmomi/ovf"
 
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/simvm"
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/vcsim"
 )
 
 func TestPlacementESXi(t *testing.T) {
-	srv := startSim(t, vcsim.ModeESXi)
-	c := simClient(t, srv)
+	srv := simvm.Start(t, vcsim.ModeESXi)
+	c := simvm.Login(t, srv)
 	env := &govmomiovf.Envelope{}
-	p, err := resolvePlacement(t.Context(), c, &LocationConfig{}, &ImportConfig{}, env)
+	p, err := ResolvePlacement(t.Context(), c, PlacementSpec{}, env)
 	if err != nil {
 		t.Fatalf("default placement on ESXi: %v", err)
 	}
@@ -21,13 +22,13 @@ func TestPlacementESXi(t *testing.T) {
 		t.Errorf("placement = %+v; want no host argument (ESXi imports onto itself), a pool, LocalDS_0, the VM folder", p)
 	}
 	for _, c2 := range []struct {
-		cfg  LocationConfig
+		cfg  PlacementSpec
 		want string
 	}{
-		{LocationConfig{Cluster: "C"}, "a standalone ESXi host has no clusters; remove cluster"},
-		{LocationConfig{Folder: "f"}, "a standalone ESXi host has no VM folders; remove folder"},
+		{PlacementSpec{Cluster: "C"}, "a standalone ESXi host has no clusters; remove cluster"},
+		{PlacementSpec{Folder: "f"}, "a standalone ESXi host has no VM folders; remove folder"},
 	} {
-		if _, err := resolvePlacement(t.Context(), c, &c2.cfg, &ImportConfig{}, env); err == nil || !strings.Contains(err.Error(), c2.want) {
+		if _, err := ResolvePlacement(t.Context(), c, c2.cfg, env); err == nil || !strings.Contains(err.Error(), c2.want) {
 			t.Errorf("%+v: err = %v, want %q", c2.cfg, err, c2.want)
 		}
 	}
@@ -36,11 +37,11 @@ func TestPlacementESXi(t *testing.T) {
 // Names resolve as inventory paths or relative to the cluster, host or VM
 // folder, as vsphere-clone resolves them.
 func TestPlacementVCenterNames(t *testing.T) {
-	srv := startSim(t, vcsim.ModeVCenter)
-	c := simClient(t, srv)
+	srv := simvm.Start(t, vcsim.ModeVCenter)
+	c := simvm.Login(t, srv)
 	env := &govmomiovf.Envelope{Network: &govmomiovf.NetworkSection{Networks: []govmomiovf.Network{{Name: "VM Network"}}}}
-	p, err := resolvePlacement(t.Context(), c, &LocationConfig{Cluster: "DC0_C0", Host: "DC0_C0_H0", Folder: "/DC0/vm"},
-		&ImportConfig{NetworkMapping: []NetworkMapping{{Name: "VM Network", Network: "DC0_DVPG0"}}}, env)
+	p, err := ResolvePlacement(t.Context(), c, PlacementSpec{Cluster: "DC0_C0", Host: "DC0_C0_H0", Folder: "/DC0/vm",
+		Networks: []NetworkMapping{{Name: "VM Network", Network: "DC0_DVPG0"}}}, env)
 	if err != nil {
 		t.Fatal(err)
 	}

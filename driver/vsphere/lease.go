@@ -1,4 +1,4 @@
-package vsphereova
+package vsphere
 
 import (
 	"context"
@@ -9,12 +9,12 @@ import (
 	"github.com/vmware/govmomi/vim25/types"
 )
 
-// withLease runs transfer while an NFC lease (ImportVApp or ExportVm) is
+// WithLease runs transfer while an NFC lease (ImportVApp or ExportVm) is
 // ready: it waits for the lease, reports progress so vSphere does not time
 // it out, and completes it. When anything fails, including a cancelled build,
 // the lease is aborted, which for an import makes vSphere delete the
 // half-imported VM. items are the import spec's file items (nil for export).
-func withLease(ctx context.Context, lease *nfc.Lease, items []types.OvfFileItem, transfer func(*nfc.LeaseInfo) error) error {
+func WithLease(ctx context.Context, lease *nfc.Lease, items []types.OvfFileItem, transfer func(*nfc.LeaseInfo) error) error {
 	info, err := lease.Wait(ctx, items)
 	if err != nil {
 		abortLease(lease)
@@ -35,7 +35,7 @@ func withLease(ctx context.Context, lease *nfc.Lease, items []types.OvfFileItem,
 
 // abortLease aborts with a fresh context: the build's may be cancelled.
 func abortLease(lease *nfc.Lease) {
-	ctx, cancel := cleanupContext()
+	ctx, cancel := CleanupContext()
 	defer cancel()
 	if err := lease.Abort(ctx, nil); err != nil {
 		log.Printf("aborting the NFC lease: %v", err)

@@ -1,9 +1,13 @@
-package vsphereova
+// Package simvm gives tests a logged-in client of internal/testkit/vcsim and
+// VMs to work on: the smallest importable VM, imported through a real NFC
+// lease, so driver and builder tests need no qemu-img and run fast. It uses
+// govmomi directly, not the plugin's driver, so the driver's own tests can
+// use it without an import cycle.
+package simvm
 
 import (
 	"context"
-	"errors"
-	"strings"
+	"net/url"
 	"testing"
 
 	"github.com/vmware/govmomi/find"
@@ -12,13 +16,14 @@ import (
 	govmomiovf "github.com/vmware/govmomi/ovf"
 	"github.com/vmware/govmomi/session"
 	"github.com/vmware/govmomi/vim25"
+	"github.com/vmware/govmomi/vim25/soap"
 	"github.com/vmware/govmomi/vim25/types"
 
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/vcsim"
 )
 
 // disklessOVF is the smallest descriptor vSphere imports: no files, so these
-// tests need no qemu-img and run under -short.
+// tests need no qemu-img.
 const disklessOVF = `<?xml version="1.0" encoding="UTF-8"?>
 <Envelope xmlns="http://schemas.dmtf.org/ovf/envelope/1" xmlns:ovf="http://schemas.dmtf.org/ovf/envelope/1" xmlns:rasd="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_ResourceAllocationSettingData" xmlns:vssd="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_VirtualSystemSettingData">
   <References/>
@@ -50,19 +55,39 @@ const disklessOVF = `<?xml version="1.0" encoding="UTF-8"?>
 </Envelope>
 `
 
-// simClient logs in to srv as stepConnect does.
-func simClient(t *testing.T, srv *vcsim.Server) *vim25.Client {
+// Start runs a simulator in mode (vcsim.ModeESXi, vcsim.ModeVCenter) for
+// the test.
+func Start(t testing.TB, mode string) *vcsim.Server {
 	t.Helper()
-	c, err := connect(t.Context(), &ConnectConfig{VCenterServer: srv.Host, Username: srv.Username, Password: srv.Password, InsecureConnection: true})
+	srv, err := vcsim.Start(context.Background(), mode)
 	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// Login returns a client logged in to srv, logged out after the test.
+func Login(t testing.TB, srv *vcsim.Server) *vim25.Client {
+	t.Helper()
+	u, err := soap.ParseURL(srv.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := vim25.NewClient(t.Context(), soap.NewClient(u, true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := session.NewManager(c).Login(t.Context(), url.UserPassword(srv.Username, srv.Password)); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = session.NewManager(c).Logout(context.Background()) })
 	return c
 }
 
-// startImport begins the import of disklessOVF as name on an ESXi simulator.
-func startImport(t *testing.T, c *vim25.Client, name string) (*nfc.Lease, []types.OvfFileItem) {
+// StartImport begins the import of the diskless VM as name and returns its
+// lease, not yet waited for, and the import spec's file items.
+func StartImport(t testing.TB, c *vim25.Client, name string) (*nfc.Lease, []types.OvfFileItem) {
 	t.Helper()
 	ctx := t.Context()
 	f := find.NewFinder(c)
@@ -85,47 +110,16 @@ func startImport(t *testing.T, c *vim25.Client, name string) (*nfc.Lease, []type
 	return lease, spec.FileItem
 }
 
-// importTiny imports disklessOVF with withLease and returns the VM.
-func importTiny(t *testing.T, c *vim25.Client, name string) *object.VirtualMachine {
+// Import imports the diskless VM as name and returns it, powered off.
+func Import(t testing.TB, c *vim25.Client, name string) *object.VirtualMachine {
 	t.Helper()
-	lease, items := startImport(t, c, name)
-	var vm *object.VirtualMachine
-	if err := withLease(t.Context(), lease, items, func(info *nfc.LeaseInfo) error {
-		vm = object.NewVirtualMachine(c, info.Entity)
-		return nil
-	}); err != nil {
-		t.Fatalf("withLease: %v", err)
+	lease, items := StartImport(t, c, name)
+	info, err := lease.Wait(t.Context(), items)
+	if err != nil {
+		t.Fatalf("waiting for the import lease: %v", err)
 	}
-	return vm
-}
-
-func TestWithLease(t *testing.T) {
-	srv := startSim(t, vcsim.ModeESXi)
-	c := simClient(t, srv)
-
-	// Success: the lease completes and the VM stays.
-	importTiny(t, c, "kept")
-	if vms := srv.VMNames(); len(vms) != 1 || vms[0] != "kept" {
-		t.Fatalf("after a completed import: %v", vms)
+	if err := lease.Complete(t.Context()); err != nil {
+		t.Fatalf("completing the import lease: %v", err)
 	}
-
-	// A failing transfer aborts the lease, so vSphere removes the VM.
-	lease, items := startImport(t, c, "aborted")
-	var ran bool
-	err := withLease(t.Context(), lease, items, func(*nfc.LeaseInfo) error {
-		ran = true
-		if vms := srv.VMNames(); len(vms) != 2 {
-			t.Errorf("during the transfer the inventory is %v, want the new VM in it", vms)
-		}
-		return errors.New("upload broken on purpose")
-	})
-	if !ran || err == nil || !strings.Contains(err.Error(), "broken on purpose") {
-		t.Fatalf("ran=%v err=%v, want the transfer's error", ran, err)
-	}
-	if vms := srv.VMNames(); len(vms) != 1 || vms[0] != "kept" {
-		t.Errorf("after a failed transfer the inventory is %v, want only [kept]", vms)
-	}
-	if _, err := lease.Properties(t.Context(), "state"); err == nil {
-		t.Error("the lease still exists after the failed transfer")
-	}
+	return object.NewVirtualMachine(c, info.Entity)
 }
