@@ -3,12 +3,10 @@ package vsphereova
 import (
 	"context"
 	"fmt"
-	"strconv"
+	"maps"
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
-	"github.com/vmware/govmomi/object"
-	"github.com/vmware/govmomi/vim25/mo"
 
 	"github.com/ovakit/packer-plugin-vsphere-ova/driver/vsphere"
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/ovasource"
@@ -48,40 +46,15 @@ func (s *stepCollectMetadata) collect(ctx context.Context, state multistep.State
 	}
 	if p, ok := state.Get("placement").(*vsphere.Placement); ok {
 		info.Region = p.Datacenter.Name()
-		info.Labels["datacenter"] = p.Datacenter.Name()
-		info.Labels["datastore"] = p.Datastore.Name()
-		info.Labels["resource_pool"] = p.Pool.InventoryPath
-		info.Labels["folder"] = p.Folder.InventoryPath
-		if p.Cluster != nil {
-			info.Labels["cluster"] = p.Cluster.Name()
-		}
+		maps.Copy(info.Labels, p.Labels())
 	}
-	vm, ok := state.Get("vm").(*object.VirtualMachine)
+	vm, ok := state.Get("vm").(*vsphere.Machine)
 	if !ok {
 		return info, nil
 	}
-	var o mo.VirtualMachine
-	if err := vm.Properties(ctx, vm.Reference(), []string{"name", "config.uuid", "config.hardware", "runtime.host"}, &o); err != nil {
-		return info, err
-	}
-	info.Labels["vm_name"] = o.Name
-	if o.Config != nil {
-		hw := o.Config.Hardware
-		info.Labels["vsphere_uuid"] = o.Config.Uuid
-		info.Labels["num_cpu"] = strconv.Itoa(int(hw.NumCPU))
-		if hw.NumCoresPerSocket != nil {
-			info.Labels["num_cores_per_socket"] = strconv.Itoa(int(*hw.NumCoresPerSocket))
-		}
-		info.Labels["memory_mb"] = strconv.Itoa(int(hw.MemoryMB))
-	}
-	if o.Runtime.Host != nil {
-		name, err := object.NewHostSystem(vm.Client(), *o.Runtime.Host).ObjectName(ctx)
-		if err != nil {
-			return info, fmt.Errorf("reading the VM's host: %w", err)
-		}
-		info.Labels["host"] = name
-	}
-	return info, nil
+	labels, err := vm.Labels(ctx)
+	maps.Copy(info.Labels, labels)
+	return info, err
 }
 
 func (s *stepCollectMetadata) Cleanup(multistep.StateBag) {}

@@ -30,7 +30,7 @@ func TestCollectMetadata(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := newStepRun(t)
-	r.state.Put("vm", vm)
+	r.state.Put("vm", &vsphere.Machine{Client: c, VM: vm})
 	r.state.Put("placement", p)
 	r.must(&stepCollectMetadata{server: srv.Host, source: "https://user:pw@images.example.com/base.ova?sig=s3cr3t#x"})
 	info := r.state.Get("registry_image").(*registryInfo)

@@ -7,7 +7,6 @@ import (
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
-	"github.com/vmware/govmomi/vim25"
 
 	"github.com/ovakit/packer-plugin-vsphere-ova/driver/vsphere"
 )
@@ -37,7 +36,7 @@ func (s *stepConnect) Cleanup(state multistep.StateBag) {
 	if !ok {
 		return
 	}
-	if err := vsphere.Logout(c.(*vim25.Client)); err != nil {
+	if err := vsphere.Logout(c.(*vsphere.Client)); err != nil {
 		log.Printf("vSphere logout: %v", err)
 	}
 }

@@ -4,10 +4,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/vim25/mo"
 
 	"github.com/ovakit/packer-plugin-vsphere-ova/builder/common"
+	"github.com/ovakit/packer-plugin-vsphere-ova/driver/vsphere"
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/simvm"
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/vcsim"
 )
@@ -18,7 +18,7 @@ func TestHardwareReconfigures(t *testing.T) {
 	srv := startSim(t, vcsim.ModeESXi)
 	vm := simvm.Import(t, simvm.Login(t, srv), "hw")
 	r := newStepRun(t)
-	r.state.Put("vm", vm)
+	r.state.Put("vm", &vsphere.Machine{VM: vm})
 	r.must(&stepHardware{config: &HardwareConfig{HardwareConfig: common.HardwareConfig{CPUs: 4, CpuCores: 2, RAM: 768}, ConfigParams: map[string]string{"guestinfo.x": "1"}}})
 	var o mo.VirtualMachine
 	if err := vm.Properties(t.Context(), vm.Reference(), []string{"config.hardware"}, &o); err != nil {
@@ -31,7 +31,7 @@ func TestHardwareReconfigures(t *testing.T) {
 	if extraConfig(t, vm)["guestinfo.x"] != "1" {
 		t.Error("configuration_parameters did not reach extraConfig")
 	}
-	if !strings.Contains(r.out.String(), "Reconfiguring hardware") {
+	if !strings.Contains(r.out.String(), "Reconfigured the hardware") {
 		t.Error("no reconfiguration message")
 	}
 }
@@ -39,9 +39,9 @@ func TestHardwareReconfigures(t *testing.T) {
 // Nothing to change: no reconfiguration at all.
 func TestHardwareNoop(t *testing.T) {
 	r := newStepRun(t)
-	r.state.Put("vm", (*object.VirtualMachine)(nil))
+	r.state.Put("vm", &vsphere.Machine{}) // no VM: any API call would panic
 	r.must(&stepHardware{config: &HardwareConfig{}})
-	if strings.Contains(r.out.String(), "Reconfiguring") {
+	if strings.Contains(r.out.String(), "Reconfigured") {
 		t.Error("reconfigured with nothing to change")
 	}
 }

@@ -6,8 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vmware/govmomi/object"
-
 	"github.com/ovakit/packer-plugin-vsphere-ova/driver/vsphere"
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/vcsim"
 	"github.com/ovakit/packer-plugin-vsphere-ova/ova"
@@ -23,7 +21,7 @@ func TestImport(t *testing.T) {
 		raw["vm_name"] = "imported"
 		raw["properties"] = map[string]string{"appliance.hostname": "imp-1"}
 	})
-	vm := r.state.Get("vm").(*object.VirtualMachine)
+	vm := r.state.Get("vm").(*vsphere.Machine).VM
 	if _, ok := r.state.Get("machine").(*vsphere.Machine); !ok {
 		t.Error("no machine in state")
 	}

@@ -5,7 +5,6 @@ import (
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
-	"github.com/vmware/govmomi/object"
 
 	"github.com/ovakit/packer-plugin-vsphere-ova/driver/vsphere"
 )
@@ -15,9 +14,9 @@ import (
 type stepPowerOn struct{}
 
 func (s *stepPowerOn) Run(ctx context.Context, state multistep.StateBag) multistep.StepAction {
-	vm := state.Get("vm").(*object.VirtualMachine)
+	vm := state.Get("vm").(*vsphere.Machine)
 	state.Get("ui").(packersdk.Ui).Say("Powering on ...")
-	if err := vsphere.WaitTask(ctx, "powering on the VM", vm.PowerOn); err != nil {
+	if err := vm.PowerOn(ctx); err != nil {
 		return halt(state, err)
 	}
 	return multistep.ActionContinue

@@ -2,21 +2,21 @@ package vsphereova
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
-	"github.com/vmware/govmomi/object"
+
+	"github.com/ovakit/packer-plugin-vsphere-ova/driver/vsphere"
 )
 
 // stepTemplate marks the powered-off VM as a template (convert_to_template).
 type stepTemplate struct{}
 
 func (s *stepTemplate) Run(ctx context.Context, state multistep.StateBag) multistep.StepAction {
-	vm := state.Get("vm").(*object.VirtualMachine)
+	vm := state.Get("vm").(*vsphere.Machine)
 	state.Get("ui").(packersdk.Ui).Say("Converting the VM to a template ...")
 	if err := vm.MarkAsTemplate(ctx); err != nil {
-		return halt(state, fmt.Errorf("converting to a template: %w", err))
+		return halt(state, err)
 	}
 	return multistep.ActionContinue
 }

@@ -8,7 +8,6 @@ import (
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
-	"github.com/vmware/govmomi/object"
 
 	"github.com/ovakit/packer-plugin-vsphere-ova/driver/vsphere"
 )
@@ -22,7 +21,7 @@ var pollInterval = time.Second
 type stepWaitIP struct{ config *WaitIPConfig }
 
 func (s *stepWaitIP) Run(ctx context.Context, state multistep.StateBag) multistep.StepAction {
-	vm := state.Get("vm").(*object.VirtualMachine)
+	vm := state.Get("vm").(*vsphere.Machine)
 	ui := state.Get("ui").(packersdk.Ui)
 	ui.Say(fmt.Sprintf("Waiting up to %s for an IP address from VMware Tools ...", s.config.WaitTimeout))
 	wctx, cancel := context.WithTimeout(ctx, s.config.WaitTimeout)
@@ -30,7 +29,7 @@ func (s *stepWaitIP) Run(ctx context.Context, state multistep.StateBag) multiste
 	var last string
 	var since time.Time
 	for {
-		ip, err := vsphere.GuestIP(wctx, vm, s.config.waitNet)
+		ip, err := vm.GuestIP(wctx, s.config.waitNet)
 		if err != nil && wctx.Err() == nil {
 			return halt(state, fmt.Errorf("reading the guest's IP addresses: %w", err))
 		}

@@ -22,7 +22,7 @@ func TestWaitIP(t *testing.T) {
 
 	// Tools report no address: the step gives up at ip_wait_timeout.
 	r := newStepRun(t)
-	r.state.Put("vm", vm)
+	r.state.Put("vm", &vsphere.Machine{VM: vm})
 	if r.run(&stepWaitIP{config: cfg}) == multistep.ActionContinue {
 		t.Fatal("got an IP from a VM that reports none")
 	}
@@ -35,7 +35,7 @@ func TestWaitIP(t *testing.T) {
 	}
 	cfg.WaitTimeout = time.Minute
 	r = newStepRun(t)
-	r.state.Put("vm", vm)
+	r.state.Put("vm", &vsphere.Machine{VM: vm})
 	r.must(&stepWaitIP{config: cfg})
 	if ip := r.state.Get("ip"); ip != "10.1.2.3" {
 		t.Errorf("ip = %v", ip)
