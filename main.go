@@ -11,6 +11,7 @@ import (
 	ovabuilder "github.com/ovakit/packer-plugin-vsphere-ova/builder/vsphereova"
 	qemubuilder "github.com/ovakit/packer-plugin-vsphere-ova/builder/vsphereovaqemu"
 	ovapp "github.com/ovakit/packer-plugin-vsphere-ova/post-processor/vsphereova"
+	librarypp "github.com/ovakit/packer-plugin-vsphere-ova/post-processor/vsphereovalibrary"
 	"github.com/ovakit/packer-plugin-vsphere-ova/provisioner/k3sbundle"
 	"github.com/ovakit/packer-plugin-vsphere-ova/version"
 )
@@ -22,6 +23,7 @@ func main() {
 	pps.RegisterBuilder(plugin.DEFAULT_NAME, new(ovabuilder.Builder))
 	pps.RegisterBuilder("qemu", new(qemubuilder.Builder)) // HCL: vsphere-ova-qemu
 	pps.RegisterPostProcessor(plugin.DEFAULT_NAME, new(ovapp.PostProcessor))
+	pps.RegisterPostProcessor("library", new(librarypp.PostProcessor)) // HCL: vsphere-ova-library
 	pps.RegisterProvisioner("k3s-bundle", new(k3sbundle.Provisioner))
 	pps.SetVersion(version.PluginVersion)
 	if err := pps.Run(); err != nil {

@@ -32,4 +32,9 @@ integration {
     name = "vSphere OVA"
     slug = "vsphere-ova"
   }
+  component {
+    type = "post-processor"
+    name = "vSphere OVA Content Library"
+    slug = "library"
+  }
 }

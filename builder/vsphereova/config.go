@@ -23,7 +23,7 @@ import (
 // few edits.
 type Config struct {
 	packercommon.PackerConfig `mapstructure:",squash"`
-	ConnectConfig             `mapstructure:",squash"`
+	common.ConnectConfig      `mapstructure:",squash"`
 	LocationConfig            `mapstructure:",squash"`
 	common.SourceConfig       `mapstructure:",squash"`
 	ImportConfig              `mapstructure:",squash"`

@@ -3,6 +3,7 @@ package vsphereova
 import (
 	"context"
 
+	"github.com/ovakit/packer-plugin-vsphere-ova/builder/common"
 	"github.com/ovakit/packer-plugin-vsphere-ova/driver/vsphere"
 )
 
@@ -20,7 +21,10 @@ type exporter interface {
 	Export(ctx context.Context, o vsphere.ExportOptions, put vsphere.PutFunc) (descriptor string, err error)
 }
 
-var _ exporter = (*vsphere.Machine)(nil)
+var (
+	_ exporter       = (*vsphere.Machine)(nil)
+	_ common.Machine = (*vsphere.Machine)(nil)
+)
 
 // exportOptions is the export {} block as the driver takes it.
 func (e *ExportConfig) exportOptions() vsphere.ExportOptions {

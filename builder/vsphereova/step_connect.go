@@ -8,16 +8,17 @@ import (
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 
+	"github.com/ovakit/packer-plugin-vsphere-ova/builder/common"
 	"github.com/ovakit/packer-plugin-vsphere-ova/driver/vsphere"
 )
 
 // stepConnect logs in to vCenter or ESXi and keeps the session alive until
 // Cleanup logs out.
-type stepConnect struct{ config *ConnectConfig }
+type stepConnect struct{ config *common.ConnectConfig }
 
 func (s *stepConnect) Run(ctx context.Context, state multistep.StateBag) multistep.StepAction {
 	ui := state.Get("ui").(packersdk.Ui)
-	c, err := vsphere.Connect(ctx, s.config.options())
+	c, err := vsphere.Connect(ctx, s.config.Options())
 	if err != nil {
 		return halt(state, err)
 	}

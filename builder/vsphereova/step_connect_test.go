@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 
+	"github.com/ovakit/packer-plugin-vsphere-ova/builder/common"
 	"github.com/ovakit/packer-plugin-vsphere-ova/driver/vsphere"
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/vcsim"
 )
@@ -60,11 +61,11 @@ func TestConnectErrors(t *testing.T) {
 	srv := startSim(t, vcsim.ModeESXi)
 	for _, c := range []struct {
 		name string
-		cfg  ConnectConfig
+		cfg  common.ConnectConfig
 		want string
 	}{
-		{"no server", ConnectConfig{VCenterServer: "127.0.0.1:1", Username: "u", Password: "p", InsecureConnection: true}, "connecting to 127.0.0.1:1"},
-		{"untrusted certificate", ConnectConfig{VCenterServer: srv.Host, Username: "u", Password: "p"}, "insecure_connection = true"},
+		{"no server", common.ConnectConfig{VCenterServer: "127.0.0.1:1", Username: "u", Password: "p", InsecureConnection: true}, "connecting to 127.0.0.1:1"},
+		{"untrusted certificate", common.ConnectConfig{VCenterServer: srv.Host, Username: "u", Password: "p"}, "insecure_connection = true"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			r := newStepRun(t)

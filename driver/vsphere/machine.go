@@ -15,18 +15,14 @@ import (
 	"github.com/vmware/govmomi/vim25"
 	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/types"
-
-	"github.com/ovakit/packer-plugin-vsphere-ova/builder/common"
 )
 
 // Machine is a VM in vSphere as the builder's steps after provisioning see
-// it: shut down (common.Machine) and exported.
+// it: shut down (builder/common.Machine) and exported.
 type Machine struct {
 	Client *vim25.Client
 	VM     *object.VirtualMachine
 }
-
-var _ common.Machine = (*Machine)(nil)
 
 // PutFunc writes one file of an export from r (size bytes, -1 if unknown)
 // under name, and returns the bytes written.

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	_ "github.com/vmware/govmomi/vapi/simulator" // the vAPI endpoints Options.VAPI registers
+
 	"github.com/vmware/govmomi/simulator"
 	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/types"
@@ -70,6 +72,10 @@ type Options struct {
 	// every SessionTimeout, so a session expires after one to two timeouts
 	// of idleness.
 	SessionTimeout time.Duration
+	// VAPI serves vCenter's REST API too (Content Library, update sessions,
+	// OVF deploy of library items), as govmomi's vapi simulator implements
+	// it. vCenter mode only.
+	VAPI bool
 }
 
 // StartWith starts a simulator as Start does, with options.
@@ -94,6 +100,7 @@ func StartWith(ctx context.Context, o Options) (*Server, error) {
 		exports: map[string]*exportLease{},
 		stop:    make(chan struct{}),
 	}
+	model.Service.RegisterEndpoints = o.VAPI
 	s.serve(o.Listen)
 	go func() {
 		select {
@@ -115,6 +122,9 @@ func (o *Options) check() error {
 	}
 	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
 		return fmt.Errorf("vcsim: listen address %q is not a loopback IP; the simulator accepts any login, use 127.0.0.1", o.Listen)
+	}
+	if o.VAPI && o.Mode != ModeVCenter {
+		return fmt.Errorf("vcsim: the vAPI (VAPI) is vCenter's; set Mode to %q", ModeVCenter)
 	}
 	if o.Mode != ModeVCenter && o.Mode != ModeESXi {
 		return fmt.Errorf("vcsim: unknown mode %q (want %q or %q)", o.Mode, ModeVCenter, ModeESXi)

@@ -1,6 +1,6 @@
 //go:generate packer-sdc struct-markdown
 
-package vsphereova
+package common
 
 import (
 	"errors"
@@ -9,8 +9,9 @@ import (
 	"github.com/ovakit/packer-plugin-vsphere-ova/driver/vsphere"
 )
 
-// ConnectConfig is how the builder reaches vCenter or a standalone ESXi host
-// (step_connect.go).
+// ConnectConfig is how the vsphere-ova builder and the library
+// post-processor reach vCenter (or, for the builder, a standalone ESXi host),
+// with the vSphere plugin's option names.
 type ConnectConfig struct {
 	// The vCenter Server or standalone ESXi host to connect to: a host name or
 	// IP address, optionally with a port (`vc.example.com`, `10.0.0.5:8443`),
@@ -24,8 +25,8 @@ type ConnectConfig struct {
 	InsecureConnection bool `mapstructure:"insecure_connection"`
 }
 
-// options is the section as the driver takes it.
-func (c *ConnectConfig) options() vsphere.ConnectOptions {
+// Options is the section as the driver takes it.
+func (c *ConnectConfig) Options() vsphere.ConnectOptions {
 	return vsphere.ConnectOptions{Server: c.VCenterServer, Username: c.Username, Password: c.Password, Insecure: c.InsecureConnection}
 }
 
