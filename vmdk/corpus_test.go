@@ -3,6 +3,7 @@ package vmdk
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"os"
 	"os/exec"
@@ -10,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/klauspost/compress/zlib"
 )
 
 // corpusShape is a sparse raw disk: its size and the data written into it.
@@ -204,5 +207,68 @@ func TestStreamEnds(t *testing.T) {
 			}
 			decodesLikeRead(t, c.b)
 		})
+	}
+}
+
+// openVMDKStream lays data out as open-vmdk's vmdk-convert does (not
+// installable here; vmware/open-vmdk vmdk/sparse.c, StreamOptimized_Create
+// and StreamOptimizedClose): header with the directory's real offset, a
+// 20-sector descriptor at sector 1, the directory and every table right
+// after it without markers (overHead ends them), the grains, one
+// end-of-stream marker; no footer.
+func openVMDKStream(data []byte) []byte {
+	capacity := uint64(len(data)+SectorSize-1) / SectorSize
+	grains := (capacity + grainSectors - 1) / grainSectors
+	tables := (grains + gtesPerGT - 1) / gtesPerGT
+	gdSectors := (tables*4 + SectorSize - 1) / SectorSize
+	gtSectors := uint64(gtesPerGT * 4 / SectorSize)
+	overhead := 1 + 20 + gdSectors + tables*gtSectors
+	h := Header{Version: 3, Flags: streamFlags, Capacity: capacity, GrainSize: grainSectors,
+		DescriptorOffset: 1, DescriptorSize: 20, NumGTEsPerGT: gtesPerGT, GDOffset: 21, OverHead: overhead,
+		CompressAlgorithm: compressDeflate, NewlineOK: true}
+	meta := make([]byte, (20+gdSectors+tables*gtSectors)*SectorSize)
+	copy(meta, tinyDescriptor("streamOptimized", capacity))
+	gd, gt := meta[20*SectorSize:], meta[(20+gdSectors)*SectorSize:]
+	for i := range tables {
+		binary.LittleEndian.PutUint32(gd[4*i:], uint32(21+gdSectors+i*gtSectors))
+	}
+	var body bytes.Buffer
+	for g := uint64(0); g < grains; g++ {
+		chunk := data[g*GrainSize : min((g+1)*GrainSize, uint64(len(data)))]
+		if allZero(chunk) {
+			continue
+		}
+		binary.LittleEndian.PutUint32(gt[4*g:], uint32(overhead+uint64(body.Len())/SectorSize))
+		var z bytes.Buffer
+		w, _ := zlib.NewWriterLevel(&z, 9)
+		w.Write(chunk)
+		w.Close()
+		m := binary.LittleEndian.AppendUint64(nil, g*grainSectors)
+		m = binary.LittleEndian.AppendUint32(m, uint32(z.Len()))
+		m = append(m, z.Bytes()...)
+		body.Write(append(m, make([]byte, (SectorSize-len(m)%SectorSize)%SectorSize)...))
+	}
+	return slices.Concat(h.marshal(), meta, body.Bytes(), marker(0, markerEOS))
+}
+
+// TestOpenVMDKLayout: open-vmdk's layout (directory in front, no footer,
+// end-of-stream marker) decodes through Read, DecodeTo and Open.
+func TestOpenVMDKLayout(t *testing.T) {
+	data := make([]byte, 3*GrainSize+1024)
+	copy(data[100:], textBytes(66, 5000))
+	copy(data[3*GrainSize:], randomBytes(67, 1024))
+	b := openVMDKStream(data)
+	got, err := readBytes(b)
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("Read: %v (same disk: %v)", err, bytes.Equal(got, data))
+	}
+	decodesLikeRead(t, b)
+	im, err := Open(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	got = make([]byte, len(data))
+	if _, err := im.ReadAt(got, 0); err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("Open reads wrong (%v)", err)
 	}
 }
