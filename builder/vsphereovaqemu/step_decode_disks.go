@@ -107,7 +107,8 @@ func decodeDisk(ctx context.Context, ui packersdk.Ui, src *ovasource.Source, hre
 	br := bufio.NewReaderSize(body, readBuffer)
 	sr, err := vmdk.NewStreamReader(br)
 	if err != nil {
-		return 0, fmt.Errorf("%w (the builder reads streamOptimized VMDKs, as vSphere exports them)", err)
+		err = fmt.Errorf("%w (the builder reads streamOptimized VMDKs, as vSphere exports them)", err)
+		return 0, src.ExplainReadError(ctx, href, br, err)
 	}
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
 	if err != nil {
@@ -119,7 +120,7 @@ func decodeDisk(ctx context.Context, ui packersdk.Ui, src *ovasource.Source, hre
 		}
 	}()
 	if _, err := sr.DecodeTo(ctx, f, vmdk.DecodeOptions{}); err != nil {
-		return 0, err
+		return 0, src.ExplainReadError(ctx, href, br, err)
 	}
 	// Drain the member to its end, so the OVA's manifest digest (checked at
 	// EOF) covers the whole file and a corrupt tail fails the build.

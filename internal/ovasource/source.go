@@ -11,6 +11,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -20,6 +21,7 @@ import (
 
 	govmomiovf "github.com/vmware/govmomi/ovf"
 
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/ctxio"
 	"github.com/ovakit/packer-plugin-vsphere-ova/ova"
 	"github.com/ovakit/packer-plugin-vsphere-ova/ovf"
 )
@@ -222,6 +224,31 @@ func (s *Source) OpenFile(name string) (io.ReadCloser, int64, error) {
 		return nil, 0, err
 	}
 	return vr, size, nil
+}
+
+// ExplainReadError is what to report when reading the file name, opened
+// with OpenFile, failed with err (a decoder's error, say) after rest was
+// read up to the failure: it reads the rest to the end, so that the
+// manifest digest is checked. A mismatch is the cause (a corrupt download
+// or a modified file, not a broken producer) and is returned with err as
+// detail; otherwise err, saying when the digest proves the file is as its
+// producer wrote it.
+func (s *Source) ExplainReadError(ctx context.Context, name string, rest io.Reader, err error) error {
+	if ctx.Err() != nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	var de *ovf.DigestError
+	if errors.As(err, &de) {
+		return err
+	}
+	_, derr := ctxio.Copy(ctx, io.Discard, rest)
+	if errors.As(derr, &de) {
+		return fmt.Errorf("%w (reading it failed first: %v)", de, err)
+	}
+	if _, ok := s.Manifest.Lookup(name); ok && derr == nil {
+		return fmt.Errorf("%w (%s matches its manifest digest: the file is intact, so its producer wrote it this way)", err, name)
+	}
+	return err
 }
 
 func (s *Source) verifyMember(name string, data []byte) error {
