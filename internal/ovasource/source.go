@@ -34,6 +34,10 @@ type Source struct {
 	Descriptor []byte
 	Envelope   *govmomiovf.Envelope
 	Manifest   *ovf.Manifest // nil when the source has none
+	// Warnings are problems that do not stop a build, for the user: an
+	// ovf:size that is not its file's size (vSphere's importer refuses
+	// such an OVA; the manifest digest proves the bytes, so a build goes on).
+	Warnings []string
 
 	archive *ova.Archive // OVA only
 	dir     string       // OVF only: the descriptor's folder
@@ -170,10 +174,27 @@ func (s *Source) check() error {
 			}
 		}
 	}
+	s.checkSizes()
 	if s.Manifest != nil {
 		return s.verifyMember(s.OVFName, s.Descriptor)
 	}
 	return nil
+}
+
+// checkSizes warns about each File whose ovf:size is not its file's size.
+func (s *Source) checkSizes() {
+	d, err := ovf.Parse(s.Descriptor)
+	if err != nil {
+		return // govmomi read it; sizes are only checked when ovf reads it too
+	}
+	for _, f := range d.Files() {
+		size, err := s.Stat(f.Href)
+		if err != nil || f.Size < 0 || f.Size == size {
+			continue
+		}
+		s.Warnings = append(s.Warnings, fmt.Sprintf("%s declares ovf:size=\"%d\" for %q, but the file has %d bytes: vSphere's importer refuses such an OVA (\"Wrong file size specified in OVF descriptor\"); the build goes on, and the vsphere-ova post-processor writes the true size",
+			s.OVFName, f.Size, f.Href, size))
+	}
 }
 
 // Stat returns the size of a file the descriptor references.
