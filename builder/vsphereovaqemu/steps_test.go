@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/atomicfile"
 	"github.com/ovakit/packer-plugin-vsphere-ova/ova"
@@ -235,4 +236,45 @@ func readVMDK(t *testing.T, p string) []byte {
 		t.Fatal(err)
 	}
 	return data
+}
+
+// TestDecodeRemovesStaleWork: the working folder a killed build left in
+// TMPDIR (its lock free, a minute old) is removed and reported; a live
+// build's and a folder that is not ours stay.
+func TestDecodeRemovesStaleWork(t *testing.T) {
+	src := smallOVA(t, ovfvm.Config{Name: "base"}, smallDisk(5, 2<<20))
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	stale := filepath.Join(tmp, workDirPrefix+"1")
+	os.Mkdir(stale, 0o700)
+	os.WriteFile(filepath.Join(stale, ".ovakit-owner"), nil, 0o600)
+	os.WriteFile(filepath.Join(stale, "disk-0.raw"), make([]byte, 4096), 0o600)
+	live, err := atomicfile.TempDir(tmp, ovfEnvDirPrefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer atomicfile.RemoveTemp(live)
+	foreign := filepath.Join(tmp, workDirPrefix+"foreign")
+	os.Mkdir(foreign, 0o700)
+	old := time.Now().Add(-time.Minute)
+	for _, p := range []string{stale, live, foreign} {
+		os.Chtimes(p, old, old)
+	}
+	c := prepared(t, map[string]interface{}{"source_path": src, "communicator": "none", "export": map[string]interface{}{"output_directory": filepath.Join(t.TempDir(), "o")}})
+	r := newStepRunner(t)
+	r.must(c.SourceConfig.openStep())
+	r.must(&stepReadMachine{config: &c.SourceConfig})
+	r.must(&stepDecodeDisks{hw: &c.HardwareConfig})
+	if want := "Removed " + stale + " (4.0 KiB), left by an interrupted build"; !strings.Contains(r.out.String(), want) {
+		t.Errorf("output lacks %q:\n%s", want, r.out)
+	}
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Errorf("stale working folder still there: %v", err)
+	}
+	for _, p := range []string{live, foreign} {
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("%s removed: %v", p, err)
+		}
+	}
+	r.cleanup()
 }
