@@ -211,8 +211,9 @@ func TestStreamEnds(t *testing.T) {
 }
 
 // openVMDKStream lays data out as open-vmdk's vmdk-convert does (not
-// installable here; vmware/open-vmdk vmdk/sparse.c, StreamOptimized_Create
-// and StreamOptimizedClose): header with the directory's real offset, a
+// installable here; vmware/open-vmdk vmdk/sparse.c at 372f2494,
+// StreamOptimized_Create and StreamOptimizedClose): header with the
+// directory's real offset, a
 // 20-sector descriptor at sector 1, the directory and every table right
 // after it without markers (overHead ends them), the grains, one
 // end-of-stream marker; no footer.
