@@ -12,10 +12,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/atomicfile"
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/testenv"
 )
 
@@ -355,5 +357,35 @@ func TestSHA512Digest(t *testing.T) {
 	res := pack(t, Options{OVFPath: fx.ovf, Output: filepath.Join(t.TempDir(), "vm.ova"), ChecksumAlgorithm: "sha512"})
 	if !regexp.MustCompile(`^[0-9a-f]{128}$`).MatchString(res.Digest) || res.DigestAlgorithm != "sha512" {
 		t.Errorf("sha512 digest %q (%s)", res.Digest, res.DigestAlgorithm)
+	}
+}
+
+// TestPackRemovesStaleTemp: the temporary file a killed run left beside
+// the output (unlocked, a minute old) is removed and reported with its
+// size; a live run's (locked) stays.
+func TestPackRemovesStaleTemp(t *testing.T) {
+	fx := newExport(t, 10)
+	outDir := t.TempDir()
+	stale := filepath.Join(outDir, ".big.ova"+atomicfile.TempInfix+"123")
+	os.WriteFile(stale, make([]byte, 1000), 0o644)
+	live, err := atomicfile.Create(filepath.Join(outDir, "other.ova"), 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer live.Abort()
+	old := time.Now().Add(-time.Minute)
+	os.Chtimes(stale, old, old)
+	os.Chtimes(live.Name(), old, old)
+	var logs []string
+	pack(t, Options{OVFPath: fx.ovf, Output: filepath.Join(outDir, "vm.ova"), Logf: func(f string, a ...any) { logs = append(logs, fmt.Sprintf(f, a...)) }})
+	want := "removed " + stale + " (1000 B), left by an interrupted run"
+	if !slices.Contains(logs, want) {
+		t.Errorf("logs %q lack %q", logs, want)
+	}
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Errorf("stale temp file still there: %v", err)
+	}
+	if _, err := os.Stat(live.Name()); err != nil {
+		t.Errorf("a live run's temp file was removed: %v", err)
 	}
 }

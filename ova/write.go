@@ -49,10 +49,10 @@ func (p *plan) write(ctx context.Context) error {
 			w.Close()
 		}
 	}()
+	if err := p.removeStale(); err != nil {
+		return err
+	}
 	for k, out := range p.outs {
-		if err := os.MkdirAll(filepath.Dir(out.path), 0o755); err != nil {
-			return fmt.Errorf("creating output folder: %w", err)
-		}
 		f, err := atomicfile.Create(out.path, 0o644)
 		if err != nil {
 			return err
@@ -183,4 +183,29 @@ func (p *plan) sendDisk(f *fanout, d *disk, to route, zeros []byte) error {
 	// last sink to release it closes the progress bar at exactly d.size.
 	f.send(&chunk{check: to.check, meter: to.meter, end: true})
 	return f.small(zeros[:padding(d.size)], route{outs: to.outs})
+}
+
+// removeStale creates the output folders and removes from them what runs
+// killed before they could clean up left there (atomicfile.RemoveStale),
+// saying what it removed.
+func (p *plan) removeStale() error {
+	done := map[string]bool{}
+	for _, out := range p.outs {
+		dir := filepath.Dir(out.path)
+		if done[dir] {
+			continue
+		}
+		done[dir] = true
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("creating output folder: %w", err)
+		}
+		gone, err := atomicfile.RemoveStale(dir)
+		for _, r := range gone {
+			p.logf("removed %s, left by an interrupted run", r)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }

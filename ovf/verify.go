@@ -38,8 +38,7 @@ func (v *verifyingReader) Read(p []byte) (int, error) {
 	v.h.Write(p[:n])
 	if errors.Is(err, io.EOF) {
 		if got := hex.EncodeToString(v.h.Sum(nil)); !strings.EqualFold(got, v.e.Digest) {
-			v.done = fmt.Errorf("%s does not match %s: %s expected %s, actual %s; the file is damaged or was modified",
-				v.e.Name, v.where, strings.ToUpper(v.e.Algorithm), strings.ToLower(v.e.Digest), got)
+			v.done = &DigestError{Name: v.e.Name, Where: v.where, Algorithm: v.e.Algorithm, Expected: v.e.Digest, Actual: got}
 		} else {
 			v.done = io.EOF
 		}
@@ -49,3 +48,18 @@ func (v *verifyingReader) Read(p []byte) (int, error) {
 }
 
 func (v *verifyingReader) Close() error { return v.rc.Close() }
+
+// DigestError is a file whose content does not match its manifest entry:
+// the file is corrupt (or was modified), whatever else went wrong reading it.
+type DigestError struct {
+	Name      string // the file, as the manifest names it
+	Where     string // whose manifest ("the OVA's manifest")
+	Algorithm string
+	Expected  string // the manifest's digest
+	Actual    string // the content's
+}
+
+func (e *DigestError) Error() string {
+	return fmt.Sprintf("%s does not match %s: %s expected %s, actual %s; the file is damaged or was modified",
+		e.Name, e.Where, strings.ToUpper(e.Algorithm), strings.ToLower(e.Expected), e.Actual)
+}

@@ -68,8 +68,8 @@ type dataRun struct {
 // offset, writing only the 4 KiB blocks that hold non-zero data: a file
 // stays sparse, and the caller sizes it (Truncate to Size). It must be
 // called before any Read, and reads the stream as Read does, with the same
-// checks and errors (the first problem in stream order wins): up to the
-// end-of-stream marker, or the grain that holds the disk's last byte.
+// checks and errors (the first problem in stream order wins), to the
+// stream's end.
 //
 // Grains inflate on Workers goroutines while the next ones are read and the
 // previous ones written, each WriteAt from this goroutine in disk order.
@@ -163,8 +163,11 @@ func (s *StreamReader) readBatches(ctx context.Context, free <-chan *decodeBatch
 				return serr
 			}
 		}
-		if err != nil || len(b.grains) < batchGrains || last {
+		if err != nil {
 			return err
+		}
+		if len(b.grains) < batchGrains || last {
+			return s.finish()
 		}
 	}
 }

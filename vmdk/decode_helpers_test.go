@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -62,8 +63,8 @@ type handGrain struct {
 }
 
 // handStream lays out a streamOptimized stream: header, descriptor, the
-// grains in the order given, the end-of-stream marker (no tables, which the
-// stream reader skips anyway). It returns the stream and each grain
+// grains in the order given, the footer and the end-of-stream marker (no
+// tables or directory, which the stream reader skips anyway). It returns the stream and each grain
 // marker's offset.
 func handStream(capacity uint64, grains []handGrain) ([]byte, []int64) {
 	h := Header{Version: 3, Flags: streamFlags, Capacity: capacity, GrainSize: grainSectors,
@@ -84,8 +85,15 @@ func handStream(capacity uint64, grains []handGrain) ([]byte, []int64) {
 		m = append(m, z.Bytes()...)
 		out.Write(append(m, make([]byte, (SectorSize-len(m)%SectorSize)%SectorSize)...))
 	}
-	out.Write(marker(0, markerEOS))
+	out.Write(handTrailer(h))
 	return out.Bytes(), at
+}
+
+// handTrailer is the end of a stream with the header h: footer marker,
+// footer, end-of-stream marker.
+func handTrailer(h Header) []byte {
+	h.GDOffset = 1 // never read by the stream reader
+	return slices.Concat(marker(1, markerFooter), h.marshal(), marker(0, markerEOS))
 }
 
 // textGrains is a disk of n grains of text, every grain stored.
@@ -173,13 +181,15 @@ func (c *cancelAt) WriteAt(p []byte, off int64) (int, error) {
 type genStream struct {
 	head  []byte // header and descriptor
 	frame []byte // one grain's frame; its LBA is set as it is sent
+	tail  []byte // footer and end-of-stream marker
 	n, i  int
 	cur   []byte
 }
 
 func newGenStream(grain []byte, n int) *genStream {
 	b, at := handStream(uint64(n*grainSectors), []handGrain{{0, grain}})
-	return &genStream{head: b[:at[0]], frame: b[at[0] : len(b)-SectorSize], n: n}
+	trailer := 3 * SectorSize
+	return &genStream{head: b[:at[0]], frame: b[at[0] : len(b)-trailer], tail: b[len(b)-trailer:], n: n}
 }
 
 func (g *genStream) Read(p []byte) (int, error) {
@@ -192,7 +202,7 @@ func (g *genStream) Read(p []byte) (int, error) {
 			g.cur = g.frame
 			g.i++
 		case g.i == g.n:
-			g.cur = marker(0, markerEOS)
+			g.cur = g.tail
 			g.i++
 		default:
 			return 0, io.EOF

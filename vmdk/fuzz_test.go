@@ -63,6 +63,13 @@ func FuzzStreamReader(f *testing.F) {
 	for _, s := range tinySeeds() {
 		f.Add(s)
 	}
+	// qemu-img's layout without an end-of-stream marker, and real writers'
+	// streams of the corpus shapes.
+	front := tinySeeds()[1]
+	f.Add(front[:len(front)-SectorSize])
+	for _, s := range corpusSeeds(f) {
+		f.Add(s)
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		sr, err := NewStreamReader(bytes.NewReader(b))
 		if err != nil {

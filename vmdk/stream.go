@@ -12,6 +12,15 @@ import (
 // bytes. Grains must come in ascending disk order, as every stream writer
 // (VMware's, qemu-img, VMDKstream, Write) emits them; grain tables, the
 // directory and the footer are skipped.
+//
+// The header says how the stream ends. With the grain directory at the end
+// (gdOffset GD_AT_END: VMware, VMDKstream, Write) a footer and an
+// end-of-stream marker must follow the grains. With the directory in front
+// (qemu-img) neither is needed: the stream ends at an end-of-stream marker
+// (qemu-img's zero padding reads as one) or at the end of the input, on a
+// marker's boundary. Either way an input that ends inside a grain or a
+// marker is refused, and the stream is read to its end, so what follows
+// the disk's last grain is checked too.
 type StreamReader struct {
 	r    io.Reader
 	at   int64 // bytes consumed from r
@@ -19,14 +28,16 @@ type StreamReader struct {
 	desc *Descriptor
 	size int64 // capacity in bytes
 
-	pos     int64  // next disk byte Read returns
-	next    int64  // disk offset of the pending grain (-1: none)
-	grain   []byte // pending grain's bytes, served from pos-next
-	buf     []byte
-	eos     bool
-	lastLBA int64
-	inflate inflater
-	err     error // sticky: a stream cannot resume after an error
+	pos      int64  // next disk byte Read returns
+	next     int64  // disk offset of the pending grain (-1: none)
+	grain    []byte // pending grain's bytes, served from pos-next
+	buf      []byte
+	eos      bool // the stream's end was read (marker, or end of input)
+	footer   bool // a footer marker was read
+	dirAtEnd bool // the header's gdOffset is GD_AT_END: footer and EOS must follow
+	lastLBA  int64
+	inflate  inflater
+	err      error // sticky: a stream cannot resume after an error
 }
 
 // NewStreamReader reads the header and descriptor of a streamOptimized VMDK.
@@ -48,6 +59,7 @@ func NewStreamReader(r io.Reader) (*StreamReader, error) {
 		return nil, formatErr(8, "flags %#x: not a streamOptimized VMDK (want compressed grains with markers)", hdr.Flags)
 	}
 	s.hdr = hdr
+	s.dirAtEnd = hdr.GDOffset == gdAtEnd
 	s.size = int64(hdr.Capacity) * SectorSize
 	grainBytes := int64(hdr.GrainSize) * SectorSize
 	s.grain = make([]byte, 0, grainBytes)
@@ -92,7 +104,7 @@ func (s *StreamReader) read(b []byte) error {
 	n, err := io.ReadFull(s.r, b)
 	s.at += int64(n)
 	if err == io.EOF || err == io.ErrUnexpectedEOF {
-		return formatErr(s.at, "stream ends here without an end-of-stream marker: truncated?")
+		return s.truncated()
 	}
 	if err != nil {
 		return fmt.Errorf("reading the VMDK at byte %d: %w", s.at, err)
@@ -107,12 +119,51 @@ func (s *StreamReader) skip(n int64) error {
 	got, err := io.CopyN(io.Discard, s.r, n)
 	s.at += got
 	if err == io.EOF {
-		return formatErr(s.at, "stream ends here without an end-of-stream marker: truncated?")
+		return s.truncated()
 	}
 	if err != nil {
 		return fmt.Errorf("reading the VMDK at byte %d: %w", s.at, err)
 	}
 	return nil
+}
+
+// truncated is the error for an input that ends where the stream cannot.
+func (s *StreamReader) truncated() error {
+	if s.dirAtEnd {
+		return formatErr(s.at, "stream ends here, before its footer and end-of-stream marker (the header puts the grain directory at the end): truncated?")
+	}
+	return formatErr(s.at, "stream ends here, inside a grain or marker: truncated?")
+}
+
+// readMarker reads the next marker's first sector into m; ok is false at
+// the end of a stream whose directory is in front: the input ends cleanly
+// on a marker's boundary.
+func (s *StreamReader) readMarker(m []byte) (ok bool, err error) {
+	n, err := io.ReadFull(s.r, m)
+	s.at += int64(n)
+	if err == io.EOF && !s.dirAtEnd {
+		return false, nil
+	}
+	if err == io.EOF || err == io.ErrUnexpectedEOF {
+		return false, s.truncated()
+	}
+	if err != nil {
+		return false, fmt.Errorf("reading the VMDK at byte %d: %w", s.at, err)
+	}
+	return true, nil
+}
+
+// finish reads what follows the disk's last grain (tables, directory,
+// footer) up to the stream's end; a grain there is an error.
+func (s *StreamReader) finish() error {
+	if s.eos {
+		return nil
+	}
+	lba, at, _, err := s.readGrain(s.buf[:s.maxGrainFrame()])
+	if err != nil || lba < 0 {
+		return err
+	}
+	return formatErr(at, "grain for LBA %d after the disk's last grain", lba)
 }
 
 // maxMetadataSectors bounds what a marker may announce (skipped, never
@@ -152,7 +203,8 @@ func (s *StreamReader) readGrain(buf []byte) (lba, at int64, data []byte, err er
 	for {
 		at = s.at
 		m := buf[:SectorSize]
-		if err := s.read(m); err != nil {
+		if ok, err := s.readMarker(m); err != nil || !ok {
+			s.eos = err == nil
 			return -1, at, nil, err
 		}
 		val := binary.LittleEndian.Uint64(m)
@@ -161,9 +213,13 @@ func (s *StreamReader) readGrain(buf []byte) (lba, at int64, data []byte, err er
 			typ := binary.LittleEndian.Uint32(m[12:])
 			switch typ {
 			case markerEOS:
+				if s.dirAtEnd && !s.footer {
+					return -1, at, nil, formatErr(at, "end-of-stream marker without the footer the header promises (gdOffset is GD_AT_END): truncated or broken stream")
+				}
 				s.eos = true
 				return -1, at, nil, nil
 			case markerGT, markerGD, markerFooter, markerProgress:
+				s.footer = s.footer || typ == markerFooter
 				if val > maxMetadataSectors {
 					return -1, at, nil, formatErr(at, "marker type %d announces %d sectors, more than %d", typ, val, maxMetadataSectors)
 				}
@@ -221,6 +277,10 @@ func (s *StreamReader) Read(p []byte) (int, error) {
 		return 0, s.err
 	}
 	if s.pos >= s.size {
+		if err := s.finish(); err != nil {
+			s.err = err
+			return 0, err
+		}
 		return 0, io.EOF
 	}
 	if s.next < 0 && !s.eos {

@@ -35,6 +35,9 @@ func (s *StepOpenSource) Run(ctx context.Context, state multistep.StateBag) mult
 	if err != nil {
 		return Halt(state, err)
 	}
+	for _, w := range src.Warnings {
+		ui.Error("Warning: " + w)
+	}
 	state.Put("source", src)
 	return multistep.ActionContinue
 }

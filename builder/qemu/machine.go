@@ -19,7 +19,14 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/atomicfile"
 )
+
+// WorkDirPrefix names the work folders Start makes in TMPDIR (Config.WorkDir
+// unset), locked while their machine's process lives, so that a later
+// build can remove those of killed ones (atomicfile.RemoveStale).
+const WorkDirPrefix = "ovakit-qemu-"
 
 // Machine is a running QEMU process.
 type Machine struct {
@@ -87,7 +94,7 @@ func Start(ctx context.Context, cfg Config) (*Machine, error) {
 func start(ctx context.Context, c Config, accel string) (m *Machine, err error) {
 	m = &Machine{Accelerator: accel, cfg: c, WorkDir: c.WorkDir, done: make(chan struct{}), output: &tailBuffer{max: 32 << 10}}
 	if m.WorkDir == "" {
-		if m.WorkDir, err = os.MkdirTemp("", "ovakit-qemu-"); err != nil {
+		if m.WorkDir, err = atomicfile.TempDir("", WorkDirPrefix); err != nil {
 			return nil, err
 		}
 		m.ownDir = true
@@ -95,7 +102,7 @@ func start(ctx context.Context, c Config, accel string) (m *Machine, err error) 
 	started := false
 	defer func() {
 		if !started && m.ownDir {
-			os.RemoveAll(m.WorkDir)
+			atomicfile.RemoveTemp(m.WorkDir)
 		}
 	}()
 	m.SerialLog = c.SerialLog
@@ -181,7 +188,7 @@ func (m *Machine) reap() {
 		err = fmt.Errorf("qemu exited: %w: %s", err, strings.TrimSpace(m.output.String()))
 	}
 	if m.ownDir {
-		if rmErr := os.RemoveAll(m.WorkDir); rmErr != nil {
+		if rmErr := atomicfile.RemoveTemp(m.WorkDir); rmErr != nil {
 			err = errors.Join(err, rmErr)
 		}
 	}

@@ -37,6 +37,9 @@ func (s *stepExport) Run(ctx context.Context, state multistep.StateBag) multiste
 	if err != nil {
 		return halt(state, fmt.Errorf("creating export.output_directory: %w", err))
 	}
+	for _, r := range dir.Stale {
+		ui.Say(fmt.Sprintf("Removed %s, left in the export folder by an interrupted run", r))
+	}
 	s.dir = dir
 	ui.Say(fmt.Sprintf("Exporting VM to %s ...", e.OutputDir))
 	start := time.Now()

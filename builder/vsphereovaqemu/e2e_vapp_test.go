@@ -1,18 +1,22 @@
 package vsphereovaqemu
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/testenv"
 	"github.com/ovakit/packer-plugin-vsphere-ova/ova"
 	"github.com/ovakit/packer-plugin-vsphere-ova/ovftarget"
+	"github.com/ovakit/packer-plugin-vsphere-ova/vmdk"
 )
 
 // vappGuest is the vApp part of TestPackerOVAInOVAOutBoots: the first
@@ -102,7 +106,9 @@ func (g *vappGuest) check(t *testing.T, log string) {
 // propertiesOVA is base.ova with a ProductSection declaring the
 // properties vappGuest sets (db_password marked ovf:password="true") and
 // the iso transport, written by ovftarget (the post-processor's property
-// code) and packed by ova.Pack into a temporary folder.
+// code) and packed by ova.Pack into a temporary folder. Its disk is
+// re-encoded by qemu-img (qemuImgStream), so the builder boots a disk in
+// qemu-img's stream layout, as OVAs made on Linux often have.
 func propertiesOVA(t *testing.T, base string) string {
 	t.Helper()
 	a, err := ova.OpenArchive(base)
@@ -112,6 +118,7 @@ func propertiesOVA(t *testing.T, base string) string {
 	defer a.Close()
 	dir := t.TempDir()
 	var desc []byte
+	var grown []string // old and new ovf:capacity attributes
 	for _, m := range a.Members() {
 		if strings.HasSuffix(m.Name, ".mf") {
 			continue // ova.Pack writes a new one for the edited descriptor
@@ -129,6 +136,15 @@ func propertiesOVA(t *testing.T, base string) string {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if strings.HasSuffix(m.Name, ".vmdk") {
+			grown = append(grown, qemuImgStream(t, filepath.Join(dir, m.Name))...)
+		}
+	}
+	for i := 0; i < len(grown); i += 2 {
+		if bytes.Count(desc, []byte(grown[i])) != 1 {
+			t.Fatalf("base.ovf has not one %s", grown[i])
+		}
+		desc = bytes.Replace(desc, []byte(grown[i]), []byte(grown[i+1]), 1)
 	}
 	c := &ovftarget.Customization{
 		Properties: []ovftarget.Property{
@@ -178,4 +194,69 @@ func grepLines(log, s string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// qemuImgStream rewrites the streamOptimized VMDK at p as `qemu-img convert
+// -O vmdk -o subformat=streamOptimized` writes it (ova.Pack then writes its
+// true ovf:size and digest), checks it has qemu-img's layout (the grain
+// directory in front, no footer), and returns the Disk's old and new
+// ovf:capacity attributes. The disk is grown by 64 MiB first (the build
+// grows it further, disk_size), so that its last grain holds no data and
+// the stream ends where the old decoder refused it ("stream ends here
+// without an end-of-stream marker"): qemu-img ends the file after its last
+// grain or after some zero sectors, depending on the data; zero sectors
+// are cut off, and qemu-img compare proves the disk unchanged.
+func qemuImgStream(t *testing.T, p string) []string {
+	t.Helper()
+	qemuImg := testenv.LookPath(t, "qemu-img")
+	run := func(args ...string) {
+		t.Helper()
+		if out, err := exec.Command(qemuImg, args...).CombinedOutput(); err != nil {
+			t.Fatalf("qemu-img %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	raw, q := p+".raw", p+".qemu-img"
+	run("convert", "-f", "vmdk", "-O", "raw", p, raw)
+	fi, err := os.Stat(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(raw, fi.Size()+64<<20); err != nil {
+		t.Fatal(err)
+	}
+	run("convert", "-f", "raw", "-O", "vmdk", "-o", "subformat=streamOptimized", raw, q)
+	f, err := os.OpenFile(q, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	qi, _ := f.Stat()
+	im, err := vmdk.Open(f, qi.Size())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if im.Header().GDOffset == ^uint64(0) {
+		t.Fatalf("%s: not qemu-img's layout (grain directory at the end)", q)
+	}
+	end := qi.Size()
+	last := make([]byte, vmdk.SectorSize)
+	for ; end > vmdk.SectorSize; end -= vmdk.SectorSize {
+		if _, err := f.ReadAt(last, end-vmdk.SectorSize); err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Count(last, []byte{0}) != len(last) {
+			break
+		}
+	}
+	if err := f.Truncate(end); err != nil {
+		t.Fatal(err)
+	}
+	run("compare", "-f", "raw", "-F", "vmdk", raw, q)
+	t.Logf("source disk re-encoded by qemu-img: grain directory at sector %d, %d bytes, of which %d trailing zero bytes cut: it ends after its last grain",
+		im.Header().GDOffset, qi.Size(), qi.Size()-end)
+	os.Remove(raw)
+	if err := os.Rename(q, p); err != nil {
+		t.Fatal(err)
+	}
+	return []string{fmt.Sprintf(`ovf:capacity="%d"`, fi.Size()), fmt.Sprintf(`ovf:capacity="%d"`, fi.Size()+64<<20)}
 }

@@ -13,6 +13,8 @@ import (
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 
+	"github.com/ovakit/packer-plugin-vsphere-ova/builder/qemu"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/atomicfile"
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/ctxio"
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/ovasource"
 	"github.com/ovakit/packer-plugin-vsphere-ova/vmdk"
@@ -41,6 +43,26 @@ type stepDecodeDisks struct {
 	dir string
 }
 
+// The builder's temporary folders (in TMPDIR), each locked while its build
+// lives (atomicfile.TempDir): the working disks, the OVF environment CD
+// (and QEMU's own, qemu.WorkDirPrefix).
+const (
+	workDirPrefix   = "packer-vsphere-ova-qemu-"
+	ovfEnvDirPrefix = "packer-ovf-env-"
+)
+
+// removeStaleWork removes the temporary folders of builds that were killed
+// before they could clean up (kill -9, the OOM killer), and says so.
+func removeStaleWork(ui packersdk.Ui) {
+	gone, err := atomicfile.RemoveStale(os.TempDir(), workDirPrefix, ovfEnvDirPrefix, qemu.WorkDirPrefix)
+	for _, r := range gone {
+		ui.Say(fmt.Sprintf("Removed %s, left by an interrupted build", r))
+	}
+	if err != nil {
+		ui.Error(fmt.Sprintf("Warning: %v", err))
+	}
+}
+
 // readBuffer is how much of the OVA member each read takes.
 const readBuffer = 1 << 20
 
@@ -53,12 +75,13 @@ func (s *stepDecodeDisks) Run(ctx context.Context, state multistep.StateBag) mul
 			return halt(state, fmt.Errorf("disk_sizes has %d entries but the OVF has %d disks", len(s.hw.DiskSizes), len(m.Disks)))
 		}
 	}
-	dir, err := os.MkdirTemp("", "packer-vsphere-ova-qemu-")
+	removeStaleWork(ui)
+	dir, err := atomicfile.TempDir("", workDirPrefix)
 	if err != nil {
 		return halt(state, fmt.Errorf("creating the folder for the working disks: %w", err))
 	}
 	s.dir = dir
-	ui.Say(fmt.Sprintf("Working disks in %s (removed at the end; kept with -on-error=abort)", dir))
+	ui.Say(fmt.Sprintf("Working disks in %s (removed at the end; kept with -on-error=abort until the next build)", dir))
 	var disks []workDisk
 	for i, d := range m.Disks {
 		p := filepath.Join(dir, fmt.Sprintf("disk-%d.raw", i))
@@ -107,7 +130,8 @@ func decodeDisk(ctx context.Context, ui packersdk.Ui, src *ovasource.Source, hre
 	br := bufio.NewReaderSize(body, readBuffer)
 	sr, err := vmdk.NewStreamReader(br)
 	if err != nil {
-		return 0, fmt.Errorf("%w (the builder reads streamOptimized VMDKs, as vSphere exports them)", err)
+		err = fmt.Errorf("%w (the builder reads streamOptimized VMDKs, as vSphere exports them)", err)
+		return 0, src.ExplainReadError(ctx, href, br, err)
 	}
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
 	if err != nil {
@@ -119,7 +143,7 @@ func decodeDisk(ctx context.Context, ui packersdk.Ui, src *ovasource.Source, hre
 		}
 	}()
 	if _, err := sr.DecodeTo(ctx, f, vmdk.DecodeOptions{}); err != nil {
-		return 0, err
+		return 0, src.ExplainReadError(ctx, href, br, err)
 	}
 	// Drain the member to its end, so the OVA's manifest digest (checked at
 	// EOF) covers the whole file and a corrupt tail fails the build.
@@ -135,7 +159,7 @@ func (s *stepDecodeDisks) Cleanup(state multistep.StateBag) {
 	if s.dir == "" {
 		return
 	}
-	if err := os.RemoveAll(s.dir); err != nil {
+	if err := atomicfile.RemoveTemp(s.dir); err != nil {
 		state.Get("ui").(packersdk.Ui).Error(fmt.Sprintf("removing the working disks: %v", err))
 	}
 	s.dir = ""

@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/atomicfile"
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/ovasource"
 )
 
@@ -42,7 +43,7 @@ func (s *stepOVFEnv) Run(ctx context.Context, state multistep.StateBag) multiste
 	if err != nil {
 		return halt(state, fmt.Errorf("properties: the OVF environment CD needs xorriso (apt-get install xorriso): %w", err))
 	}
-	if s.dir, err = os.MkdirTemp("", "packer-ovf-env-"); err != nil {
+	if s.dir, err = atomicfile.TempDir("", ovfEnvDirPrefix); err != nil {
 		return halt(state, err)
 	}
 	root := filepath.Join(s.dir, "root")
@@ -138,7 +139,7 @@ func escapeXML(s string) string {
 // Cleanup removes the CD.
 func (s *stepOVFEnv) Cleanup(multistep.StateBag) {
 	if s.dir != "" {
-		os.RemoveAll(s.dir)
+		atomicfile.RemoveTemp(s.dir)
 		s.dir = ""
 	}
 }

@@ -10,8 +10,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/atomicfile"
+	"github.com/ovakit/packer-plugin-vsphere-ova/ova"
 	"github.com/ovakit/packer-plugin-vsphere-ova/ovf"
 	"github.com/ovakit/packer-plugin-vsphere-ova/ovfvm"
 	"github.com/ovakit/packer-plugin-vsphere-ova/vmdk"
@@ -106,32 +108,91 @@ func TestDecodeExportRoundTrip(t *testing.T) {
 	}
 }
 
-// A corrupt disk in the OVA fails the decode (the manifest digest is
-// checked at the member's end) and leaves no working disk.
+// A corrupt disk in the OVA fails the decode and leaves no working disk.
+// The manifest says whose fault it is: a disk damaged after the manifest was
+// written is reported as the corrupt member (its digests, the decode error
+// as detail); a disk whose digest matches was written broken.
 func TestDecodeCorruptOVA(t *testing.T) {
-	src := smallOVA(t, ovfvm.Config{Name: "base"}, smallDisk(3, 2<<20))
-	data, _ := os.ReadFile(src)
-	// Flip a byte near the end of the disk member (the disk is the OVA's
-	// last member; the tar's end follows it), in the VMDK's footer and
-	// end-of-stream area, which the decoder skips: only the manifest
-	// digest, checked when the member is read to its end, catches it.
-	data[len(data)-4096] ^= 0xff
-	corrupt := filepath.Join(t.TempDir(), "corrupt.ova")
-	os.WriteFile(corrupt, data, 0o644)
-	tmp := t.TempDir()
-	t.Setenv("TMPDIR", tmp)
-	c := prepared(t, map[string]interface{}{"source_path": corrupt, "communicator": "none", "export": map[string]interface{}{"output_directory": filepath.Join(t.TempDir(), "o")}})
-	r := newStepRunner(t)
-	r.must(c.SourceConfig.OpenStep())
-	r.must(&stepReadMachine{config: &c.SourceConfig})
-	if a := r.run(&stepDecodeDisks{hw: &c.HardwareConfig}); a == 0 {
-		t.Fatal("decoding a corrupt OVA succeeded")
+	disk := smallDisk(3, 2<<20)
+	cfg := ovfvm.Config{Name: "base"}
+	src := smallOVA(t, cfg, disk)
+	member, grain := diskMember(t, src)
+	flip := func(at int64) string {
+		data, _ := os.ReadFile(src)
+		data[at] ^= 0xff
+		p := filepath.Join(t.TempDir(), "corrupt.ova")
+		os.WriteFile(p, data, 0o644)
+		return p
 	}
-	t.Logf("error: %v", r.state.Get("error"))
-	r.cleanup()
-	if ents, _ := os.ReadDir(tmp); len(ents) != 0 {
-		t.Errorf("TMPDIR not empty after a failed decode: %v", entryNames(ents))
+	digest := []string{"base-disk-0.vmdk does not match the OVA's manifest: SHA256 expected ", ", actual "}
+	cases := []struct {
+		name string
+		ova  string
+		want []string
+	}{
+		// The disk's last sectors (footer, end-of-stream marker's padding)
+		// carry nothing the decoder checks: only the digest catches it.
+		{"byte flipped in the footer", flip(member.Offset + member.Size - 400), digest},
+		{"byte flipped in a grain", flip(member.Offset + grain + 200),
+			append(digest, "(reading it failed first: malformed VMDK at byte offset")},
+		{"written broken", smallOVAEdited(t, cfg, func(p string) {
+			b, _ := os.ReadFile(p)
+			b[grain+200] ^= 0xff
+			os.WriteFile(p, b, 0o644)
+		}, disk), []string{"malformed VMDK at byte offset", "base-disk-0.vmdk matches its manifest digest: the file is intact"}},
 	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			tmp := t.TempDir()
+			t.Setenv("TMPDIR", tmp)
+			conf := prepared(t, map[string]interface{}{"source_path": c.ova, "communicator": "none", "export": map[string]interface{}{"output_directory": filepath.Join(t.TempDir(), "o")}})
+			r := newStepRunner(t)
+			r.must(conf.SourceConfig.OpenStep())
+			r.must(&stepReadMachine{config: &conf.SourceConfig})
+			if a := r.run(&stepDecodeDisks{hw: &conf.HardwareConfig}); a == 0 {
+				t.Fatal("decoding a corrupt OVA succeeded")
+			}
+			msg := fmt.Sprint(r.state.Get("error"))
+			for _, w := range c.want {
+				if !strings.Contains(msg, w) {
+					t.Errorf("error lacks %q:\n%s", w, msg)
+				}
+			}
+			t.Logf("error: %s", msg)
+			r.cleanup()
+			if ents, _ := os.ReadDir(tmp); len(ents) != 0 {
+				t.Errorf("TMPDIR not empty after a failed decode: %v", entryNames(ents))
+			}
+		})
+	}
+}
+
+// diskMember finds the OVA's first VMDK member and the offset of its first
+// grain's marker within it.
+func diskMember(t *testing.T, p string) (ova.Member, int64) {
+	t.Helper()
+	a, err := ova.OpenArchive(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	for _, m := range a.Members() {
+		if !strings.HasSuffix(m.Name, ".vmdk") {
+			continue
+		}
+		f, err := os.Open(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		l, err := vmdk.CheckStreamLayout(io.NewSectionReader(f, m.Offset, m.Size), m.Size)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m, l.GrainOffsets[0]
+	}
+	t.Fatal("no disk in the OVA")
+	return ova.Member{}, 0
 }
 
 // A cancelled export publishes nothing and leaves no temporary file.
@@ -175,4 +236,45 @@ func readVMDK(t *testing.T, p string) []byte {
 		t.Fatal(err)
 	}
 	return data
+}
+
+// TestDecodeRemovesStaleWork: the working folder a killed build left in
+// TMPDIR (its lock free, a minute old) is removed and reported; a live
+// build's and a folder that is not ours stay.
+func TestDecodeRemovesStaleWork(t *testing.T) {
+	src := smallOVA(t, ovfvm.Config{Name: "base"}, smallDisk(5, 2<<20))
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	stale := filepath.Join(tmp, workDirPrefix+"1")
+	os.Mkdir(stale, 0o700)
+	os.WriteFile(filepath.Join(stale, ".ovakit-owner"), nil, 0o600)
+	os.WriteFile(filepath.Join(stale, "disk-0.raw"), make([]byte, 4096), 0o600)
+	live, err := atomicfile.TempDir(tmp, ovfEnvDirPrefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer atomicfile.RemoveTemp(live)
+	foreign := filepath.Join(tmp, workDirPrefix+"foreign")
+	os.Mkdir(foreign, 0o700)
+	old := time.Now().Add(-time.Minute)
+	for _, p := range []string{stale, live, foreign} {
+		os.Chtimes(p, old, old)
+	}
+	c := prepared(t, map[string]interface{}{"source_path": src, "communicator": "none", "export": map[string]interface{}{"output_directory": filepath.Join(t.TempDir(), "o")}})
+	r := newStepRunner(t)
+	r.must(c.SourceConfig.OpenStep())
+	r.must(&stepReadMachine{config: &c.SourceConfig})
+	r.must(&stepDecodeDisks{hw: &c.HardwareConfig})
+	if want := "Removed " + stale + " (4.0 KiB), left by an interrupted build"; !strings.Contains(r.out.String(), want) {
+		t.Errorf("output lacks %q:\n%s", want, r.out)
+	}
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Errorf("stale working folder still there: %v", err)
+	}
+	for _, p := range []string{live, foreign} {
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("%s removed: %v", p, err)
+		}
+	}
+	r.cleanup()
 }

@@ -38,6 +38,13 @@ func smallDisk(seed int64, size int) []byte {
 // OVF generator and OVA packer (no external program), and returns its path.
 func smallOVA(t *testing.T, cfg ovfvm.Config, disks ...[]byte) string {
 	t.Helper()
+	return smallOVAEdited(t, cfg, nil, disks...)
+}
+
+// smallOVAEdited is smallOVA with edit, when set, run on each VMDK file
+// before the OVA (and its manifest) is made: a broken producer.
+func smallOVAEdited(t *testing.T, cfg ovfvm.Config, edit func(path string), disks ...[]byte) string {
+	t.Helper()
 	dir := t.TempDir()
 	var ds []ovfvm.Disk
 	for i, d := range disks {
@@ -50,6 +57,9 @@ func smallOVA(t *testing.T, cfg ovfvm.Config, disks ...[]byte) string {
 		f.Close()
 		if err != nil {
 			t.Fatal(err)
+		}
+		if edit != nil {
+			edit(filepath.Join(dir, href))
 		}
 		ds = append(ds, ovfvm.Disk{Href: href, Size: st.Size, Capacity: st.Capacity, PopulatedSize: st.PopulatedSize})
 	}

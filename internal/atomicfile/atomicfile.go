@@ -2,7 +2,9 @@
 // final name or not at all: a temporary file in the target folder, fsync,
 // rename, fsync of the folder, and removal on error or cancel. Every writer in
 // the plugin goes through it, so one marker (TempInfix) is all a leftover
-// check has to look for.
+// check has to look for. A run killed before it could clean up is cleaned
+// up after by the next one (RemoveStale): what a run writes is locked while
+// it lives.
 package atomicfile
 
 import (
@@ -27,6 +29,7 @@ type File struct {
 	final string
 	perm  os.FileMode
 	done  bool
+	shut  bool // File closed
 }
 
 // Create starts an atomic write of final with permissions perm (applied
@@ -41,6 +44,11 @@ func Create(final string, perm os.FileMode) (*File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating a temporary file for %s: %w", final, err)
 	}
+	if err := lock(f); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return nil, fmt.Errorf("locking the temporary file for %s: %w", final, err)
+	}
 	return &File{File: f, final: final, perm: perm}, nil
 }
 
@@ -50,15 +58,28 @@ func (f *File) Final() string { return f.final }
 // Abort closes and removes the temporary file. It is a no-op after Commit or
 // a previous Abort, so it is safe to defer.
 func (f *File) Abort() {
-	if f == nil || f.done {
+	if f == nil {
+		return
+	}
+	if f.done {
+		f.close() // published, or aborted before
 		return
 	}
 	f.done = true
-	f.File.Close()
-	os.Remove(f.File.Name())
+	os.Remove(f.File.Name()) // before closing: the lock holds until it is gone
+	f.close()
 }
 
-// flush makes the content durable without publishing it.
+func (f *File) close() error {
+	if f.shut {
+		return nil
+	}
+	f.shut = true
+	return f.File.Close()
+}
+
+// flush makes the content durable without publishing it. Where files are
+// locked it stays open, so that its lock holds until it has its final name.
 func (f *File) flush() error {
 	if err := f.File.Chmod(f.perm); err != nil {
 		return fmt.Errorf("writing %s: %w", f.final, err)
@@ -66,8 +87,10 @@ func (f *File) flush() error {
 	if err := f.File.Sync(); err != nil {
 		return fmt.Errorf("writing %s: flushing to disk: %w", f.final, err)
 	}
-	if err := f.File.Close(); err != nil {
-		return fmt.Errorf("writing %s: %w", f.final, err)
+	if !locksSupported {
+		if err := f.close(); err != nil {
+			return fmt.Errorf("writing %s: %w", f.final, err)
+		}
 	}
 	return nil
 }
@@ -116,6 +139,18 @@ func CommitAll(ctx context.Context, files ...*File) error {
 		f.done = true
 		published = append(published, f.final)
 	}
+	var errs []error
+	for _, f := range files {
+		if err := f.close(); err != nil {
+			errs = append(errs, fmt.Errorf("writing %s: %w", f.final, err))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		for _, p := range published {
+			os.Remove(p)
+		}
+		return err
+	}
 	dirs := map[string]bool{}
 	for _, f := range files {
 		dirs[filepath.Dir(f.final)] = true
@@ -140,11 +175,11 @@ func WriteFile(ctx context.Context, name string, data []byte, perm os.FileMode) 
 }
 
 // MkdirTemp creates a temporary work folder beside final (".<final
-// name>" + TempInfix + random), for outputs assembled from several files.
-// The caller removes it with os.RemoveAll however the work ends; Leftovers
-// reports it when that did not happen.
+// name>" + TempInfix + random), for outputs assembled from several files,
+// locked as TempDir's. The caller removes it with RemoveTemp however the
+// work ends; Leftovers reports it when that did not happen.
 func MkdirTemp(final string) (string, error) {
-	return os.MkdirTemp(filepath.Dir(final), "."+filepath.Base(final)+TempInfix+"*")
+	return TempDir(filepath.Dir(final), "."+filepath.Base(final)+TempInfix+"*")
 }
 
 // Leftovers lists the temporary files and work folders (MkdirTemp) of

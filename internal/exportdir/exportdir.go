@@ -38,9 +38,13 @@ type Dir struct {
 	madeDir   bool     // Open created the folder, so Remove removes it
 	files     []*File  // created and not aborted, in creation order
 	published []string // final paths, in publication order
+	// Stale lists what Open removed: the temporary files that runs killed
+	// before they could clean up left in the folder (atomicfile.RemoveStale).
+	Stale []atomicfile.Removed
 }
 
-// Open creates the folder path (and its parents) when it is missing.
+// Open creates the folder path (and its parents) when it is missing, and
+// removes what killed runs left in it (Stale).
 // manifest is the export's manifest algorithm (ovf.NewHash), or "none".
 func Open(path, manifest string) (*Dir, error) {
 	_, err := os.Stat(path)
@@ -48,7 +52,11 @@ func Open(path, manifest string) (*Dir, error) {
 	if err := os.MkdirAll(path, 0o755); err != nil {
 		return nil, err
 	}
-	return &Dir{path: path, manifest: manifest, madeDir: made}, nil
+	stale, err := atomicfile.RemoveStale(path)
+	if err != nil {
+		return nil, err
+	}
+	return &Dir{path: path, manifest: manifest, madeDir: made, Stale: stale}, nil
 }
 
 // File is one file of the export, written under a temporary name until it

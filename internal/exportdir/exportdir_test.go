@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/atomicfile"
 )
@@ -223,5 +224,33 @@ func TestConcurrentPuts(t *testing.T) {
 	}
 	if _, err := os.Stat(path); !os.IsNotExist(err) {
 		t.Errorf("folder left after Remove: %v", err)
+	}
+}
+
+// TestOpenRemovesStaleTemp: Open removes the temporary file a killed
+// export left (unlocked, a minute old) and lists it in Stale; a live
+// export's (locked) stays.
+func TestOpenRemovesStaleTemp(t *testing.T) {
+	path := t.TempDir()
+	stale := filepath.Join(path, ".vm-disk-0.vmdk"+atomicfile.TempInfix+"9")
+	os.WriteFile(stale, make([]byte, 2048), 0o644)
+	live, err := atomicfile.Create(filepath.Join(path, "vm.ovf"), 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer live.Abort()
+	old := time.Now().Add(-time.Minute)
+	os.Chtimes(stale, old, old)
+	os.Chtimes(live.Name(), old, old)
+	d, err := Open(path, "sha256")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Abort()
+	if len(d.Stale) != 1 || d.Stale[0] != (atomicfile.Removed{Path: stale, Size: 2048}) {
+		t.Errorf("Stale = %v, want %s", d.Stale, stale)
+	}
+	if _, err := os.Stat(live.Name()); err != nil {
+		t.Errorf("a live export's temp file was removed: %v", err)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -20,6 +21,7 @@ import (
 
 	govmomiovf "github.com/vmware/govmomi/ovf"
 
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/ctxio"
 	"github.com/ovakit/packer-plugin-vsphere-ova/ova"
 	"github.com/ovakit/packer-plugin-vsphere-ova/ovf"
 )
@@ -32,6 +34,10 @@ type Source struct {
 	Descriptor []byte
 	Envelope   *govmomiovf.Envelope
 	Manifest   *ovf.Manifest // nil when the source has none
+	// Warnings are problems that do not stop a build, for the user: an
+	// ovf:size that is not its file's size (vSphere's importer refuses
+	// such an OVA; the manifest digest proves the bytes, so a build goes on).
+	Warnings []string
 
 	archive *ova.Archive // OVA only
 	dir     string       // OVF only: the descriptor's folder
@@ -168,10 +174,27 @@ func (s *Source) check() error {
 			}
 		}
 	}
+	s.checkSizes()
 	if s.Manifest != nil {
 		return s.verifyMember(s.OVFName, s.Descriptor)
 	}
 	return nil
+}
+
+// checkSizes warns about each File whose ovf:size is not its file's size.
+func (s *Source) checkSizes() {
+	d, err := ovf.Parse(s.Descriptor)
+	if err != nil {
+		return // govmomi read it; sizes are only checked when ovf reads it too
+	}
+	for _, f := range d.Files() {
+		size, err := s.Stat(f.Href)
+		if err != nil || f.Size < 0 || f.Size == size {
+			continue
+		}
+		s.Warnings = append(s.Warnings, fmt.Sprintf("%s declares ovf:size=\"%d\" for %q, but the file has %d bytes: vSphere's importer refuses such an OVA (\"Wrong file size specified in OVF descriptor\"); the build goes on, and the vsphere-ova post-processor writes the true size",
+			s.OVFName, f.Size, f.Href, size))
+	}
 }
 
 // Stat returns the size of a file the descriptor references.
@@ -222,6 +245,31 @@ func (s *Source) OpenFile(name string) (io.ReadCloser, int64, error) {
 		return nil, 0, err
 	}
 	return vr, size, nil
+}
+
+// ExplainReadError is what to report when reading the file name, opened
+// with OpenFile, failed with err (a decoder's error, say) after rest was
+// read up to the failure: it reads the rest to the end, so that the
+// manifest digest is checked. A mismatch is the cause (a corrupt download
+// or a modified file, not a broken producer) and is returned with err as
+// detail; otherwise err, saying when the digest proves the file is as its
+// producer wrote it.
+func (s *Source) ExplainReadError(ctx context.Context, name string, rest io.Reader, err error) error {
+	if ctx.Err() != nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	var de *ovf.DigestError
+	if errors.As(err, &de) {
+		return err
+	}
+	_, derr := ctxio.Copy(ctx, io.Discard, rest)
+	if errors.As(derr, &de) {
+		return fmt.Errorf("%w (reading it failed first: %v)", de, err)
+	}
+	if _, ok := s.Manifest.Lookup(name); ok && derr == nil {
+		return fmt.Errorf("%w (%s matches its manifest digest: the file is intact, so its producer wrote it this way)", err, name)
+	}
+	return err
 }
 
 func (s *Source) verifyMember(name string, data []byte) error {

@@ -36,7 +36,7 @@ type packInput struct {
 // cleanup removes the work folder, on success, failure and cancel alike.
 func (in *packInput) cleanup() {
 	if in != nil && in.work != "" {
-		os.RemoveAll(in.work)
+		atomicfile.RemoveTemp(in.work)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -18,6 +19,7 @@ import (
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/atomicfile"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/fixture"
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/testenv"
 	"github.com/ovakit/packer-plugin-vsphere-ova/ova"
 	"github.com/ovakit/packer-plugin-vsphere-ova/ovf"
@@ -426,5 +428,45 @@ func TestDiskArtifactTargets(t *testing.T) {
 	}
 	if got := strings.Join(names(dir), " "); got != "app app-virtualbox.ova app-virtualbox.ova.sha256 app.ova app.ova.sha256" {
 		t.Errorf("folder holds %s; want the disk and two OVAs with checksums (no work folder)", got)
+	}
+}
+
+// TestWrongInputSizeCorrected: an export whose OVF declares a wrong
+// ovf:size comes out of the post-processor with the member's true size, and
+// the user is told both sizes.
+func TestWrongInputSizeCorrected(t *testing.T) {
+	ovfPath, files := export(t, fixture.ExportOptions{Name: "sized"})
+	desc, err := os.ReadFile(ovfPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	re := regexp.MustCompile(`ovf:size="\d+"`)
+	if len(re.FindAll(desc, -1)) != 1 {
+		t.Fatalf("fixture OVF has not one ovf:size:\n%s", desc)
+	}
+	if err := os.WriteFile(ovfPath, re.ReplaceAll(desc, []byte(`ovf:size="4096"`)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	art, out := mustPack(t, files, map[string]interface{}{})
+	a, err := ova.OpenArchive(art.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	d, err := a.Descriptor()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := d.Files()[0]
+	_, size, err := a.Open(f.Href)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Size != size || size == 4096 {
+		t.Errorf("ovf:size %d in the OVA, member %s has %d bytes", f.Size, f.Href, size)
+	}
+	want := fmt.Sprintf(`Warning: sized-disk-0.vmdk is %d bytes but the OVF declared ovf:size="4096"`, size)
+	if !strings.Contains(out, want) {
+		t.Errorf("UI output lacks %q:\n%s", want, out)
 	}
 }
