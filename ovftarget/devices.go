@@ -2,10 +2,10 @@ package ovftarget
 
 import (
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 
+	"github.com/ovakit/packer-plugin-vsphere-ova/hardware"
 	"github.com/ovakit/packer-plugin-vsphere-ova/ovf"
 )
 
@@ -53,13 +53,13 @@ func (s *session) hardwareVersion() error {
 	need := hardwareNeeds(s.doc)
 	exact, cap, option := 0, s.rules.maxHardware, fmt.Sprintf("max_hardware_version (default vmx-%d for target %s)", s.rules.maxHardware, s.target)
 	if s.c.HardwareVersion != "" {
-		n, err := parseVMX(s.c.HardwareVersion)
+		n, err := hardware.ParseVMX(s.c.HardwareVersion)
 		if err != nil {
 			return fmt.Errorf("hardware_version: %w", err)
 		}
 		exact, option = n, "hardware_version"
 	} else if s.c.MaxHardwareVersion != "" {
-		n, err := parseVMX(s.c.MaxHardwareVersion)
+		n, err := hardware.ParseVMX(s.c.MaxHardwareVersion)
 		if err != nil {
 			return fmt.Errorf("max_hardware_version: %w", err)
 		}
@@ -83,21 +83,15 @@ func (s *session) hardwareVersion() error {
 		if vst == nil {
 			continue
 		}
-		families := systemTypes(vst.Text())
+		families := hardware.SystemTypes(vst.Text())
 		var want []string
 		if exact > 0 {
 			if need.version > exact {
 				return fmt.Errorf("%s: vmx-%02d is below vmx-%02d, which the export's %s needs; use vmx-%02d or later, or remove the device", option, exact, need.version, need.what, need.version)
 			}
-			want = []string{fmt.Sprintf("vmx-%02d", exact)}
+			want = []string{hardware.FormatVersion(exact)}
 		} else {
-			highest := 0
-			for _, f := range families {
-				if n, err := parseVMX(f); err == nil && n > highest {
-					highest = n
-				}
-			}
-			if highest <= cap {
+			if hardware.HighestVersion(vst.Text()) <= cap {
 				continue
 			}
 			if need.version > cap {
@@ -116,9 +110,9 @@ func (s *session) hardwareVersion() error {
 // it stay, cap is added, and those above it stay too in list form.
 func capFamilies(families []string, cap int, listForm bool) []string {
 	var low, high []string
-	capName := fmt.Sprintf("vmx-%02d", cap)
+	capName := hardware.FormatVersion(cap)
 	for _, f := range families {
-		n, err := parseVMX(f)
+		n, err := hardware.ParseVMX(f)
 		switch {
 		case err != nil || n < cap:
 			low = append(low, f)
@@ -160,7 +154,7 @@ func (s *session) storageSubtypes() error {
 	ed := s.doc.Edit()
 	warnedSATA, warnedNVMe := false, false
 	for _, it := range items(s.doc) {
-		if it.resourceType != 20 {
+		if it.resourceType != hardware.TypeOtherStorage {
 			continue
 		}
 		if !isVirtualBoxStorageSubtype(it.subtype) {
@@ -184,8 +178,6 @@ func (s *session) storageSubtypes() error {
 	return s.apply(ed)
 }
 
-var unitRE = regexp.MustCompile(`^byte\s*\*\s*2\s*\^\s*([0-9]+)$`)
-
 // memoryUnits rewrites the memory item's AllocationUnits to "byte * 2^20"
 // (with the quantity converted) when VirtualBox would not accept them.
 func (s *session) memoryUnits() error {
@@ -194,7 +186,7 @@ func (s *session) memoryUnits() error {
 	}
 	ed := s.doc.Edit()
 	for _, it := range items(s.doc) {
-		if it.resourceType != 4 {
+		if it.resourceType != hardware.TypeMemory {
 			continue
 		}
 		unitsElem, qtyElem := it.child("AllocationUnits"), it.child("VirtualQuantity")
@@ -205,24 +197,14 @@ func (s *session) memoryUnits() error {
 		if _, ok := virtualBoxMemoryUnits[units]; ok {
 			continue
 		}
-		shift := -1
-		if m := unitRE.FindStringSubmatch(units); m != nil {
-			shift, _ = strconv.Atoi(m[1])
-		} else {
-			switch units {
-			case "byte", "bytes":
-				shift = 0
-			case "KiloBytes", "KB", "kilobyte":
-				shift = 10
-			}
-		}
+		shift, uerr := hardware.ParseUnits(units)
 		qty, err := strconv.ParseUint(strings.TrimSpace(qtyElem.Text()), 10, 64)
-		if shift < 0 || shift > 60 || err != nil {
+		if uerr != nil || shift > 60 || err != nil {
 			return fmt.Errorf("target %s: memory item %s: cannot convert %q %q to megabytes for VirtualBox", s.target, it.describe(), qtyElem.Text(), units)
 		}
 		bytes := qty << shift
 		mb := (bytes + 1<<20 - 1) >> 20
-		ed.SetText(unitsElem, "byte * 2^20")
+		ed.SetText(unitsElem, hardware.UnitsMiB)
 		ed.SetText(qtyElem, strconv.FormatUint(mb, 10))
 	}
 	return s.apply(ed)

@@ -2,10 +2,10 @@ package ovftarget
 
 import (
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 
+	"github.com/ovakit/packer-plugin-vsphere-ova/hardware"
 	"github.com/ovakit/packer-plugin-vsphere-ova/ovf"
 )
 
@@ -147,44 +147,12 @@ func firmware(doc *ovf.Document) string {
 // removableDevices maps remove_devices names to CIM ResourceTypes
 // (CIM_ResourceAllocationSettingData.ResourceType).
 var removableDevices = map[string][]int{
-	"cdrom":    {15, 16}, // CD drive, DVD drive
-	"floppy":   {14},
-	"usb":      {23},
-	"serial":   {21},
-	"parallel": {22},
-	"sound":    {35},
-}
-
-// deviceNeed is the lowest virtual hardware version that has a device.
-// Sources: VMware KB 1003746 "Virtual machine hardware versions" and vSphere
-// "Hardware Features Available with Virtual Machine Compatibility Settings".
-type deviceNeed struct {
-	resourceType int
-	subtype      string // lower case
-	version      int
-	what         string
-}
-
-var deviceNeeds = []deviceNeed{
-	{10, "vmxnet3", 7, "VMXNET3 network adapter"},               // ESX 4.0
-	{6, "virtualscsi", 7, "VMware Paravirtual SCSI controller"}, // ESX 4.0
-	{6, "lsilogicsas", 7, "LSI Logic SAS controller"},           // ESX 4.0
-	{10, "e1000e", 8, "E1000e network adapter"},                 // ESXi 5.0
-	{23, "vmware.usb.xhci", 8, "USB 3 (xHCI) controller"},       // ESXi 5.0
-	{20, "vmware.sata.ahci", 10, "SATA (AHCI) controller"},      // ESXi 5.5
-	{20, "vmware.nvme.controller", 13, "NVMe controller"},       // ESXi 6.5
-}
-
-// configNeeds are vmw:Config settings that need a hardware version.
-var configNeeds = []struct {
-	key, value string
-	version    int
-	what       string
-}{
-	{"firmware", "efi", 8, "EFI firmware"},                                  // ESXi 5.0
-	{"bootOptions.efiSecureBootEnabled", "true", 13, "UEFI Secure Boot"},    // ESXi 6.5
-	{"nestedHVEnabled", "true", 9, "nested hardware virtualization"},        // ESXi 5.1
-	{"flags.vbsEnabled", "true", 14, "virtualization-based security (VBS)"}, // ESXi 6.7
+	"cdrom":    {hardware.TypeCDDrive, hardware.TypeDVDDrive},
+	"floppy":   {hardware.TypeFloppy},
+	"usb":      {hardware.TypeUSBController},
+	"serial":   {hardware.TypeSerialPort},
+	"parallel": {hardware.TypeParallelPort},
+	"sound":    {hardware.TypeSound},
 }
 
 // requirement is the highest device need found in the export.
@@ -201,40 +169,17 @@ func hardwareNeeds(doc *ovf.Document) requirement {
 		}
 	}
 	for _, it := range items(doc) {
-		for _, n := range deviceNeeds {
-			if it.resourceType == n.resourceType && strings.EqualFold(it.subtype, n.subtype) {
-				need(n.version, fmt.Sprintf("%s %s", n.what, it.describe()))
-			}
+		if v, what, ok := hardware.ItemNeed(it.resourceType, it.subtype); ok {
+			need(v, fmt.Sprintf("%s %s", what, it.describe()))
 		}
 	}
 	for _, c := range vmwConfigs(doc, "Config") {
 		k, v := vmwKey(c)
-		for _, n := range configNeeds {
-			if k == n.key && strings.EqualFold(v, n.value) {
-				need(n.version, fmt.Sprintf("%s (vmw:Config %s=%s, line %d)", n.what, k, v, c.Line()))
+		for _, n := range hardware.ConfigNeeds {
+			if k == n.Key && strings.EqualFold(v, n.Value) {
+				need(n.MinVersion, fmt.Sprintf("%s (vmw:Config %s=%s, line %d)", n.What, k, v, c.Line()))
 			}
 		}
 	}
 	return r
-}
-
-var vmxRE = regexp.MustCompile(`^vmx-0*([0-9]{1,3})$`)
-
-// parseVMX reads "vmx-N" (vSphere writes "vmx-07" as well as "vmx-21").
-func parseVMX(s string) (int, error) {
-	m := vmxRE.FindStringSubmatch(strings.TrimSpace(s))
-	if m == nil {
-		return 0, fmt.Errorf("%q is not a VMware hardware version; write vmx-N, for example vmx-19", s)
-	}
-	n, _ := strconv.Atoi(m[1])
-	if n < 4 {
-		return 0, fmt.Errorf("%q: hardware versions below vmx-4 cannot be written to OVF", s)
-	}
-	return n, nil
-}
-
-// systemTypes splits a VirtualSystemType value: OVF allows several families
-// separated by white space; some tools use commas.
-func systemTypes(v string) []string {
-	return strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' || r == '\r' })
 }

@@ -293,8 +293,8 @@ func checkConfigSpec(t *testing.T, spec types.VirtualMachineConfigSpec, c genCas
 		if d.CapacityInBytes != c.disks[i].Capacity {
 			t.Errorf("disk %d capacity %d; want %d", i, d.CapacityInBytes, c.disks[i].Capacity)
 		}
-		if d.UnitNumber == nil || *d.UnitNumber != int32(c.cfg.resolved().controller.units[i]) {
-			t.Errorf("disk %d unit %v; want %d", i, d.UnitNumber, c.cfg.resolved().controller.units[i])
+		if d.UnitNumber == nil || *d.UnitNumber != int32(c.cfg.resolved().controller.Units[i]) {
+			t.Errorf("disk %d unit %v; want %d", i, d.UnitNumber, c.cfg.resolved().controller.Units[i])
 		}
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+
+	"github.com/ovakit/packer-plugin-vsphere-ova/hardware"
 )
 
 // Plan is what to generate for an artifact without an OVF.
@@ -119,6 +121,6 @@ func (c *Config) Summary() string {
 	for _, n := range v.networks {
 		nics = append(nics, fmt.Sprintf("%s on %q", n.Adapter, n.Name))
 	}
-	return fmt.Sprintf("%q: %d vCPUs (%d per socket), %d MiB, %s, %s (CIM OS %d), vmx-%02d, %s, NICs: %s",
-		v.name, v.cpus, v.cores, v.memory, fw, v.guest.id, v.guest.cim, v.hwVersion, v.controllerName, strings.Join(nics, ", "))
+	return fmt.Sprintf("%q: %d vCPUs (%d per socket), %d MiB, %s, %s (CIM OS %d), %s, %s, NICs: %s",
+		v.name, v.cpus, v.cores, v.memory, fw, v.guest.id, v.guest.cim, hardware.FormatVersion(v.hwVersion), v.controllerName, strings.Join(nics, ", "))
 }

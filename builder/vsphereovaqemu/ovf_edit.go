@@ -6,12 +6,13 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ovakit/packer-plugin-vsphere-ova/hardware"
 	"github.com/ovakit/packer-plugin-vsphere-ova/ovf"
 )
 
 const (
-	nsRASD = "http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_ResourceAllocationSettingData"
-	nsVMW  = "http://www.vmware.com/schema/ovf"
+	nsRASD = ovf.NamespaceRASD
+	nsVMW  = ovf.NamespaceVMW
 )
 
 // descriptorEdits are the changes the build makes to the source's OVF;
@@ -106,20 +107,17 @@ func (x *descriptorEditor) diskCapacities(doc *ovf.Document, ed *ovf.Editor) err
 			return fmt.Errorf("DiskSection has no Disk %q", d.DiskID)
 		}
 		units, _ := el.Attr(x.ns, "capacityAllocationUnits")
-		shift := 0
+		shift := uint(0)
 		if units != "" {
-			if one, err := scaleBytes(1, units); err == nil {
-				for one > 1 {
-					one >>= 1
-					shift++
-				}
+			if s, err := hardware.ParseUnits(units); err == nil {
+				shift = s
 			}
 		}
 		if d.Capacity%(int64(1)<<shift) == 0 {
 			ed.SetAttr(el, x.attr("capacity"), strconv.FormatInt(d.Capacity>>shift, 10))
 		} else {
 			ed.SetAttr(el, x.attr("capacity"), strconv.FormatInt(d.Capacity, 10))
-			ed.SetAttr(el, x.attr("capacityAllocationUnits"), "byte")
+			ed.SetAttr(el, x.attr("capacityAllocationUnits"), hardware.UnitsByte)
 		}
 		if _, ok := el.Attr(x.ns, "populatedSize"); ok {
 			ed.SetAttr(el, x.attr("populatedSize"), strconv.FormatInt(d.PopulatedSize, 10))
@@ -146,9 +144,9 @@ func (x *descriptorEditor) hardwareQuantities(doc *ovf.Document, ed *ovf.Editor)
 		}
 		qty := it.Child(nsRASD, "VirtualQuantity")
 		switch strings.TrimSpace(rt.Text()) {
-		case "3":
+		case strconv.Itoa(hardware.TypeProcessor):
 			x.cpuItem(ed, it, qty)
-		case "4":
+		case strconv.Itoa(hardware.TypeMemory):
 			if err := x.memoryItem(ed, it, qty); err != nil {
 				return err
 			}
@@ -179,11 +177,11 @@ func (x *descriptorEditor) memoryItem(ed *ovf.Editor, it, qty *ovf.Element) erro
 	if x.e.MemoryMiB <= 0 || qty == nil {
 		return nil
 	}
-	units := "byte * 2^20"
+	units := hardware.UnitsMiB
 	if u := it.Child(nsRASD, "AllocationUnits"); u != nil {
 		units = strings.TrimSpace(u.Text())
 	}
-	one, err := scaleBytes(1, units)
+	one, err := hardware.ScaleBytes(1, units)
 	if err != nil || (x.e.MemoryMiB<<20)%one != 0 {
 		return fmt.Errorf("memory item: cannot write %d MiB in units %q", x.e.MemoryMiB, units)
 	}

@@ -2,7 +2,6 @@ package vsphereovaqemu
 
 import (
 	"fmt"
-	"math/bits"
 	"regexp"
 	"strconv"
 	"strings"
@@ -10,6 +9,7 @@ import (
 	govmomiovf "github.com/vmware/govmomi/ovf"
 
 	"github.com/ovakit/packer-plugin-vsphere-ova/builder/qemu"
+	"github.com/ovakit/packer-plugin-vsphere-ova/hardware"
 )
 
 // ovfMachine is the machine an OVF describes, as the QEMU driver needs it.
@@ -91,11 +91,11 @@ func (m *ovfMachine) readItems(hw govmomiovf.VirtualHardwareSection) ([]govmomio
 			}
 		case govmomiovf.Memory:
 			if it.VirtualQuantity != nil {
-				units := "byte * 2^20"
+				units := hardware.UnitsMiB
 				if it.AllocationUnits != nil {
 					units = *it.AllocationUnits
 				}
-				b, err := scaleBytes(int64(*it.VirtualQuantity), units)
+				b, err := hardware.ScaleBytes(int64(*it.VirtualQuantity), units)
 				if err != nil {
 					return nil, fmt.Errorf("memory item %q: %w", it.InstanceID, err)
 				}
@@ -199,7 +199,7 @@ func readDisk(d govmomiovf.VirtualDiskDesc, files map[string]string) (ovfDisk, e
 		return disk, fmt.Errorf("disk %q has no file in References (an empty disk is not supported yet)", d.DiskID)
 	}
 	disk.Href = files[*d.FileRef]
-	units := "byte"
+	units := hardware.UnitsByte
 	if d.CapacityAllocationUnits != nil {
 		units = *d.CapacityAllocationUnits
 	}
@@ -207,7 +207,7 @@ func readDisk(d govmomiovf.VirtualDiskDesc, files map[string]string) (ovfDisk, e
 	if err != nil {
 		return disk, fmt.Errorf("disk %q: capacity %q is not a number", d.DiskID, d.Capacity)
 	}
-	if disk.CapacityBytes, err = scaleBytes(n, units); err != nil {
+	if disk.CapacityBytes, err = hardware.ScaleBytes(n, units); err != nil {
 		return disk, fmt.Errorf("disk %q: %w", d.DiskID, err)
 	}
 	return disk, nil
@@ -227,52 +227,20 @@ func diskItem(items []govmomiovf.ResourceAllocationSettingData, id string) (govm
 	return govmomiovf.ResourceAllocationSettingData{}, false
 }
 
-// controllerType maps a controller Item to a driver controller type: IDE
-// (5) is IDE whatever its subtype; SCSI (6) and other storage (20) go by
-// their ResourceSubType.
+// controllerType maps a controller Item to a driver controller type
+// through the catalog: IDE (5) whatever its subtype, SCSI (6) and other
+// storage (20) by their ResourceSubType.
 func controllerType(it govmomiovf.ResourceAllocationSettingData) (string, error) {
-	if *it.ResourceType == govmomiovf.IdeController {
-		return qemu.IDE, nil
-	}
 	sub := ""
 	if it.ResourceSubType != nil {
 		sub = *it.ResourceSubType
 	}
-	if sub == "" && *it.ResourceType == govmomiovf.ParallelScsiHba {
-		sub = "lsilogic"
+	c, err := hardware.ControllerForItem(int(*it.ResourceType), sub)
+	if err == nil {
+		_, err = qemu.ParseController(c.Name)
 	}
-	t, err := qemu.ParseController(sub)
 	if err != nil {
 		return "", fmt.Errorf("controller %q (%s): %w", it.ElementName, it.InstanceID, err)
 	}
-	return t, nil
-}
-
-var unitsRE = regexp.MustCompile(`^byte(?:\s*\*\s*2\^(\d+))?$`)
-
-// scaleBytes turns n of the OVF's programmatic units ("byte * 2^20", or
-// the older "MegaBytes"/"GigaBytes") into bytes.
-func scaleBytes(n int64, units string) (int64, error) {
-	u := strings.TrimSpace(units)
-	shift := 0
-	switch strings.ToLower(u) {
-	case "kilobytes":
-		shift = 10
-	case "megabytes":
-		shift = 20
-	case "gigabytes":
-		shift = 30
-	default:
-		m := unitsRE.FindStringSubmatch(u)
-		if m == nil {
-			return 0, fmt.Errorf("allocation units %q: expected \"byte * 2^N\"", units)
-		}
-		if m[1] != "" {
-			shift, _ = strconv.Atoi(m[1])
-		}
-	}
-	if n < 0 || shift > 62 || (n != 0 && bits.Len64(uint64(n))+shift > 62) {
-		return 0, fmt.Errorf("%d %s is out of range", n, units)
-	}
-	return n << shift, nil
+	return c.Name, nil
 }

@@ -5,12 +5,12 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"strconv"
 	"strings"
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 
+	"github.com/ovakit/packer-plugin-vsphere-ova/hardware"
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/exportdir"
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/ovasource"
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/progress"
@@ -69,7 +69,7 @@ func (s *stepExport) Run(ctx context.Context, state multistep.StateBag) multiste
 		}
 		st, err := encodeDisk(ctx, ui, f, disks[i], vmdk.Options{
 			Level:           e.CompressionLevel,
-			AdapterType:     vmdk.AdapterTypeFor(m.Controllers[d.Controller]),
+			AdapterType:     hardware.AdapterTypeFor(m.Controllers[d.Controller]),
 			HardwareVersion: hwVersion,
 		})
 		if err != nil {
@@ -166,13 +166,7 @@ func hardwareVersion(src *ovasource.Source) int {
 	if vs == nil || len(vs.VirtualHardware) == 0 || vs.VirtualHardware[0].System == nil || vs.VirtualHardware[0].System.VirtualSystemType == nil {
 		return 0
 	}
-	best := 0
-	for _, t := range strings.Fields(*vs.VirtualHardware[0].System.VirtualSystemType) {
-		if v, err := strconv.Atoi(strings.TrimPrefix(t, "vmx-")); err == nil && v > best {
-			best = v
-		}
-	}
-	return best
+	return hardware.HighestVersion(*vs.VirtualHardware[0].System.VirtualSystemType)
 }
 
 // Cleanup removes what Run published unless the whole build succeeded.

@@ -13,6 +13,7 @@ import (
 
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 
+	"github.com/ovakit/packer-plugin-vsphere-ova/hardware"
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/atomicfile"
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/progress"
 	"github.com/ovakit/packer-plugin-vsphere-ova/ovf"
@@ -209,7 +210,7 @@ func writeOptions(vm *ovfvm.Config) (vmdk.Options, error) {
 	if err != nil {
 		return vmdk.Options{}, fmt.Errorf("vm.hardware_version: %w", err)
 	}
-	return vmdk.Options{AdapterType: vmdk.AdapterTypeFor(controller), HardwareVersion: n}, nil
+	return vmdk.Options{AdapterType: hardware.AdapterTypeFor(controller), HardwareVersion: n}, nil
 }
 
 // convertDisk writes the disk at src to dst as a streamOptimized VMDK and
