@@ -23,13 +23,13 @@ func (s *session) removeDevices() error {
 	}
 	removed := map[string]bool{} // InstanceIDs
 	ed := s.doc.Edit()
-	for _, it := range items(s.doc) {
-		if _, ok := types[it.resourceType]; !ok {
+	for _, it := range ovf.Items(s.doc) {
+		if _, ok := types[it.ResourceType]; !ok {
 			continue
 		}
-		ed.Remove(it.elem)
-		removed[it.instanceID] = true
-		for _, hr := range it.hostResource {
+		ed.Remove(it.Elem)
+		removed[it.InstanceID] = true
+		for _, hr := range it.HostResource {
 			if id, ok := fileRefID(hr); ok {
 				s.markDrop(s.hrefOfID(id))
 			}
@@ -69,7 +69,7 @@ func (s *session) hardwareVersion() error {
 		return nil
 	}
 	ed := s.doc.Edit()
-	for _, hw := range hardwareSections(s.doc) {
+	for _, hw := range ovf.AllHardwareSections(s.doc) {
 		sys := hw.Child(s.ns, "System")
 		if sys == nil {
 			continue
@@ -134,13 +134,13 @@ func (s *session) optionalItems() error {
 		return nil
 	}
 	ed := s.doc.Edit()
-	for _, it := range items(s.doc) {
-		if it.resourceType < 0 {
-			s.warn("hardware item %s has no numeric ResourceType; importers reject it", it.describe())
+	for _, it := range ovf.Items(s.doc) {
+		if it.ResourceType < 0 {
+			s.warn("hardware item %s has no numeric ResourceType; importers reject it", it.Describe())
 			continue
 		}
-		if it.required && !s.rules.optionalTypes[it.resourceType] {
-			ed.SetAttr(it.elem, s.name("required"), "false")
+		if it.Required && !s.rules.optionalTypes[it.ResourceType] {
+			ed.SetAttr(it.Elem, s.name("required"), "false")
 		}
 	}
 	return s.apply(ed)
@@ -153,25 +153,25 @@ func (s *session) storageSubtypes() error {
 	}
 	ed := s.doc.Edit()
 	warnedSATA, warnedNVMe := false, false
-	for _, it := range items(s.doc) {
-		if it.resourceType != hardware.TypeOtherStorage {
+	for _, it := range ovf.Items(s.doc) {
+		if it.ResourceType != hardware.TypeOtherStorage {
 			continue
 		}
-		if !isVirtualBoxStorageSubtype(it.subtype) {
-			return fmt.Errorf("target %s: VirtualBox cannot import storage controller %s with subtype %q (ovfreader.cpp reads AHCI, VirtioSCSI and NVMe only); use target vsphere or workstation for this export", s.target, it.describe(), it.subtype)
+		if !isVirtualBoxStorageSubtype(it.SubType) {
+			return fmt.Errorf("target %s: VirtualBox cannot import storage controller %s with subtype %q (ovfreader.cpp reads AHCI, VirtioSCSI and NVMe only); use target vsphere or workstation for this export", s.target, it.Describe(), it.SubType)
 		}
-		switch strings.ToLower(it.subtype) {
+		switch strings.ToLower(it.SubType) {
 		case "vmware.sata.ahci":
 			if s.rules.sataAHCI {
-				ed.SetText(it.child("ResourceSubType"), "AHCI")
+				ed.SetText(it.Child("ResourceSubType"), "AHCI")
 			} else if !warnedSATA {
 				warnedSATA = true
-				s.warn("SATA controller %s keeps subtype vmware.sata.ahci, which vSphere needs; older VirtualBox releases accept only AHCI, so use target virtualbox for them", it.describe())
+				s.warn("SATA controller %s keeps subtype vmware.sata.ahci, which vSphere needs; older VirtualBox releases accept only AHCI, so use target virtualbox for them", it.Describe())
 			}
 		case "vmware.nvme.controller":
 			if !warnedNVMe {
 				warnedNVMe = true
-				s.warn("NVMe controller %s: only VirtualBox releases that read NVMe controllers from OVF import it; older ones stop with \"supported with SATA AHCI controllers only\"", it.describe())
+				s.warn("NVMe controller %s: only VirtualBox releases that read NVMe controllers from OVF import it; older ones stop with \"supported with SATA AHCI controllers only\"", it.Describe())
 			}
 		}
 	}
@@ -185,13 +185,13 @@ func (s *session) memoryUnits() error {
 		return nil
 	}
 	ed := s.doc.Edit()
-	for _, it := range items(s.doc) {
-		if it.resourceType != hardware.TypeMemory {
+	for _, it := range ovf.Items(s.doc) {
+		if it.ResourceType != hardware.TypeMemory {
 			continue
 		}
-		unitsElem, qtyElem := it.child("AllocationUnits"), it.child("VirtualQuantity")
+		unitsElem, qtyElem := it.Child("AllocationUnits"), it.Child("VirtualQuantity")
 		if unitsElem == nil || qtyElem == nil {
-			return fmt.Errorf("target %s: memory item %s has no AllocationUnits or VirtualQuantity; VirtualBox cannot read its size", s.target, it.describe())
+			return fmt.Errorf("target %s: memory item %s has no AllocationUnits or VirtualQuantity; VirtualBox cannot read its size", s.target, it.Describe())
 		}
 		units := strings.TrimSpace(unitsElem.Text())
 		if _, ok := virtualBoxMemoryUnits[units]; ok {
@@ -200,7 +200,7 @@ func (s *session) memoryUnits() error {
 		shift, uerr := hardware.ParseUnits(units)
 		qty, err := strconv.ParseUint(strings.TrimSpace(qtyElem.Text()), 10, 64)
 		if uerr != nil || shift > 60 || err != nil {
-			return fmt.Errorf("target %s: memory item %s: cannot convert %q %q to megabytes for VirtualBox", s.target, it.describe(), qtyElem.Text(), units)
+			return fmt.Errorf("target %s: memory item %s: cannot convert %q %q to megabytes for VirtualBox", s.target, it.Describe(), qtyElem.Text(), units)
 		}
 		bytes := qty << shift
 		mb := (bytes + 1<<20 - 1) >> 20
@@ -220,7 +220,7 @@ func (s *session) osID() error {
 		return nil
 	}
 	ed := s.doc.Edit()
-	for _, vs := range virtualSystems(s.doc) {
+	for _, vs := range ovf.VirtualSystems(s.doc) {
 		for _, os := range vs.ChildrenNamed(s.ns, "OperatingSystemSection") {
 			id, _ := ovf.OVFAttr(os, "id")
 			if _, err := strconv.ParseUint(strings.TrimSpace(id), 10, 64); err == nil {
