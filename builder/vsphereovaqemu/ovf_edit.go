@@ -4,15 +4,9 @@ import (
 	"encoding/xml"
 	"fmt"
 	"strconv"
-	"strings"
 
 	"github.com/ovakit/packer-plugin-vsphere-ova/hardware"
 	"github.com/ovakit/packer-plugin-vsphere-ova/ovf"
-)
-
-const (
-	nsRASD = ovf.NamespaceRASD
-	nsVMW  = ovf.NamespaceVMW
 )
 
 // descriptorEdits are the changes the build makes to the source's OVF;
@@ -137,16 +131,12 @@ func (x *descriptorEditor) hardwareQuantities(doc *ovf.Document, ed *ovf.Editor)
 	if hw == nil {
 		return fmt.Errorf("no VirtualHardwareSection")
 	}
-	for _, it := range hw.ChildrenNamed(x.ns, "Item") {
-		rt := it.Child(nsRASD, "ResourceType")
-		if rt == nil {
-			continue
-		}
-		qty := it.Child(nsRASD, "VirtualQuantity")
-		switch strings.TrimSpace(rt.Text()) {
-		case strconv.Itoa(hardware.TypeProcessor):
-			x.cpuItem(ed, it, qty)
-		case strconv.Itoa(hardware.TypeMemory):
+	for _, it := range ovf.SectionItems(hw) {
+		qty := it.Child("VirtualQuantity")
+		switch it.ResourceType {
+		case hardware.TypeProcessor:
+			x.cpuItem(ed, it.Elem, qty)
+		case hardware.TypeMemory:
 			if err := x.memoryItem(ed, it, qty); err != nil {
 				return err
 			}
@@ -162,24 +152,24 @@ func (x *descriptorEditor) cpuItem(ed *ovf.Editor, it, qty *ovf.Element) {
 	if x.e.CoresPerSocket <= 0 {
 		return
 	}
-	if cps := it.Child(nsVMW, "CoresPerSocket"); cps != nil {
+	if cps := it.Child(ovf.NamespaceVMW, "CoresPerSocket"); cps != nil {
 		ed.SetText(cps, strconv.Itoa(x.e.CoresPerSocket))
 		return
 	}
 	ed.Append(it, &ovf.Node{
-		Name:  xml.Name{Space: nsVMW, Local: "CoresPerSocket"},
+		Name:  xml.Name{Space: ovf.NamespaceVMW, Local: "CoresPerSocket"},
 		Attrs: []xml.Attr{{Name: x.attr("required"), Value: "false"}},
 		Text:  strconv.Itoa(x.e.CoresPerSocket),
 	})
 }
 
-func (x *descriptorEditor) memoryItem(ed *ovf.Editor, it, qty *ovf.Element) error {
+func (x *descriptorEditor) memoryItem(ed *ovf.Editor, it ovf.Item, qty *ovf.Element) error {
 	if x.e.MemoryMiB <= 0 || qty == nil {
 		return nil
 	}
-	units := hardware.UnitsMiB
-	if u := it.Child(nsRASD, "AllocationUnits"); u != nil {
-		units = strings.TrimSpace(u.Text())
+	units, ok := it.Value("AllocationUnits")
+	if !ok {
+		units = hardware.UnitsMiB
 	}
 	one, err := hardware.ScaleBytes(1, units)
 	if err != nil || (x.e.MemoryMiB<<20)%one != 0 {
@@ -213,19 +203,19 @@ func (x *descriptorEditor) firmware(doc *ovf.Document, ed *ovf.Editor) error {
 	if x.e.Firmware == "efi" {
 		want["bootOptions.efiSecureBootEnabled"] = strconv.FormatBool(x.e.SecureBoot)
 	}
-	for _, c := range hw.ChildrenNamed(nsVMW, "Config") {
-		k, _ := c.Attr(nsVMW, "key")
+	for _, c := range hw.ChildrenNamed(ovf.NamespaceVMW, "Config") {
+		k, _ := ovf.VMwKey(c)
 		if v, ok := want[k]; ok {
-			ed.SetAttr(c, xml.Name{Space: nsVMW, Local: "value"}, v)
+			ed.SetAttr(c, xml.Name{Space: ovf.NamespaceVMW, Local: "value"}, v)
 			delete(want, k)
 		}
 	}
 	for _, k := range []string{"firmware", "bootOptions.efiSecureBootEnabled"} {
 		if v, ok := want[k]; ok && !(k == "firmware" && v == "bios") {
-			ed.Append(hw, &ovf.Node{Name: xml.Name{Space: nsVMW, Local: "Config"}, Attrs: []xml.Attr{
+			ed.Append(hw, &ovf.Node{Name: xml.Name{Space: ovf.NamespaceVMW, Local: "Config"}, Attrs: []xml.Attr{
 				{Name: x.attr("required"), Value: "false"},
-				{Name: xml.Name{Space: nsVMW, Local: "key"}, Value: k},
-				{Name: xml.Name{Space: nsVMW, Local: "value"}, Value: v},
+				{Name: xml.Name{Space: ovf.NamespaceVMW, Local: "key"}, Value: k},
+				{Name: xml.Name{Space: ovf.NamespaceVMW, Local: "value"}, Value: v},
 			}})
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/ovasource"
+	"github.com/ovakit/packer-plugin-vsphere-ova/ovf"
 )
 
 // stepReadMachine reads the machine the source's OVF describes
@@ -16,7 +17,11 @@ type stepReadMachine struct{ config *SourceConfig }
 
 func (s *stepReadMachine) Run(_ context.Context, state multistep.StateBag) multistep.StepAction {
 	src := state.Get("source").(*ovasource.Source)
-	m, err := readMachine(src.Envelope)
+	doc, err := ovf.ParseDocument(src.Descriptor)
+	var m *ovfMachine
+	if err == nil {
+		m, err = readMachine(doc)
+	}
 	if err != nil {
 		return halt(state, fmt.Errorf("source_path %s: %s: %w", ovasource.Redact(s.config.SourcePath), src.OVFName, err))
 	}
