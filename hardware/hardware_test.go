@@ -35,8 +35,14 @@ func TestVersions(t *testing.T) {
 			t.Errorf("ItemNeed(%d, %q) = %d: every version has it", c.rt, c.sub, v)
 		}
 	}
-	if MinVersionEFI != 8 || MinVersionSecureBoot != 13 {
-		t.Errorf("EFI %d, Secure Boot %d", MinVersionEFI, MinVersionSecureBoot)
+	needs := map[string]int{}
+	for _, n := range ConfigNeeds {
+		needs[n.Key+"="+n.Value] = n.MinVersion
+	}
+	for kv, want := range map[string]int{"firmware=efi": 8, "bootOptions.efiSecureBootEnabled=true": 13, "nestedHVEnabled=true": 9, "flags.vbsEnabled=true": 14} {
+		if needs[kv] != want {
+			t.Errorf("vmw:Config %s needs vmx-%d, want vmx-%d", kv, needs[kv], want)
+		}
 	}
 }
 

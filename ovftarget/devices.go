@@ -153,6 +153,8 @@ func (s *session) storageSubtypes() error {
 	}
 	ed := s.doc.Edit()
 	warnedSATA, warnedNVMe := false, false
+	sata, _ := hardware.LookupController(hardware.SATA)
+	nvme, _ := hardware.LookupController(hardware.NVMe)
 	for _, it := range ovf.Items(s.doc) {
 		if it.ResourceType != hardware.TypeOtherStorage {
 			continue
@@ -160,15 +162,15 @@ func (s *session) storageSubtypes() error {
 		if !isVirtualBoxStorageSubtype(it.SubType) {
 			return fmt.Errorf("target %s: VirtualBox cannot import storage controller %s with subtype %q (ovfreader.cpp reads AHCI, VirtioSCSI and NVMe only); use target vsphere or workstation for this export", s.target, it.Describe(), it.SubType)
 		}
-		switch strings.ToLower(it.SubType) {
-		case "vmware.sata.ahci":
+		switch {
+		case strings.EqualFold(it.SubType, sata.SubType):
 			if s.rules.sataAHCI {
 				ed.SetText(it.Child("ResourceSubType"), "AHCI")
 			} else if !warnedSATA {
 				warnedSATA = true
 				s.warn("SATA controller %s keeps subtype vmware.sata.ahci, which vSphere needs; older VirtualBox releases accept only AHCI, so use target virtualbox for them", it.Describe())
 			}
-		case "vmware.nvme.controller":
+		case strings.EqualFold(it.SubType, nvme.SubType):
 			if !warnedNVMe {
 				warnedNVMe = true
 				s.warn("NVMe controller %s: only VirtualBox releases that read NVMe controllers from OVF import it; older ones stop with \"supported with SATA AHCI controllers only\"", it.Describe())

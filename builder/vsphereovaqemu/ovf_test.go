@@ -119,6 +119,14 @@ func TestReadMachineVSphereExports(t *testing.T) {
 	if b.Firmware != "bios" || b.HardwareVersion != 13 || strings.Join(b.Controllers, ",") != qemu.LSILogic || len(b.Disks) != 1 {
 		t.Errorf("basic export: %+v", b)
 	}
+	// A .vmx's keys as vmw:ExtraConfig (what other exporters write).
+	vmx := strings.Replace(string(ovftest.Basic()), "</VirtualHardwareSection>",
+		`<vmw:ExtraConfig ovf:required="false" vmw:key="firmware" vmw:value="efi"/>
+      <vmw:ExtraConfig ovf:required="false" vmw:key="uefi.secureBoot.enabled" vmw:value="TRUE"/>
+    </VirtualHardwareSection>`, 1)
+	if x, err := readMachine(mustDocument(t, []byte(vmx))); err != nil || x.Firmware != "efi" || !x.SecureBoot {
+		t.Errorf("vmw:ExtraConfig firmware: %+v, %v", x, err)
+	}
 	ovf2 := strings.NewReplacer(
 		"http://schemas.dmtf.org/ovf/envelope/1", "http://schemas.dmtf.org/ovf/envelope/2",
 		"<Item>", "<StorageItem>", "</Item>", "</StorageItem>",
