@@ -34,10 +34,6 @@ func controllerNames() string {
 	return fmt.Sprintf("%q, %q, %q or %q", ControllerPVSCSI, ControllerLSILogic, ControllerSATA, ControllerNVMe)
 }
 
-// ParseHardwareVersion reads `vmx-N` (vSphere writes both vmx-07 and
-// vmx-21) and returns N.
-func ParseHardwareVersion(s string) (int, error) { return hardware.ParseVMX(s) }
-
 // vm is a Config with every option resolved.
 type vm struct {
 	name           string
@@ -87,7 +83,7 @@ func (c *Config) resolved() vm {
 	if hw == "" {
 		hw = DefaultHardwareVersion
 	}
-	v.hwVersion, _ = ParseHardwareVersion(hw)
+	v.hwVersion, _ = hardware.ParseVMX(hw)
 	v.controllerName = strings.ToLower(c.DiskController)
 	if v.controllerName == "" {
 		v.controllerName = DefaultDiskController

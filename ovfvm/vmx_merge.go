@@ -112,7 +112,7 @@ func (c *Config) mergeVMX(v *VMX) []string {
 			skip("%v; kept the default", err)
 		} else if ok {
 			hw := hardware.FormatVersion(n)
-			if _, err := ParseHardwareVersion(hw); err == nil {
+			if _, err := hardware.ParseVMX(hw); err == nil {
 				c.HardwareVersion, hwFromVMX = hw, hw
 				took("hardware_version", hw, "virtualHW.version")
 			}
@@ -136,7 +136,7 @@ func (c *Config) mergeVMX(v *VMX) []string {
 	return notes
 }
 
-func mustHW(s string) int { n, _ := ParseHardwareVersion(s); return n }
+func mustHW(s string) int { n, _ := hardware.ParseVMX(s); return n }
 
 // mergeController takes the bus of the .vmx's first disk.
 func (c *Config) mergeController(v *VMX, src string) []string {

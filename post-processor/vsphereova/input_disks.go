@@ -207,7 +207,7 @@ func writeOptions(vm *ovfvm.Config) (vmdk.Options, error) {
 	if hw == "" {
 		hw = ovfvm.DefaultHardwareVersion
 	}
-	n, err := ovfvm.ParseHardwareVersion(hw)
+	n, err := hardware.ParseVMX(hw)
 	if err != nil {
 		return vmdk.Options{}, fmt.Errorf("vm.hardware_version: %w", err)
 	}
