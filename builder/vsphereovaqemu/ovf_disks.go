@@ -131,6 +131,8 @@ func controllerType(it ovf.Item) (string, error) {
 	c, err := hardware.ControllerForItem(it.ResourceType, it.SubType)
 	if err == nil {
 		_, err = qemu.ParseController(c.Name)
+	} else if _, perr := qemu.ParseController(it.SubType); perr != nil {
+		err = perr // names the controllers the driver takes
 	}
 	if err != nil {
 		return "", fmt.Errorf("controller %q (%s): %w", it.Name, it.InstanceID, err)

@@ -136,3 +136,28 @@ func TestReadMachineVSphereExports(t *testing.T) {
 		t.Errorf("OVF 2 envelope: %+v, %v", o, err)
 	}
 }
+
+// A descriptor readMachine cannot boot is refused with what is wrong and
+// where.
+func TestReadMachineErrors(t *testing.T) {
+	basic := string(ovftest.Basic())
+	for _, c := range []struct{ old, new, want string }{
+		{"<rasd:ResourceSubType>lsilogic<", "<rasd:ResourceSubType>buslogic<", `unknown disk controller "buslogic"`},
+		{"<rasd:ResourceSubType>lsilogic<", "<rasd:ResourceSubType>megaraid<", `unknown disk controller "megaraid" (want pvscsi`},
+		{`ovf:fileRef="file0"`, `ovf:fileRef="nope"`, "has no file in References"},
+		{"<rasd:AllocationUnits>byte * 2^20<", "<rasd:AllocationUnits>hertz * 10^6<", `allocation units "hertz * 10^6"`},
+		{"</VirtualHardwareSection>", `<vmw:Config ovf:required="false" vmw:key="firmware" vmw:value="csm"/></VirtualHardwareSection>`, `firmware "csm"`},
+		{"<rasd:Parent>", "<rasd:Parentx>", "has no Parent controller"},
+	} {
+		desc := strings.Replace(basic, c.old, c.new, 1)
+		if c.old == "<rasd:Parent>" {
+			desc = strings.Replace(desc, "</rasd:Parent>", "</rasd:Parentx>", 1)
+		}
+		if desc == basic {
+			t.Fatalf("%q is not in the fixture", c.old)
+		}
+		if _, err := readMachine(mustDocument(t, []byte(desc))); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v; want %q", c.new, err, c.want)
+		}
+	}
+}
