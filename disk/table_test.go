@@ -180,7 +180,7 @@ func TestProbeRefuses(t *testing.T) {
 		{p("enc.qcow2", disktest.QCOW2{Size: 1 << 20, Crypt: 1}.Bytes()), "encrypted qcow2"},
 		{p("bad.qcow2", disktest.QCOW2{Size: 1 << 20, Incompat: 2}.Bytes()), "marked corrupt"},
 		{p("v4.qcow2", disktest.QCOW2{Size: 1 << 20, Version: 4}.Bytes()), "version 4"},
-		{p("short.qcow2", disktest.QCOW2{Size: 1 << 20, Truncated: true}.Bytes()), "reading the header"},
+		{p("short.qcow2", disktest.QCOW2{Size: 1 << 20, Truncated: true}.Bytes()), "header is truncated (40 bytes)"},
 		{p("zero.qcow2", disktest.QCOW2{}.Bytes()), "not a usable disk size"},
 		{p("old.vmdk", append([]byte("COWD"), make([]byte, 508)...)), "COWD"},
 		{p("noext.vmdk", []byte(disktest.Descriptor("monolithicFlat", "ffffffff"))), "names no extents"},

@@ -80,7 +80,7 @@ func ReadQCOW2Header(r io.ReaderAt) (QCOW2Header, error) {
 		if err == nil || err == io.EOF {
 			err = io.ErrUnexpectedEOF
 		}
-		return QCOW2Header{}, fmt.Errorf("qcow2: reading the header: %w", err)
+		return QCOW2Header{}, fmt.Errorf("qcow2 header is truncated (%d bytes): %w", n, err)
 	}
 	h = h[:n]
 	be := binary.BigEndian
@@ -188,7 +188,7 @@ func (q *QCOW2) checkFeatures(h []byte) error {
 }
 
 func qcowErr(at int64, format string, args ...any) error {
-	return &FormatError{Offset: at, Msg: "qcow2: " + fmt.Sprintf(format, args...)}
+	return &FormatError{Offset: at, Msg: fmt.Sprintf(format, args...), Format: "qcow2"}
 }
 
 // Size is the virtual disk size in bytes.
