@@ -3,7 +3,7 @@
 # 1 GiB of data in 8 MiB chunks, alternately random bytes and text (Go
 # sources from GOROOT), converted in the same run by
 #   qemu   qemu-img convert -O vmdk -o subformat=streamOptimized
-#   ours   vmdk.OpenDisk + WriteStreamOptimized (bench/vmdkconv)
+#   ours   disk.Open + WriteStreamOptimized (bench/vmdkconv)
 #   pp     `packer build` (real Packer, the plugin installed with `packer
 #          plugins install --path`) of null + artifice of the raw disk +
 #          vsphere-ova with a vm {} block, minus the same build without the

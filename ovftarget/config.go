@@ -9,6 +9,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/ovakit/packer-plugin-vsphere-ova/hardware"
 )
 
 // For developers: the post-processor embeds Customization in its Config with
@@ -176,12 +178,12 @@ func (c *Customization) Prepare() []error {
 		}
 	}
 	if c.HardwareVersion != "" {
-		if _, err := parseVMX(c.HardwareVersion); err != nil {
+		if _, err := hardware.ParseVMX(c.HardwareVersion); err != nil {
 			add("hardware_version: %v", err)
 		}
 	}
 	if c.MaxHardwareVersion != "" {
-		if _, err := parseVMX(c.MaxHardwareVersion); err != nil {
+		if _, err := hardware.ParseVMX(c.MaxHardwareVersion); err != nil {
 			add("max_hardware_version: %v", err)
 		}
 	}

@@ -106,7 +106,7 @@ func (s *session) name(local string) xml.Name { return xml.Name{Space: s.ns, Loc
 
 // singleSystem returns the one VirtualSystem the descriptor options go to.
 func (s *session) singleSystem(option string) (*ovf.Element, error) {
-	vs := virtualSystems(s.doc)
+	vs := ovf.VirtualSystems(s.doc)
 	switch len(vs) {
 	case 1:
 		return vs[0], nil

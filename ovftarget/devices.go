@@ -2,10 +2,10 @@ package ovftarget
 
 import (
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 
+	"github.com/ovakit/packer-plugin-vsphere-ova/hardware"
 	"github.com/ovakit/packer-plugin-vsphere-ova/ovf"
 )
 
@@ -23,13 +23,13 @@ func (s *session) removeDevices() error {
 	}
 	removed := map[string]bool{} // InstanceIDs
 	ed := s.doc.Edit()
-	for _, it := range items(s.doc) {
-		if _, ok := types[it.resourceType]; !ok {
+	for _, it := range ovf.Items(s.doc) {
+		if _, ok := types[it.ResourceType]; !ok {
 			continue
 		}
-		ed.Remove(it.elem)
-		removed[it.instanceID] = true
-		for _, hr := range it.hostResource {
+		ed.Remove(it.Elem)
+		removed[it.InstanceID] = true
+		for _, hr := range it.HostResource {
 			if id, ok := fileRefID(hr); ok {
 				s.markDrop(s.hrefOfID(id))
 			}
@@ -53,13 +53,13 @@ func (s *session) hardwareVersion() error {
 	need := hardwareNeeds(s.doc)
 	exact, cap, option := 0, s.rules.maxHardware, fmt.Sprintf("max_hardware_version (default vmx-%d for target %s)", s.rules.maxHardware, s.target)
 	if s.c.HardwareVersion != "" {
-		n, err := parseVMX(s.c.HardwareVersion)
+		n, err := hardware.ParseVMX(s.c.HardwareVersion)
 		if err != nil {
 			return fmt.Errorf("hardware_version: %w", err)
 		}
 		exact, option = n, "hardware_version"
 	} else if s.c.MaxHardwareVersion != "" {
-		n, err := parseVMX(s.c.MaxHardwareVersion)
+		n, err := hardware.ParseVMX(s.c.MaxHardwareVersion)
 		if err != nil {
 			return fmt.Errorf("max_hardware_version: %w", err)
 		}
@@ -69,7 +69,7 @@ func (s *session) hardwareVersion() error {
 		return nil
 	}
 	ed := s.doc.Edit()
-	for _, hw := range hardwareSections(s.doc) {
+	for _, hw := range ovf.AllHardwareSections(s.doc) {
 		sys := hw.Child(s.ns, "System")
 		if sys == nil {
 			continue
@@ -83,21 +83,15 @@ func (s *session) hardwareVersion() error {
 		if vst == nil {
 			continue
 		}
-		families := systemTypes(vst.Text())
+		families := hardware.SystemTypes(vst.Text())
 		var want []string
 		if exact > 0 {
 			if need.version > exact {
 				return fmt.Errorf("%s: vmx-%02d is below vmx-%02d, which the export's %s needs; use vmx-%02d or later, or remove the device", option, exact, need.version, need.what, need.version)
 			}
-			want = []string{fmt.Sprintf("vmx-%02d", exact)}
+			want = []string{hardware.FormatVersion(exact)}
 		} else {
-			highest := 0
-			for _, f := range families {
-				if n, err := parseVMX(f); err == nil && n > highest {
-					highest = n
-				}
-			}
-			if highest <= cap {
+			if hardware.HighestVersion(vst.Text()) <= cap {
 				continue
 			}
 			if need.version > cap {
@@ -116,9 +110,9 @@ func (s *session) hardwareVersion() error {
 // it stay, cap is added, and those above it stay too in list form.
 func capFamilies(families []string, cap int, listForm bool) []string {
 	var low, high []string
-	capName := fmt.Sprintf("vmx-%02d", cap)
+	capName := hardware.FormatVersion(cap)
 	for _, f := range families {
-		n, err := parseVMX(f)
+		n, err := hardware.ParseVMX(f)
 		switch {
 		case err != nil || n < cap:
 			low = append(low, f)
@@ -140,13 +134,13 @@ func (s *session) optionalItems() error {
 		return nil
 	}
 	ed := s.doc.Edit()
-	for _, it := range items(s.doc) {
-		if it.resourceType < 0 {
-			s.warn("hardware item %s has no numeric ResourceType; importers reject it", it.describe())
+	for _, it := range ovf.Items(s.doc) {
+		if it.ResourceType < 0 {
+			s.warn("hardware item %s has no numeric ResourceType; importers reject it", it.Describe())
 			continue
 		}
-		if it.required && !s.rules.optionalTypes[it.resourceType] {
-			ed.SetAttr(it.elem, s.name("required"), "false")
+		if it.Required && !s.rules.optionalTypes[it.ResourceType] {
+			ed.SetAttr(it.Elem, s.name("required"), "false")
 		}
 	}
 	return s.apply(ed)
@@ -159,32 +153,32 @@ func (s *session) storageSubtypes() error {
 	}
 	ed := s.doc.Edit()
 	warnedSATA, warnedNVMe := false, false
-	for _, it := range items(s.doc) {
-		if it.resourceType != 20 {
+	sata, _ := hardware.LookupController(hardware.SATA)
+	nvme, _ := hardware.LookupController(hardware.NVMe)
+	for _, it := range ovf.Items(s.doc) {
+		if it.ResourceType != hardware.TypeOtherStorage {
 			continue
 		}
-		if !isVirtualBoxStorageSubtype(it.subtype) {
-			return fmt.Errorf("target %s: VirtualBox cannot import storage controller %s with subtype %q (ovfreader.cpp reads AHCI, VirtioSCSI and NVMe only); use target vsphere or workstation for this export", s.target, it.describe(), it.subtype)
+		if !isVirtualBoxStorageSubtype(it.SubType) {
+			return fmt.Errorf("target %s: VirtualBox cannot import storage controller %s with subtype %q (ovfreader.cpp reads AHCI, VirtioSCSI and NVMe only); use target vsphere or workstation for this export", s.target, it.Describe(), it.SubType)
 		}
-		switch strings.ToLower(it.subtype) {
-		case "vmware.sata.ahci":
+		switch {
+		case strings.EqualFold(it.SubType, sata.SubType):
 			if s.rules.sataAHCI {
-				ed.SetText(it.child("ResourceSubType"), "AHCI")
+				ed.SetText(it.Child("ResourceSubType"), "AHCI")
 			} else if !warnedSATA {
 				warnedSATA = true
-				s.warn("SATA controller %s keeps subtype vmware.sata.ahci, which vSphere needs; older VirtualBox releases accept only AHCI, so use target virtualbox for them", it.describe())
+				s.warn("SATA controller %s keeps subtype vmware.sata.ahci, which vSphere needs; older VirtualBox releases accept only AHCI, so use target virtualbox for them", it.Describe())
 			}
-		case "vmware.nvme.controller":
+		case strings.EqualFold(it.SubType, nvme.SubType):
 			if !warnedNVMe {
 				warnedNVMe = true
-				s.warn("NVMe controller %s: only VirtualBox releases that read NVMe controllers from OVF import it; older ones stop with \"supported with SATA AHCI controllers only\"", it.describe())
+				s.warn("NVMe controller %s: only VirtualBox releases that read NVMe controllers from OVF import it; older ones stop with \"supported with SATA AHCI controllers only\"", it.Describe())
 			}
 		}
 	}
 	return s.apply(ed)
 }
-
-var unitRE = regexp.MustCompile(`^byte\s*\*\s*2\s*\^\s*([0-9]+)$`)
 
 // memoryUnits rewrites the memory item's AllocationUnits to "byte * 2^20"
 // (with the quantity converted) when VirtualBox would not accept them.
@@ -193,36 +187,26 @@ func (s *session) memoryUnits() error {
 		return nil
 	}
 	ed := s.doc.Edit()
-	for _, it := range items(s.doc) {
-		if it.resourceType != 4 {
+	for _, it := range ovf.Items(s.doc) {
+		if it.ResourceType != hardware.TypeMemory {
 			continue
 		}
-		unitsElem, qtyElem := it.child("AllocationUnits"), it.child("VirtualQuantity")
+		unitsElem, qtyElem := it.Child("AllocationUnits"), it.Child("VirtualQuantity")
 		if unitsElem == nil || qtyElem == nil {
-			return fmt.Errorf("target %s: memory item %s has no AllocationUnits or VirtualQuantity; VirtualBox cannot read its size", s.target, it.describe())
+			return fmt.Errorf("target %s: memory item %s has no AllocationUnits or VirtualQuantity; VirtualBox cannot read its size", s.target, it.Describe())
 		}
 		units := strings.TrimSpace(unitsElem.Text())
 		if _, ok := virtualBoxMemoryUnits[units]; ok {
 			continue
 		}
-		shift := -1
-		if m := unitRE.FindStringSubmatch(units); m != nil {
-			shift, _ = strconv.Atoi(m[1])
-		} else {
-			switch units {
-			case "byte", "bytes":
-				shift = 0
-			case "KiloBytes", "KB", "kilobyte":
-				shift = 10
-			}
-		}
+		shift, uerr := hardware.ParseUnits(units)
 		qty, err := strconv.ParseUint(strings.TrimSpace(qtyElem.Text()), 10, 64)
-		if shift < 0 || shift > 60 || err != nil {
-			return fmt.Errorf("target %s: memory item %s: cannot convert %q %q to megabytes for VirtualBox", s.target, it.describe(), qtyElem.Text(), units)
+		if uerr != nil || shift > 60 || err != nil {
+			return fmt.Errorf("target %s: memory item %s: cannot convert %q %q to megabytes for VirtualBox", s.target, it.Describe(), qtyElem.Text(), units)
 		}
 		bytes := qty << shift
 		mb := (bytes + 1<<20 - 1) >> 20
-		ed.SetText(unitsElem, "byte * 2^20")
+		ed.SetText(unitsElem, hardware.UnitsMiB)
 		ed.SetText(qtyElem, strconv.FormatUint(mb, 10))
 	}
 	return s.apply(ed)
@@ -238,7 +222,7 @@ func (s *session) osID() error {
 		return nil
 	}
 	ed := s.doc.Edit()
-	for _, vs := range virtualSystems(s.doc) {
+	for _, vs := range ovf.VirtualSystems(s.doc) {
 		for _, os := range vs.ChildrenNamed(s.ns, "OperatingSystemSection") {
 			id, _ := ovf.OVFAttr(os, "id")
 			if _, err := strconv.ParseUint(strings.TrimSpace(id), 10, 64); err == nil {

@@ -70,7 +70,7 @@ func (s *session) nvram() error {
 		}
 	}
 	for _, c := range vmwConfigs(s.doc, "ExtraConfig") {
-		k, v := vmwKey(c)
+		k, v := ovf.VMwKey(c)
 		if k != "nvram" {
 			continue
 		}
@@ -82,10 +82,10 @@ func (s *session) nvram() error {
 			s.markDrop(v)
 		}
 	}
-	for _, it := range items(s.doc) {
-		for _, hr := range it.hostResource {
+	for _, it := range ovf.Items(s.doc) {
+		for _, hr := range it.HostResource {
 			if id, ok := fileRefID(hr); ok && ids[id] {
-				ed.Remove(it.elem)
+				ed.Remove(it.Elem)
 				break
 			}
 		}
@@ -100,7 +100,7 @@ func (s *session) hasNVRAM() bool {
 		}
 	}
 	for _, c := range vmwConfigs(s.doc, "ExtraConfig") {
-		if k, _ := vmwKey(c); k == "nvram" {
+		if k, _ := ovf.VMwKey(c); k == "nvram" {
 			return true
 		}
 	}

@@ -286,7 +286,7 @@ func (s *session) transport() error {
 		return nil
 	}
 	ed := s.doc.Edit()
-	for _, hw := range hardwareSections(s.doc) {
+	for _, hw := range ovf.AllHardwareSections(s.doc) {
 		have, _ := ovf.OVFAttr(hw, "transport")
 		var want []string
 		if explicit {

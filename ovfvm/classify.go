@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/ovakit/packer-plugin-vsphere-ova/disk"
 )
 
 // Kind is what an artifact holds.
@@ -43,7 +45,7 @@ type Input struct {
 	VMX *VMX
 	// Disks are the disk images (KindVMX, KindDisks), in the .vmx's order
 	// (bus, then unit) or else in the natural order of their file names.
-	Disks []DiskFile
+	Disks []disk.Info
 	// Ignored are the files that are neither descriptor nor disk, with why.
 	Ignored []IgnoredFile
 }
@@ -66,25 +68,24 @@ var ignoredExt = map[string]string{
 	".iso": "installation media", ".sig": "signature", ".asc": "signature",
 }
 
-// unsupportedDiskExt are disk formats the post-processor does not read.
-var unsupportedDiskExt = map[string]string{
-	".vdi": "VirtualBox VDI", ".vhd": "Hyper-V VHD", ".vhdx": "Hyper-V VHDX",
-	".qed": "QEMU QED", ".hdd": "Parallels", ".hds": "Parallels",
-}
-
 // probedExt are the extensions whose files are probed as disks; so are
-// files without an extension (the qemu builder's default vm_name).
-var probedExt = map[string]bool{".raw": true, ".img": true, ".qcow2": true, ".qcow": true, ".vmdk": true, ".bin": true}
+// files without an extension (the qemu builder's default vm_name). The
+// probe, not the extension, says what a file holds (package disk).
+var probedExt = map[string]bool{
+	".raw": true, ".img": true, ".qcow2": true, ".qcow": true, ".vmdk": true, ".bin": true,
+	".vhd": true, ".vhdx": true, ".vdi": true, ".qed": true, ".hdd": true, ".hds": true,
+}
 
 // Classify looks at an artifact's files and says what they hold: an .ovf
 // (nothing to generate), a .vmx with the VMDKs it attaches, or disk images
-// (raw, qcow2, VMDK, recognized by their first bytes). Other files are
+// (recognized by their first bytes: raw, qcow2, VMDK, and the formats
+// disk.Open reads through qemu-img). Other files are
 // listed in Ignored. It fails, saying which files it saw, when there is
 // nothing to pack, when the set is ambiguous (two .vmx files), or when a
 // disk cannot be used.
 func Classify(files []string) (*Input, error) {
 	in := &Input{}
-	var vmxs, ovas, candidates, unsupported []string
+	var vmxs, ovas, candidates []string
 	for _, f := range files {
 		fi, err := os.Stat(f)
 		if err != nil {
@@ -102,8 +103,6 @@ func Classify(files []string) (*Input, error) {
 			vmxs = append(vmxs, f)
 		case ext == ".ova":
 			ovas = append(ovas, f)
-		case unsupportedDiskExt[ext] != "":
-			unsupported = append(unsupported, f)
 		case ext == "" || probedExt[ext]:
 			candidates = append(candidates, f)
 		default:
@@ -120,10 +119,6 @@ func Classify(files []string) (*Input, error) {
 		return in, nil
 	case len(ovas) > 0:
 		return nil, fmt.Errorf("the artifact is already an OVA (%s) and has no .ovf; use it as it is, or have the builder write an OVF export (for example format = \"ovf\")", strings.Join(ovas, ", "))
-	case len(unsupported) > 0:
-		f := unsupported[0]
-		return nil, fmt.Errorf("artifact file %s is a %s disk, which the vsphere-ova post-processor does not read; convert it to qcow2 or raw (qemu-img convert -O qcow2), or have the builder export an OVF",
-			f, unsupportedDiskExt[extension(f)])
 	case len(vmxs) > 1:
 		return nil, fmt.Errorf("the artifact has %d .vmx files (%s); the vsphere-ova post-processor packs one VM: keep one VM per artifact", len(vmxs), strings.Join(vmxs, ", "))
 	case len(vmxs) == 1:
@@ -143,9 +138,9 @@ func extension(path string) string {
 }
 
 func classifyDisks(in *Input, files, candidates []string) (*Input, error) {
-	var disks []DiskFile
+	var disks []disk.Info
 	for _, f := range candidates {
-		d, err := ProbeDisk(f)
+		d, err := probe(f)
 		if err != nil {
 			if extension(f) == "" {
 				// An extension-less file that is no disk: leave it out.
@@ -170,7 +165,7 @@ func classifyDisks(in *Input, files, candidates []string) (*Input, error) {
 
 // groupExtents removes the files a VMDK descriptor names from the list of
 // disks (they are that disk's extents) and checks they exist.
-func groupExtents(disks []DiskFile) ([]DiskFile, error) {
+func groupExtents(disks []disk.Info) ([]disk.Info, error) {
 	owned := map[string]string{}
 	for _, d := range disks {
 		for _, e := range d.Extents {
@@ -180,17 +175,28 @@ func groupExtents(disks []DiskFile) ([]DiskFile, error) {
 			owned[filepath.Clean(e)] = d.Path
 		}
 	}
-	var out []DiskFile
+	var out []disk.Info
 	for _, d := range disks {
 		if _, ok := owned[filepath.Clean(d.Path)]; ok {
 			continue
 		}
-		if d.Subformat == sparseExtent {
+		if d.Subformat == disk.SparseExtent {
 			return nil, fmt.Errorf("%s is one extent of a split VMDK (no descriptor inside), but no descriptor among the artifact's files names it; add the descriptor .vmdk to the artifact", d.Path)
 		}
 		out = append(out, d)
 	}
 	return out, nil
+}
+
+// probe probes a candidate disk file. A raw image must be a non-zero
+// multiple of 512 bytes: anything else is a file that merely has no
+// header, not a disk.
+func probe(path string) (disk.Info, error) {
+	d, err := disk.Probe(path)
+	if err == nil {
+		err = d.CheckSectors()
+	}
+	return d, err
 }
 
 func listFiles(files []string) string {

@@ -1,18 +1,17 @@
 package ovfvm
 
 import (
-	"encoding/binary"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ovakit/packer-plugin-vsphere-ova/disk"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/disktest"
 )
 
-// Crafted images: just the headers the probe reads, laid out as the format
-// documents define them (qcow2: QEMU docs/interop/qcow2.txt; VMDK: VMware
-// "Virtual Disk Format 5.0"). Real images from qemu-img are checked by
-// TestProbeRealImages.
+// Classify's own tests: what the artifact's files are taken for. What the
+// probe reads from each format is package disk's table test.
 
 func writeFile(t *testing.T, path string, data []byte) string {
 	t.Helper()
@@ -31,80 +30,24 @@ func writeRaw(t *testing.T, path string, size int64) string {
 	return path
 }
 
-type qcow2Opts struct {
-	version   uint32
-	size      uint64
-	backing   string
-	crypt     uint32
-	incompat  uint64
-	truncated bool
-}
+// The crafted images come from disktest, which lays them out as the
+// format documents define them.
+type qcow2Opts = disktest.QCOW2
+
+var descriptorText = disktest.Descriptor
 
 func writeQCOW2(t *testing.T, path string, o qcow2Opts) string {
 	t.Helper()
-	if o.version == 0 {
-		o.version = 3
-	}
-	h := make([]byte, 4096)
-	copy(h, "QFI\xfb")
-	be := binary.BigEndian
-	be.PutUint32(h[4:], o.version)
-	if o.backing != "" {
-		be.PutUint64(h[8:], 1024)
-		be.PutUint32(h[16:], uint32(len(o.backing)))
-		copy(h[1024:], o.backing)
-	}
-	be.PutUint32(h[20:], 16)
-	be.PutUint64(h[24:], o.size)
-	be.PutUint32(h[32:], o.crypt)
-	be.PutUint64(h[72:], o.incompat)
-	be.PutUint32(h[100:], 104)
-	if o.truncated {
-		h = h[:40]
-	}
-	return writeFile(t, path, h)
+	return writeFile(t, path, o.Bytes())
 }
 
 // writeSparse writes a KDMV header; desc, when set, is embedded at sector 1.
 func writeSparse(t *testing.T, path string, capacitySectors uint64, desc string) string {
 	t.Helper()
-	return writeFile(t, path, sparseHeader(capacitySectors, desc))
+	return writeFile(t, path, disktest.SparseVMDK(capacitySectors, desc))
 }
 
-// sparseHeader is a streamOptimized-style header (version 3, compressed,
-// markers, grain directory at the end) and the embedded descriptor, as far
-// as ProbeDisk reads: no grains, no directory.
-func sparseHeader(capacitySectors uint64, desc string) []byte {
-	h := make([]byte, 1024+len(desc))
-	copy(h, "KDMV")
-	le := binary.LittleEndian
-	le.PutUint32(h[4:], 3)
-	le.PutUint32(h[8:], 0x30001)
-	le.PutUint64(h[12:], capacitySectors)
-	le.PutUint64(h[20:], 128)
-	le.PutUint32(h[44:], 512)        // grain table entries
-	le.PutUint64(h[56:], ^uint64(0)) // grain directory at the end
-	copy(h[73:], "\n \r\n")
-	le.PutUint16(h[77:], 1) // DEFLATE
-	if desc != "" {
-		le.PutUint64(h[28:], 1)
-		le.PutUint64(h[36:], uint64(len(desc)+511)/512)
-		copy(h[512:], desc)
-	}
-	return h
-}
-
-func descriptorText(createType, parentCID string, extents ...string) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "# Disk DescriptorFile\nversion=1\nCID=fffffffe\nparentCID=%s\ncreateType=%q\n\n# Extent description\n", parentCID, createType)
-	for _, e := range extents {
-		b.WriteString(e + "\n")
-	}
-	b.WriteString("\n# The Disk Data Base\n#DDB\n\nddb.adapterType = \"lsilogic\"\nddb.virtualHWVersion = \"4\"\n")
-	return b.String()
-}
-
-func paths(ds []DiskFile) []string {
+func paths(ds []disk.Info) []string {
 	var out []string
 	for _, d := range ds {
 		out = append(out, filepath.Base(d.Path))
@@ -126,7 +69,7 @@ func TestClassifyQemuOutput(t *testing.T) {
 	dir := t.TempDir()
 	var files []string
 	for _, n := range []string{"packer-web-10", "packer-web-2", "packer-web", "packer-web-1"} {
-		files = append(files, writeQCOW2(t, filepath.Join(dir, n), qcow2Opts{size: 8 << 30}))
+		files = append(files, writeQCOW2(t, filepath.Join(dir, n), qcow2Opts{Size: 8 << 30}))
 	}
 	files = append(files, writeFile(t, filepath.Join(dir, "efivars.fd"), make([]byte, 131072)))
 	in, err := Classify(files)
@@ -137,7 +80,7 @@ func TestClassifyQemuOutput(t *testing.T) {
 		t.Fatalf("kind %v disks %v; want the four qcow2 images in natural order", in.Kind, paths(in.Disks))
 	}
 	for _, d := range in.Disks {
-		if d.Format != FormatQCOW2 || d.Subformat != "v3" || d.Capacity != 8<<30 || d.Backing != "" {
+		if d.Format != disk.FormatQCOW2 || d.Subformat != "v3" || d.Capacity != 8<<30 || d.Backing != "" {
 			t.Errorf("%s: %+v", d.Path, d)
 		}
 	}
@@ -163,7 +106,7 @@ func TestClassifyRawAndDottedNames(t *testing.T) {
 		t.Errorf("disks %s", got)
 	}
 	for _, d := range in.Disks {
-		if d.Format != FormatRaw {
+		if d.Format != disk.FormatRaw {
 			t.Errorf("%s: format %s", d.Path, d.Format)
 		}
 	}
@@ -204,7 +147,7 @@ func TestClassifyVMwareISOOutput(t *testing.T) {
 		t.Fatalf("disks %s; want the .vmx's order", got)
 	}
 	d0, d1 := in.Disks[0], in.Disks[1]
-	if d0.Format != FormatVMDK || d0.Subformat != "twoGbMaxExtentSparse" || d0.Capacity != (4192256+2048)*512 || len(d0.Extents) != 2 {
+	if d0.Format != disk.FormatVMDK || d0.Subformat != "twoGbMaxExtentSparse" || d0.Capacity != (4192256+2048)*512 || len(d0.Extents) != 2 {
 		t.Errorf("split disk %+v", d0)
 	}
 	if d1.Subformat != "monolithicSparse" || d1.Capacity != 2097152*512 || d1.StreamOptimized() {
@@ -246,14 +189,14 @@ func TestClassifyErrors(t *testing.T) {
 		{[]string{p("missing.raw")}, "artifact file " + p("missing.raw")},
 		{[]string{writeFile(t, p("a.vmx"), nil), writeFile(t, p("b.vmx"), nil)}, "2 .vmx files"},
 		{[]string{writeFile(t, p("vm.ova"), []byte("tar"))}, "already an OVA"},
-		{[]string{raw, writeFile(t, p("vm.vdi"), []byte("vdi"))}, "VirtualBox VDI disk"},
+		{[]string{raw, writeFile(t, p("vm.vdi"), []byte("vdi"))}, "3 bytes is not a raw disk image"},
 		{[]string{writeRaw(t, p("odd.img"), 1000)}, "not a raw disk image"},
 		{[]string{writeFile(t, p("empty.raw"), nil)}, "0 bytes is not a raw disk image"},
-		{[]string{writeQCOW2(t, p("enc.qcow2"), qcow2Opts{size: 1 << 20, crypt: 1})}, "encrypted qcow2"},
-		{[]string{writeQCOW2(t, p("bad.qcow2"), qcow2Opts{size: 1 << 20, incompat: 2})}, "marked corrupt"},
-		{[]string{writeQCOW2(t, p("v4.qcow2"), qcow2Opts{size: 1 << 20, version: 4})}, "qcow2 version 4"},
-		{[]string{writeQCOW2(t, p("short.qcow2"), qcow2Opts{size: 1 << 20, truncated: true})}, "truncated"},
-		{[]string{writeQCOW2(t, p("zero.qcow2"), qcow2Opts{size: 0})}, "not a usable disk size"},
+		{[]string{writeQCOW2(t, p("enc.qcow2"), qcow2Opts{Size: 1 << 20, Crypt: 1})}, "encrypted qcow2"},
+		{[]string{writeQCOW2(t, p("bad.qcow2"), qcow2Opts{Size: 1 << 20, Incompat: 2})}, "marked corrupt"},
+		{[]string{writeQCOW2(t, p("v4.qcow2"), qcow2Opts{Size: 1 << 20, Version: 4})}, "malformed qcow2 at byte offset 4: version 4"},
+		{[]string{writeQCOW2(t, p("short.qcow2"), qcow2Opts{Size: 1 << 20, Truncated: true})}, "qcow2 header is truncated"},
+		{[]string{writeQCOW2(t, p("zero.qcow2"), qcow2Opts{Size: 0})}, "not a usable disk size"},
 		{[]string{writeFile(t, p("old.vmdk"), append([]byte("COWD"), make([]byte, 508)...))}, "COWD"},
 		{[]string{writeSparse(t, p("orphan-s001.vmdk"), 2048, "")}, "one extent of a split VMDK"},
 		{[]string{writeFile(t, p("split.vmdk"), []byte(descriptorText("twoGbMaxExtentSparse", "ffffffff", `RW 2048 SPARSE "gone-s001.vmdk"`)))}, "gone-s001.vmdk, which is missing"},
@@ -271,29 +214,12 @@ func TestClassifyErrors(t *testing.T) {
 	}
 }
 
-func toDisks(files []string) []DiskFile {
-	var d []DiskFile
+func toDisks(files []string) []disk.Info {
+	var d []disk.Info
 	for _, f := range files {
-		d = append(d, DiskFile{Path: f})
+		d = append(d, disk.Info{Path: f})
 	}
 	return d
-}
-
-func TestProbeDifferencingDisks(t *testing.T) {
-	dir := t.TempDir()
-	q, err := ProbeDisk(writeQCOW2(t, filepath.Join(dir, "overlay.qcow2"), qcow2Opts{size: 1 << 30, backing: "/images/base.qcow2"}))
-	if err != nil || q.Backing != "/images/base.qcow2" {
-		t.Errorf("qcow2 overlay: %+v %v", q, err)
-	}
-	v, err := ProbeDisk(writeSparse(t, filepath.Join(dir, "delta.vmdk"), 2048,
-		descriptorText("monolithicSparse", "1234abcd", `RW 2048 SPARSE "delta.vmdk"`)+"parentFileNameHint=\"base.vmdk\"\n"))
-	if err != nil || v.Backing != "base.vmdk" || v.StreamOptimized() {
-		t.Errorf("VMDK delta: %+v %v", v, err)
-	}
-	s, err := ProbeDisk(writeSparse(t, filepath.Join(dir, "so.vmdk"), 4096, descriptorText("streamOptimized", "ffffffff", `RW 4096 SPARSE "so.vmdk"`)))
-	if err != nil || !s.StreamOptimized() || s.Capacity != 4096*512 {
-		t.Errorf("streamOptimized: %+v %v", s, err)
-	}
 }
 
 func TestNaturalOrder(t *testing.T) {

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/ovakit/packer-plugin-vsphere-ova/hardware"
 )
 
 // For developers: the post-processor holds Config as a `vm` block
@@ -115,8 +117,8 @@ const (
 
 // Adapter values.
 const (
-	AdapterVMXNET3 = "vmxnet3"
-	AdapterE1000E  = "e1000e"
+	AdapterVMXNET3 = hardware.VMXNET3
+	AdapterE1000E  = hardware.E1000E
 )
 
 // Prepare checks every option that is set and returns one error per
@@ -163,14 +165,14 @@ func (c *Config) Prepare() []error {
 	}
 	hw := 0
 	if c.HardwareVersion != "" {
-		n, err := ParseHardwareVersion(c.HardwareVersion)
+		n, err := hardware.ParseVMX(c.HardwareVersion)
 		if err != nil {
 			add("hardware_version: %v", err)
 		}
 		hw = n
 	}
 	if c.DiskController != "" {
-		if _, ok := controllers[strings.ToLower(c.DiskController)]; !ok {
+		if _, ok := lookupDiskController(c.DiskController); !ok {
 			add("disk_controller: %q is not one of %s", c.DiskController, controllerNames())
 		}
 	}

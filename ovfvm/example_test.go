@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/ovakit/packer-plugin-vsphere-ova/disk"
 	"github.com/ovakit/packer-plugin-vsphere-ova/ovfvm"
 )
 
@@ -48,6 +49,6 @@ func Example() {
 	_ = os.WriteFile(plan.VM.Name+".ovf", descriptor, 0o644) // then ovftarget.Customize per target, and pack
 }
 
-func convert(d ovfvm.DiskFile, href string) (size, capacity, populated int64) {
+func convert(d disk.Info, href string) (size, capacity, populated int64) {
 	return 0, d.Capacity, 0
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/ovakit/packer-plugin-vsphere-ova/ovf"
+
+	"github.com/ovakit/packer-plugin-vsphere-ova/hardware"
 )
 
 // Disk is one converted disk as it will sit in the OVA.
@@ -88,9 +90,9 @@ func checkDisks(disks []Disk, v vm) error {
 	if len(disks) == 0 {
 		return errors.New("ovfvm: no disks to describe; the OVA needs at least one disk")
 	}
-	if max := len(v.controller.units); len(disks) > max {
+	if max := len(v.controller.Units); len(disks) > max {
 		return fmt.Errorf("vm.disk_controller: %d disks do not fit on one %s, which takes %d; use fewer disks (vm.disks selects them) or another disk_controller",
-			len(disks), v.controller.what, max)
+			len(disks), v.controller.What, max)
 	}
 	seen := map[string]int{}
 	for i, d := range disks {
@@ -135,7 +137,7 @@ func envelope(v vm, disks []Disk) *node {
 		refs.add(el("File").attr("ovf:href", d.Href).attr("ovf:id", fileID).attr("ovf:size", itoa64(d.Size)))
 		disk := el("Disk").
 			attr("ovf:capacity", itoa64(d.Capacity)).
-			attr("ovf:capacityAllocationUnits", "byte").
+			attr("ovf:capacityAllocationUnits", hardware.UnitsByte).
 			attr("ovf:diskId", diskID).
 			attr("ovf:fileRef", fileID).
 			attr("ovf:format", StreamOptimizedFormat)

@@ -48,7 +48,7 @@ type want struct {
 	videoKB             int64
 }
 
-func disk(href string, size, capacity, populated int64) Disk {
+func diskOf(href string, size, capacity, populated int64) Disk {
 	return Disk{Href: href, Size: size, Capacity: capacity, PopulatedSize: populated}
 }
 
@@ -57,7 +57,7 @@ func genCases() []genCase {
 		{
 			name:  "defaults",
 			cfg:   Config{Name: "plain"},
-			disks: []Disk{disk("plain-disk-0.vmdk", 123456, 10<<30, 3<<20)},
+			disks: []Disk{diskOf("plain-disk-0.vmdk", 123456, 10<<30, 3<<20)},
 			want: want{cpus: 2, cores: 1, memory: 2048, firmware: "bios", osType: "otherLinux64Guest", cim: 101,
 				hw: "vmx-14", controller: "ParaVirtualSCSIController", subtype: "VirtualSCSI", resourceType: 6,
 				nics: []string{"VirtualVmxnet3"}, networks: []string{"VM Network"}, videoKB: 4096},
@@ -67,7 +67,7 @@ func genCases() []genCase {
 			cfg: Config{Name: "appliance", CPUs: 4, CoresPerSocket: 2, Memory: 4096, Firmware: "efi", SecureBoot: boolp(true),
 				OSType: "debian12_64Guest", HardwareVersion: "vmx-19", DiskController: "nvme",
 				Networks: []Network{{Name: "VM Network", Adapter: "vmxnet3"}, {Name: "Lab & \"Test\" <net>", Adapter: "e1000e"}}},
-			disks: []Disk{disk("appliance-disk-0.vmdk", 5555, 8<<30, 1<<30), disk("appliance-disk-1.vmdk", 4444, 1<<30, 0)},
+			disks: []Disk{diskOf("appliance-disk-0.vmdk", 5555, 8<<30, 1<<30), diskOf("appliance-disk-1.vmdk", 4444, 1<<30, 0)},
 			want: want{cpus: 4, cores: 2, memory: 4096, firmware: "efi", secureBoot: true, osType: "debian12_64Guest", cim: 96, osVersion: "12",
 				hw: "vmx-19", controller: "VirtualNVMEController", subtype: "vmware.nvme.controller", resourceType: 20,
 				nics: []string{"VirtualVmxnet3", "VirtualE1000e"}, networks: []string{"VM Network", "Lab & \"Test\" <net>"}, videoKB: 8192},
@@ -75,7 +75,7 @@ func genCases() []genCase {
 		{
 			name:  "efi-lsilogic",
 			cfg:   Config{Name: "ubu", Firmware: "efi", OSType: "ubuntu64Guest", DiskController: "lsilogic", Memory: 1024, CPUs: 1},
-			disks: []Disk{disk("ubu-disk-0.vmdk", 999, 20<<30, 5<<30)},
+			disks: []Disk{diskOf("ubu-disk-0.vmdk", 999, 20<<30, 5<<30)},
 			want: want{cpus: 1, cores: 1, memory: 1024, firmware: "efi", osType: "ubuntu64Guest", cim: 94,
 				hw: "vmx-14", controller: "VirtualLsiLogicController", subtype: "lsilogic", resourceType: 6,
 				nics: []string{"VirtualVmxnet3"}, networks: []string{"VM Network"}, videoKB: 8192},
@@ -84,7 +84,7 @@ func genCases() []genCase {
 			name: "sata-windows-e1000e",
 			cfg: Config{Name: "win", OSType: "windows2019srv_64Guest", DiskController: "sata", Memory: 8192, CPUs: 8, CoresPerSocket: 4,
 				Networks: []Network{{Adapter: "e1000e"}, {Name: "Backup", Adapter: "e1000e"}}},
-			disks: []Disk{disk("win-disk-0.vmdk", 7777, 40<<30, 9<<30), disk("win-disk-1.vmdk", 512, 512, 0)},
+			disks: []Disk{diskOf("win-disk-0.vmdk", 7777, 40<<30, 9<<30), diskOf("win-disk-1.vmdk", 512, 512, 0)},
 			want: want{cpus: 8, cores: 4, memory: 8192, firmware: "bios", osType: "windows2019srv_64Guest", cim: 112,
 				hw: "vmx-14", controller: "VirtualAHCIController", subtype: "vmware.sata.ahci", resourceType: 20,
 				nics: []string{"VirtualE1000e", "VirtualE1000e"}, networks: []string{"VM Network", "Backup"}, videoKB: 4096},
@@ -293,8 +293,8 @@ func checkConfigSpec(t *testing.T, spec types.VirtualMachineConfigSpec, c genCas
 		if d.CapacityInBytes != c.disks[i].Capacity {
 			t.Errorf("disk %d capacity %d; want %d", i, d.CapacityInBytes, c.disks[i].Capacity)
 		}
-		if d.UnitNumber == nil || *d.UnitNumber != int32(c.cfg.resolved().controller.units[i]) {
-			t.Errorf("disk %d unit %v; want %d", i, d.UnitNumber, c.cfg.resolved().controller.units[i])
+		if d.UnitNumber == nil || *d.UnitNumber != int32(c.cfg.resolved().controller.Units[i]) {
+			t.Errorf("disk %d unit %v; want %d", i, d.UnitNumber, c.cfg.resolved().controller.Units[i])
 		}
 	}
 }

@@ -2,100 +2,36 @@ package ovfvm
 
 import (
 	"fmt"
-	"regexp"
-	"strconv"
 	"strings"
+
+	"github.com/ovakit/packer-plugin-vsphere-ova/hardware"
 )
 
-// Controller values for disk_controller.
+// Controller values for disk_controller: the catalog's names of the
+// controllers a vSphere export offers for new disks.
 const (
-	ControllerPVSCSI   = "pvscsi"
-	ControllerLSILogic = "lsilogic"
-	ControllerSATA     = "sata"
-	ControllerNVMe     = "nvme"
+	ControllerPVSCSI   = hardware.PVSCSI
+	ControllerLSILogic = hardware.LSILogic
+	ControllerSATA     = hardware.SATA
+	ControllerNVMe     = hardware.NVMe
 )
 
-// controller is how a vSphere export writes a disk controller item, as
-// seen in vCenter 7/8 exports (govmomi ovf/fixtures/external: SimpleVm,
-// VM_with_nvram, win19; internal/testkit/ovftest/testdata/efi.ovf) and in
-// ovftool's CIM mapping (ResourceType from DSP1041 /
-// CIM_ResourceAllocationSettingData: 6 Parallel SCSI HBA, 20 Other storage
-// device).
-type controller struct {
-	resourceType int
-	subtype      string
-	description  string // rasd:Description
-	label        string // rasd:ElementName prefix, "<label> 0"
-	// units are the AddressOnParent values a disk may take, in order.
-	units []int
-	// minHW is the lowest hardware version with this controller (VMware KB
-	// 1003746 "Virtual machine hardware versions").
-	minHW int
-	what  string
-}
+// diskControllers are the values disk_controller takes.
+var diskControllers = []string{ControllerPVSCSI, ControllerLSILogic, ControllerSATA, ControllerNVMe}
 
-// scsiUnits skips unit 7, which the SCSI controller itself holds (vSphere:
-// "SCSI controller ... unit number 7 is reserved").
-var scsiUnits = []int{0, 1, 2, 3, 4, 5, 6, 8, 9, 10, 11, 12, 13, 14, 15}
-
-func seq(n int) []int {
-	s := make([]int, n)
-	for i := range s {
-		s[i] = i
+// lookupDiskController returns the catalog entry of a disk_controller value.
+func lookupDiskController(name string) (hardware.Controller, bool) {
+	n := strings.ToLower(name)
+	for _, c := range diskControllers {
+		if n == c {
+			return hardware.LookupController(c)
+		}
 	}
-	return s
-}
-
-var controllers = map[string]controller{
-	// ESX 4.0 introduced PVSCSI (hardware version 7).
-	ControllerPVSCSI:   {6, "VirtualSCSI", "SCSI Controller", "SCSI controller", scsiUnits, 7, "VMware Paravirtual SCSI controller"},
-	ControllerLSILogic: {6, "lsilogic", "SCSI Controller", "SCSI controller", scsiUnits, 4, "LSI Logic SCSI controller"},
-	// SATA AHCI: ESXi 5.5 (vmx-10), 30 devices per controller.
-	ControllerSATA: {20, "vmware.sata.ahci", "SATA Controller", "SATA controller", seq(30), 10, "SATA (AHCI) controller"},
-	// NVMe: ESXi 6.5 (vmx-13), 15 namespaces per controller before vSphere
-	// 8.0 U2 raised it, so 15 is what every importer takes.
-	ControllerNVMe: {20, "vmware.nvme.controller", "NVME Controller", "NVME controller", seq(15), 13, "NVMe controller"},
+	return hardware.Controller{}, false
 }
 
 func controllerNames() string {
 	return fmt.Sprintf("%q, %q, %q or %q", ControllerPVSCSI, ControllerLSILogic, ControllerSATA, ControllerNVMe)
-}
-
-// adapter is how a vSphere export writes a network adapter's subtype.
-type adapter struct {
-	subtype string // rasd:ResourceSubType, also the Description's first word
-	minHW   int
-	what    string
-}
-
-var adapters = map[string]adapter{
-	AdapterVMXNET3: {"VmxNet3", 7, "VMXNET3 network adapter"}, // ESX 4.0
-	AdapterE1000E:  {"E1000e", 8, "E1000e network adapter"},   // ESXi 5.0
-}
-
-// Lowest hardware versions for firmware settings (vSphere "Hardware
-// Features Available with Virtual Machine Compatibility Settings"): EFI
-// came with ESXi 5.0 (vmx-8), UEFI Secure Boot with ESXi 6.5 (vmx-13).
-const (
-	minHWEFI        = 8
-	minHWSecureBoot = 13
-	minHW           = 4 // the lowest family OVF exports name
-)
-
-var vmxRE = regexp.MustCompile(`^vmx-0*([0-9]{1,3})$`)
-
-// ParseHardwareVersion reads `vmx-N` (vSphere writes both vmx-07 and
-// vmx-21) and returns N.
-func ParseHardwareVersion(s string) (int, error) {
-	m := vmxRE.FindStringSubmatch(strings.TrimSpace(s))
-	if m == nil {
-		return 0, fmt.Errorf("%q is not a VMware hardware version; write vmx-N, for example %s", s, DefaultHardwareVersion)
-	}
-	n, _ := strconv.Atoi(m[1])
-	if n < minHW {
-		return 0, fmt.Errorf("%q: hardware versions below vmx-%d cannot be written to OVF", s, minHW)
-	}
-	return n, nil
 }
 
 // vm is a Config with every option resolved.
@@ -108,7 +44,7 @@ type vm struct {
 	guest          guestOS
 	hwVersion      int
 	controllerName string
-	controller     controller
+	controller     hardware.Controller
 	networks       []Network
 }
 
@@ -147,12 +83,12 @@ func (c *Config) resolved() vm {
 	if hw == "" {
 		hw = DefaultHardwareVersion
 	}
-	v.hwVersion, _ = ParseHardwareVersion(hw)
+	v.hwVersion, _ = hardware.ParseVMX(hw)
 	v.controllerName = strings.ToLower(c.DiskController)
 	if v.controllerName == "" {
 		v.controllerName = DefaultDiskController
 	}
-	v.controller = controllers[v.controllerName]
+	v.controller, _ = lookupDiskController(v.controllerName)
 	if len(c.Networks) == 0 {
 		v.networks = []Network{{}}
 	} else {
@@ -173,21 +109,21 @@ func (c *Config) resolved() vm {
 // minHardwareVersion returns the lowest hardware version the VM's devices
 // and firmware settings need, and what needs it.
 func (v vm) minHardwareVersion() (int, string) {
-	version, what := v.controller.minHW, fmt.Sprintf("disk_controller %q (%s)", v.controllerName, v.controller.what)
+	version, what := v.controller.MinVersion, fmt.Sprintf("disk_controller %q (%s)", v.controllerName, v.controller.What)
 	need := func(n int, w string) {
 		if n > version {
 			version, what = n, w
 		}
 	}
 	for i, n := range v.networks {
-		a := adapters[n.Adapter]
-		need(a.minHW, fmt.Sprintf("network[%d] adapter %q (%s)", i, n.Adapter, a.what))
+		a, _ := hardware.LookupNIC(n.Adapter)
+		need(a.MinVersion, fmt.Sprintf("network[%d] adapter %q (%s)", i, n.Adapter, a.What))
 	}
 	if v.firmware == FirmwareEFI {
-		need(minHWEFI, `firmware "efi"`)
+		need(hardware.MinVersionEFI, `firmware "efi"`)
 	}
 	if v.secureBoot {
-		need(minHWSecureBoot, "secure_boot (UEFI Secure Boot)")
+		need(hardware.MinVersionSecureBoot, "secure_boot (UEFI Secure Boot)")
 	}
 	return version, what
 }
@@ -196,7 +132,7 @@ func (v vm) minHardwareVersion() (int, string) {
 // setting of the VM needs, naming the highest such need.
 func (v vm) checkHardwareVersion(hw int) error {
 	if need, what := v.minHardwareVersion(); need > hw {
-		return fmt.Errorf("vmx-%02d is below vmx-%02d, which %s needs; use vmx-%02d or later", hw, need, what, need)
+		return fmt.Errorf("%s is below %s, which %s needs; use %s or later", hardware.FormatVersion(hw), hardware.FormatVersion(need), what, hardware.FormatVersion(need))
 	}
 	return nil
 }

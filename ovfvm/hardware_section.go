@@ -3,6 +3,8 @@ package ovfvm
 import (
 	"fmt"
 	"strconv"
+
+	"github.com/ovakit/packer-plugin-vsphere-ova/hardware"
 )
 
 // hardwareSection writes the VirtualHardwareSection in the item order of
@@ -17,13 +19,13 @@ func hardwareSection(v vm, ndisks int) *node {
 		textEl("vssd:ElementName", "Virtual Hardware Family"),
 		textEl("vssd:InstanceID", "0"),
 		textEl("vssd:VirtualSystemIdentifier", v.name),
-		textEl("vssd:VirtualSystemType", fmt.Sprintf("vmx-%02d", v.hwVersion)),
+		textEl("vssd:VirtualSystemType", hardware.FormatVersion(v.hwVersion)),
 	))
 	id := 0
 	next := func() string { id++; return strconv.Itoa(id) }
 
 	hw.add(item(
-		textEl("rasd:AllocationUnits", "hertz * 10^6"),
+		textEl("rasd:AllocationUnits", hardware.UnitsMHz),
 		textEl("rasd:Description", "Number of Virtual CPUs"),
 		textEl("rasd:ElementName", fmt.Sprintf("%d virtual CPU(s)", v.cpus)),
 		textEl("rasd:InstanceID", next()),
@@ -32,7 +34,7 @@ func hardwareSection(v vm, ndisks int) *node {
 		textEl("vmw:CoresPerSocket", strconv.Itoa(v.cores)).attr("ovf:required", "false"),
 	))
 	hw.add(item(
-		textEl("rasd:AllocationUnits", "byte * 2^20"),
+		textEl("rasd:AllocationUnits", hardware.UnitsMiB),
 		textEl("rasd:Description", "Memory Size"),
 		textEl("rasd:ElementName", fmt.Sprintf("%dMB of memory", v.memory)),
 		textEl("rasd:InstanceID", next()),
@@ -44,11 +46,11 @@ func hardwareSection(v vm, ndisks int) *node {
 	controllerID := next()
 	hw.add(item(
 		textEl("rasd:Address", "0"),
-		textEl("rasd:Description", c.description),
-		textEl("rasd:ElementName", c.label+" 0"),
+		textEl("rasd:Description", c.Description),
+		textEl("rasd:ElementName", c.Label+" 0"),
 		textEl("rasd:InstanceID", controllerID),
-		textEl("rasd:ResourceSubType", c.subtype),
-		textEl("rasd:ResourceType", strconv.Itoa(c.resourceType)),
+		textEl("rasd:ResourceSubType", c.SubType),
+		textEl("rasd:ResourceType", strconv.Itoa(c.ResourceType)),
 	))
 	// Every vSphere VM has the chipset's two IDE controllers, and its
 	// export lists them even when nothing is attached.
@@ -90,7 +92,7 @@ func hardwareSection(v vm, ndisks int) *node {
 
 	for i := 0; i < ndisks; i++ {
 		hw.add(item(
-			textEl("rasd:AddressOnParent", strconv.Itoa(c.units[i])),
+			textEl("rasd:AddressOnParent", strconv.Itoa(c.Units[i])),
 			textEl("rasd:ElementName", fmt.Sprintf("Hard disk %d", i+1)),
 			textEl("rasd:HostResource", fmt.Sprintf("ovf:/disk/vmdisk%d", i+1)),
 			textEl("rasd:InstanceID", next()),
@@ -100,7 +102,8 @@ func hardwareSection(v vm, ndisks int) *node {
 		))
 	}
 	for i, n := range v.networks {
-		sub := adapters[n.Adapter].subtype
+		nic, _ := hardware.LookupNIC(n.Adapter)
+		sub := nic.SubType
 		// vCenter numbers NICs' AddressOnParent from 7 (its PCI slot
 		// order); "Network adapter N" counts from 1.
 		hw.add(item(

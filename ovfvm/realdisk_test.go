@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/ovakit/packer-plugin-vsphere-ova/disk"
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/testenv"
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/virtv2v"
 )
@@ -37,7 +38,7 @@ func realDisks(t *testing.T, dir string, hrefs ...string) []Disk {
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("qemu-img convert: %v\n%s", err, out)
 		}
-		d, err := ProbeDisk(dst)
+		d, err := disk.Probe(dst)
 		if err != nil {
 			t.Fatal(err)
 		}

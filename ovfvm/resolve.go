@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+
+	"github.com/ovakit/packer-plugin-vsphere-ova/disk"
+	"github.com/ovakit/packer-plugin-vsphere-ova/hardware"
 )
 
 // Plan is what to generate for an artifact without an OVF.
@@ -15,7 +18,7 @@ type Plan struct {
 	VM Config
 	// Disks are the artifact's disks the OVA carries, in the order the VM
 	// sees them: vm.disks, else Input's order.
-	Disks []DiskFile
+	Disks []disk.Info
 	// Notes say, for the build log, where values came from and what could
 	// not be carried over from the .vmx.
 	Notes []string
@@ -58,7 +61,7 @@ func (c *Config) Resolve(in *Input) (*Plan, error) {
 // orderDisks applies vm.disks: each entry names one found disk by path or
 // by file name; the result holds those disks in that order. With no
 // entries, found is returned as it is.
-func orderDisks(found []DiskFile, names []string) (ordered, left []DiskFile, err error) {
+func orderDisks(found []disk.Info, names []string) (ordered, left []disk.Info, err error) {
 	if len(found) == 0 {
 		return nil, nil, errors.New("ovfvm: the artifact has no disks")
 	}
@@ -119,6 +122,6 @@ func (c *Config) Summary() string {
 	for _, n := range v.networks {
 		nics = append(nics, fmt.Sprintf("%s on %q", n.Adapter, n.Name))
 	}
-	return fmt.Sprintf("%q: %d vCPUs (%d per socket), %d MiB, %s, %s (CIM OS %d), vmx-%02d, %s, NICs: %s",
-		v.name, v.cpus, v.cores, v.memory, fw, v.guest.id, v.guest.cim, v.hwVersion, v.controllerName, strings.Join(nics, ", "))
+	return fmt.Sprintf("%q: %d vCPUs (%d per socket), %d MiB, %s, %s (CIM OS %d), %s, %s, NICs: %s",
+		v.name, v.cpus, v.cores, v.memory, fw, v.guest.id, v.guest.cim, hardware.FormatVersion(v.hwVersion), v.controllerName, strings.Join(nics, ", "))
 }

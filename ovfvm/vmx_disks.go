@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/ovakit/packer-plugin-vsphere-ova/disk"
 )
 
 // vmxDisk is a hard disk a .vmx attaches: <bus><n>:<unit>.fileName.
@@ -99,14 +101,14 @@ func classifyVMX(in *Input, vmxPath string, candidates []string) (*Input, error)
 		if !ok {
 			return nil, fmt.Errorf("%s attaches %s as %s, which is not among the artifact's files (%s)", vmxPath, a.fileName, a.slot(), strings.Join(candidates, ", "))
 		}
-		d, err := ProbeDisk(file)
+		d, err := probe(file)
 		if err != nil {
 			return nil, fmt.Errorf("disk %s of %s: %w", a.slot(), vmxPath, err)
 		}
-		if d.Subformat == sparseExtent {
+		if d.Subformat == disk.SparseExtent {
 			return nil, fmt.Errorf("%s attaches %s as %s, but that file is one extent of a split VMDK, not a disk", vmxPath, a.fileName, a.slot())
 		}
-		if _, err := groupExtents([]DiskFile{d}); err != nil {
+		if _, err := groupExtents([]disk.Info{d}); err != nil {
 			return nil, err
 		}
 		used[file] = true

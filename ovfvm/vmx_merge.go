@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/ovakit/packer-plugin-vsphere-ova/hardware"
 )
 
 // mergeVMX fills the options c leaves unset from the .vmx, as the VM was
@@ -109,8 +111,8 @@ func (c *Config) mergeVMX(v *VMX) []string {
 		if n, ok, err := v.Int("virtualHW.version"); err != nil {
 			skip("%v; kept the default", err)
 		} else if ok {
-			hw := fmt.Sprintf("vmx-%02d", n)
-			if _, err := ParseHardwareVersion(hw); err == nil {
+			hw := hardware.FormatVersion(n)
+			if _, err := hardware.ParseVMX(hw); err == nil {
 				c.HardwareVersion, hwFromVMX = hw, hw
 				took("hardware_version", hw, "virtualHW.version")
 			}
@@ -127,17 +129,14 @@ func (c *Config) mergeVMX(v *VMX) []string {
 	if hwFromVMX != "" {
 		have := mustHW(hwFromVMX)
 		if need, what := c.resolved().minHardwareVersion(); need > have {
-			c.HardwareVersion = fmt.Sprintf("vmx-%02d", need)
+			c.HardwareVersion = hardware.FormatVersion(need)
 			skip("virtualHW.version %d is below vmx-%02d, which %s needs; wrote vmx-%02d", have, need, what, need)
 		}
 	}
 	return notes
 }
 
-func mustHW(s string) int { n, _ := ParseHardwareVersion(s); return n }
-
-// scsiDevs maps scsiN.virtualDev to disk_controller.
-var scsiDevs = map[string]string{"pvscsi": ControllerPVSCSI, "lsilogic": ControllerLSILogic}
+func mustHW(s string) int { n, _ := hardware.ParseVMX(s); return n }
 
 // mergeController takes the bus of the .vmx's first disk.
 func (c *Config) mergeController(v *VMX, src string) []string {
@@ -156,7 +155,9 @@ func (c *Config) mergeController(v *VMX, src string) []string {
 		return []string{fmt.Sprintf("disk_controller = %q: the first disk (%s) is on IDE, which vSphere exports do not offer for new disks; SATA is the closest (the guest needs the ahci driver) - set vm.disk_controller to choose (%s)", ControllerSATA, d.slot(), src)}
 	}
 	dev, ok := v.Get(key)
-	if ctrl, known := scsiDevs[strings.ToLower(dev)]; ok && known {
+	// scsiN.virtualDev names the controller as disk_controller does.
+	if ctl, known := lookupDiskController(dev); ok && known && ctl.ResourceType == hardware.TypeSCSIHBA {
+		ctrl := ctl.Name
 		c.DiskController = ctrl
 		return []string{fmt.Sprintf("disk_controller = %q (from %s in %s)", ctrl, key, src)}
 	}

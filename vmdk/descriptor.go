@@ -238,18 +238,3 @@ func geometry(adapter string, capacity uint64) (heads, sectors, cylinders uint64
 
 // AdapterTypes are the values ddb.adapterType may take.
 var AdapterTypes = []string{"ide", "buslogic", "lsilogic", "legacyESX"}
-
-// AdapterTypeFor maps a VM disk controller to the ddb.adapterType vSphere
-// records for disks on it: VMware disk databases only know IDE, BusLogic and
-// LSI Logic, so SATA disks are "ide" and PVSCSI, SAS and NVMe disks
-// "lsilogic".
-func AdapterTypeFor(controller string) string {
-	switch strings.ToLower(controller) {
-	case "ide", "sata", "ahci":
-		return "ide"
-	case "buslogic":
-		return "buslogic"
-	default:
-		return "lsilogic"
-	}
-}

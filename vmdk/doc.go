@@ -15,8 +15,10 @@
 // vmware-iso write) as an io.ReaderAt; NewStreamReader decodes a
 // streamOptimized VMDK front to back from an io.Reader, and its DecodeTo
 // inflates the grains on every core into an io.WriterAt (a sparse file),
-// reading the stream once, in order. OpenDisk detects raw,
-// qcow2 and VMDK inputs by their magic and returns one Disk to convert.
+// reading the stream once, in order. OpenExtents reads the disk a text
+// descriptor lays out in extents. The qcow2 reader (OpenQCOW2) lives here
+// for now, beside the inflater it shares; package disk is the front door
+// that decides an input's format and opens it.
 //
 // Every size or offset read from a file is checked against the file's size
 // and fixed limits before it is used, and errors say at which byte offset the

@@ -25,32 +25,68 @@ type multiExtent struct {
 	size  int64
 }
 
-func (d *Disk) openDescriptorFile(f *os.File, size int64) error {
-	text := make([]byte, size)
-	if err := readAt(f, text, 0, size); err != nil {
-		return err
+// Extents is the disk a VMDK descriptor file describes (monolithicFlat,
+// twoGbMaxExtentSparse/Flat, vmfs): its extents read end to end. It
+// implements SparseReaderAt. Close it when done.
+type Extents struct {
+	multiExtent
+	// CreateType is the descriptor's createType.
+	CreateType string
+	files      []*os.File
+}
+
+// Size is the virtual disk size in bytes.
+func (x *Extents) Size() int64 { return x.size }
+
+// Close closes the extent files.
+func (x *Extents) Close() error {
+	var first error
+	for _, f := range x.files {
+		if err := f.Close(); err != nil && first == nil {
+			first = err
+		}
 	}
+	x.files = nil
+	return first
+}
+
+// OpenExtents opens the disk that the descriptor text, read from the file
+// path, describes; extent files are named relative to path's folder.
+func OpenExtents(path string, text []byte) (_ *Extents, err error) {
+	x := &Extents{}
+	defer func() {
+		if err != nil {
+			x.Close()
+		}
+	}()
 	desc, err := ParseDescriptor(string(text))
 	if err != nil {
-		return fmt.Errorf("%s: %w", d.Path, err)
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	d.CreateType = desc.CreateType
+	x.CreateType = desc.CreateType
 	if desc.ParentCID != "" && desc.ParentCID != "ffffffff" {
-		return fmt.Errorf("%s is a delta disk (parentCID=%s) that needs its parent; consolidate it first", d.Path, desc.ParentCID)
+		return nil, fmt.Errorf("%s is a delta disk (parentCID=%s) that needs its parent; consolidate it first", path, desc.ParentCID)
 	}
 	if len(desc.Extents) == 0 {
-		return fmt.Errorf("%s: the descriptor lists no extents", d.Path)
+		return nil, fmt.Errorf("%s: the descriptor lists no extents", path)
 	}
-	dir := filepath.Dir(d.Path)
-	m := &multiExtent{}
+	if err := x.open(path, desc); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+func (x *Extents) open(path string, desc *Descriptor) error {
+	dir := filepath.Dir(path)
+	m := &x.multiExtent
 	for i, e := range desc.Extents {
 		p := extentPart{start: m.size, size: int64(e.Sectors) * SectorSize}
-		where := fmt.Sprintf("%s: extent %d (%s %q)", d.Path, i+1, e.Type, e.File)
+		where := fmt.Sprintf("%s: extent %d (%s %q)", path, i+1, e.Type, e.File)
 		switch e.Type {
 		case "ZERO":
 			p.next = func(int64) (int64, int64, error) { return 0, 0, io.EOF }
 		case "FLAT", "VMFS":
-			ef, err := d.openExtentFile(dir, e.File, where)
+			ef, err := x.openExtentFile(dir, e.File, where)
 			if err != nil {
 				return err
 			}
@@ -65,7 +101,7 @@ func (d *Disk) openDescriptorFile(f *os.File, size int64) error {
 			p.r = io.NewSectionReader(ef, base, p.size)
 			p.next = shifted(dataRanges(ef, base+p.size), base)
 		case "SPARSE":
-			ef, err := d.openExtentFile(dir, e.File, where)
+			ef, err := x.openExtentFile(dir, e.File, where)
 			if err != nil {
 				return err
 			}
@@ -87,12 +123,11 @@ func (d *Disk) openDescriptorFile(f *os.File, size int64) error {
 		m.parts = append(m.parts, p)
 		m.size += p.size
 	}
-	d.ReaderAt, d.Size = m, m.size
 	return nil
 }
 
 // openExtentFile opens an extent named in a descriptor, relative to it.
-func (d *Disk) openExtentFile(dir, name, where string) (*os.File, error) {
+func (x *Extents) openExtentFile(dir, name, where string) (*os.File, error) {
 	if name == "" || filepath.IsAbs(name) || strings.Contains(filepath.ToSlash(name), "../") || name == ".." {
 		return nil, fmt.Errorf("%s: extent files must be named relative to the descriptor, within its folder", where)
 	}
@@ -100,7 +135,7 @@ func (d *Disk) openExtentFile(dir, name, where string) (*os.File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", where, err)
 	}
-	d.files = append(d.files, f)
+	x.files = append(x.files, f)
 	return f, nil
 }
 

@@ -177,10 +177,15 @@ func ceilDiv(a, b uint64) uint64 { return (a + b - 1) / b }
 type FormatError struct {
 	Offset int64 // byte offset in the file (or stream) where the problem is
 	Msg    string
+	Format string // the image format; "" is VMDK
 }
 
 func (e *FormatError) Error() string {
-	return fmt.Sprintf("malformed VMDK at byte offset %d: %s", e.Offset, e.Msg)
+	f := e.Format
+	if f == "" {
+		f = "VMDK"
+	}
+	return fmt.Sprintf("malformed %s at byte offset %d: %s", f, e.Offset, e.Msg)
 }
 
 func formatErr(at int64, format string, args ...any) error {

@@ -152,7 +152,7 @@ func TestCheckStreamLayoutRejects(t *testing.T) {
 }
 
 // TestQemuImgStreamFailsLayout: qemu-img's layout is readable but not
-// VMware's, so OpenDisk marks it for re-encoding.
+// VMware's, so disk.Open marks it for re-encoding.
 func TestQemuImgStreamFailsLayout(t *testing.T) {
 	qemu := qemuImg(t)
 	dir := t.TempDir()

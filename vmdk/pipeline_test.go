@@ -153,7 +153,7 @@ func TestWriteErrors(t *testing.T) {
 		t.Fatal("empty disk accepted")
 	}
 	if _, err := Write(context.Background(), io.Discard, bytes.NewReader(nil), 1, Options{AdapterType: "pvscsi"}); err == nil {
-		t.Fatal("adapter type pvscsi accepted (AdapterTypeFor maps it)")
+		t.Fatal("adapter type pvscsi accepted (hardware.AdapterTypeFor maps it)")
 	}
 	waitGoroutines(t, before)
 }

@@ -11,7 +11,7 @@ import (
 // QCOW2 is a qcow2 image (version 2 or 3) read natively: the active L1/L2
 // tables, standard, zero and zlib-compressed clusters. Images this reader
 // refuses (backing files, encryption, external data files, extended L2
-// entries, zstd) can go through qemu-img instead (see OpenDisk).
+// entries, zstd) can go through qemu-img instead (see disk.Open).
 // It is safe for concurrent use.
 type QCOW2 struct {
 	r           io.ReaderAt
@@ -55,29 +55,73 @@ const (
 	maxCachedL2Bytes = 16 << 20
 )
 
-// OpenQCOW2 reads a qcow2 header and its L1 table.
-func OpenQCOW2(r io.ReaderAt, fileSize int64) (*QCOW2, error) {
+// QCOW2Header is what a qcow2 header says about the image as a whole
+// (QEMU's docs/interop/qcow2.txt): enough to classify it without reading
+// its tables.
+type QCOW2Header struct {
+	Version     uint32 // 2 or 3
+	Size        int64  // virtual disk size in bytes
+	BackingFile string // "" for a self-contained image
+	CryptMethod uint32 // 0: not encrypted
+	// Incompatible is a version 3 image's incompatible_features.
+	Incompatible uint64
+	raw          []byte // the header's first bytes, for OpenQCOW2
+}
+
+// Corrupt reports the corrupt bit, set by QEMU on an image it found broken.
+func (h QCOW2Header) Corrupt() bool { return h.Incompatible&qcowIncompatCorrupt != 0 }
+
+// ReadQCOW2Header reads and checks the header fields every qcow2 reader
+// needs: magic, version, backing file name, virtual size, encryption.
+func ReadQCOW2Header(r io.ReaderAt) (QCOW2Header, error) {
 	h := make([]byte, 112)
 	n, err := r.ReadAt(h, 0)
 	if n < 72 {
 		if err == nil || err == io.EOF {
 			err = io.ErrUnexpectedEOF
 		}
-		return nil, fmt.Errorf("qcow2: reading the header: %w", err)
+		return QCOW2Header{}, fmt.Errorf("qcow2 header is truncated (%d bytes): %w", n, err)
 	}
+	h = h[:n]
 	be := binary.BigEndian
 	if be.Uint32(h) != qcowMagic {
-		return nil, qcowErr(0, "bad magic %#08x: not a qcow2 image", be.Uint32(h))
+		return QCOW2Header{}, qcowErr(0, "bad magic %#08x: not a qcow2 image", be.Uint32(h))
 	}
-	version := be.Uint32(h[4:])
-	if version != 2 && version != 3 {
-		return nil, qcowErr(4, "version %d: want 2 or 3", version)
+	hd := QCOW2Header{Version: be.Uint32(h[4:]), CryptMethod: be.Uint32(h[32:]), raw: h}
+	if hd.Version != 2 && hd.Version != 3 {
+		return QCOW2Header{}, qcowErr(4, "version %d: want 2 or 3", hd.Version)
 	}
+	size := be.Uint64(h[24:])
+	if size > maxCapacity*SectorSize {
+		return QCOW2Header{}, qcowErr(24, "virtual size %d exceeds %d", size, uint64(maxCapacity*SectorSize))
+	}
+	hd.Size = int64(size)
+	if off, l := be.Uint64(h[8:]), be.Uint32(h[16:]); off != 0 && l > 0 {
+		if l > 1023 { // the spec's limit
+			return QCOW2Header{}, qcowErr(16, "backing file name of %d bytes (the format allows 1023)", l)
+		}
+		name := make([]byte, l)
+		if _, err := r.ReadAt(name, int64(off)); err != nil {
+			return QCOW2Header{}, fmt.Errorf("qcow2: reading the backing file name: %w", err)
+		}
+		hd.BackingFile = string(name)
+	}
+	if hd.Version == 3 && len(h) >= 80 {
+		hd.Incompatible = be.Uint64(h[72:])
+	}
+	return hd, nil
+}
+
+// OpenQCOW2 reads a qcow2 header and its L1 table.
+func OpenQCOW2(r io.ReaderAt, fileSize int64) (*QCOW2, error) {
+	hd, err := ReadQCOW2Header(r)
+	if err != nil {
+		return nil, err
+	}
+	h, be := hd.raw, binary.BigEndian
 	q := &QCOW2{r: r, fileSize: fileSize, l2: map[uint64][]uint64{}, cacheIdx: -1}
-	if off := be.Uint64(h[8:]); off != 0 {
-		name := make([]byte, min(be.Uint32(h[16:]), 1023))
-		r.ReadAt(name, int64(off))
-		return nil, fmt.Errorf("%w: the image has a backing file %q (flatten it with qemu-img convert)", ErrUnsupportedQCOW2, name)
+	if hd.BackingFile != "" {
+		return nil, fmt.Errorf("%w: the image has a backing file %q (flatten it with qemu-img convert)", ErrUnsupportedQCOW2, hd.BackingFile)
 	}
 	q.clusterBits = be.Uint32(h[20:])
 	if q.clusterBits < 9 || q.clusterBits > 21 {
@@ -85,16 +129,13 @@ func OpenQCOW2(r io.ReaderAt, fileSize int64) (*QCOW2, error) {
 	}
 	q.cluster = 1 << q.clusterBits
 	q.l2Entries = uint64(q.cluster / 8)
-	size := be.Uint64(h[24:])
-	if size > maxCapacity*SectorSize {
-		return nil, qcowErr(24, "virtual size %d exceeds %d", size, uint64(maxCapacity*SectorSize))
+	size := uint64(hd.Size)
+	q.size = hd.Size
+	if hd.CryptMethod != 0 {
+		return nil, fmt.Errorf("%w: the image is encrypted (crypt_method %d)", ErrUnsupportedQCOW2, hd.CryptMethod)
 	}
-	q.size = int64(size)
-	if crypt := be.Uint32(h[32:]); crypt != 0 {
-		return nil, fmt.Errorf("%w: the image is encrypted (crypt_method %d)", ErrUnsupportedQCOW2, crypt)
-	}
-	if version == 3 {
-		if err := q.checkFeatures(h[:n]); err != nil {
+	if hd.Version == 3 {
+		if err := q.checkFeatures(h); err != nil {
 			return nil, err
 		}
 	}
@@ -147,7 +188,7 @@ func (q *QCOW2) checkFeatures(h []byte) error {
 }
 
 func qcowErr(at int64, format string, args ...any) error {
-	return &FormatError{Offset: at, Msg: "qcow2: " + fmt.Sprintf(format, args...)}
+	return &FormatError{Offset: at, Msg: fmt.Sprintf(format, args...), Format: "qcow2"}
 }
 
 // Size is the virtual disk size in bytes.

@@ -27,7 +27,7 @@ type Options struct {
 	Workers int
 
 	// AdapterType is ddb.adapterType: "lsilogic" (default), "buslogic",
-	// "ide" or "legacyESX". AdapterTypeFor maps a VM controller to it.
+	// "ide" or "legacyESX". hardware.AdapterTypeFor maps a VM controller to it.
 	AdapterType string
 	// HardwareVersion is ddb.virtualHWVersion; 0 writes "4", the value
 	// VMware's tools write when the VM's version is not known.
@@ -72,7 +72,7 @@ func (o *Options) validate() error {
 		return fmt.Errorf("vmdk: compression level %d out of range (1-9, or 0 for the default %d)", o.Level, DefaultLevel)
 	}
 	if o.AdapterType != "" && !contains(AdapterTypes, o.AdapterType) {
-		return fmt.Errorf("vmdk: adapter type %q: want one of %s (AdapterTypeFor maps a controller)", o.AdapterType, strings.Join(AdapterTypes, ", "))
+		return fmt.Errorf("vmdk: adapter type %q: want one of %s (hardware.AdapterTypeFor maps a controller)", o.AdapterType, strings.Join(AdapterTypes, ", "))
 	}
 	check := func(what, v string) error {
 		if strings.ContainsAny(v, "\"\n\r\x00") {

@@ -5,7 +5,7 @@
 //	    spread over the disk, alternately random bytes and text (the *.go
 //	    files under DIR, e.g. $(go env GOROOT)/src)
 //	vmdkconv convert -in disk.raw -out disk.vmdk [-level N] [-workers N]
-//	    OpenDisk + WriteStreamOptimized; prints the stats
+//	    disk.Open + WriteStreamOptimized; prints the stats
 //	vmdkconv check -raw disk.raw -vmdk disk.vmdk
 //	    CheckStreamLayout, then reads the VMDK back and compares
 package main
@@ -27,6 +27,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ovakit/packer-plugin-vsphere-ova/disk"
 	"github.com/ovakit/packer-plugin-vsphere-ova/vmdk"
 )
 
@@ -146,7 +147,7 @@ func convert(ctx context.Context, args []string) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	d, err := vmdk.OpenDisk(ctx, *in, vmdk.OpenOptions{})
+	d, err := disk.Open(ctx, *in, disk.OpenOptions{})
 	if err != nil {
 		return err
 	}

@@ -4,80 +4,69 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/ovakit/packer-plugin-vsphere-ova/hardware"
 )
 
-// Controller types, named as vSphere names them. Each maps to the QEMU
-// device closest to what the guest sees on vSphere, so its drivers and device
-// names do not change between the QEMU build and the deployed VM.
+// Controller types, named as vSphere names them (the hardware
+// catalog). Each runs as the QEMU device the catalog gives, the closest to
+// what the guest sees on vSphere, so its drivers and device names do not
+// change between the QEMU build and the deployed VM.
 const (
 	// PVSCSI is VMware Paravirtual SCSI: QEMU's pvscsi (Linux vmw_pvscsi).
-	PVSCSI = "pvscsi"
-	// LSILogic is VMware's LSI Logic parallel SCSI (an LSI53C1030, driven by
-	// Linux mptspi). QEMU has no model of it; lsi53c895a (Linux sym53c8xx)
-	// is the nearest parallel LSI controller, so the guest's driver differs.
-	// A stock Debian kernel boots from it (tested with internal/testkit/bootimage).
-	LSILogic = "lsilogic"
+	PVSCSI = hardware.PVSCSI
+	// LSILogic is VMware's LSI Logic parallel SCSI, run as lsi53c895a (Linux
+	// sym53c8xx, not mptspi). A stock Debian kernel boots from it (tested
+	// with internal/testkit/bootimage).
+	LSILogic = hardware.LSILogic
 	// LSILogicSAS is VMware's LSI Logic SAS: QEMU's mptsas1068 (Linux
 	// mptsas). Known not to work with QEMU 7.2 and Debian 12's kernel:
 	// SeaBIOS loads GRUB and the kernel through it, mptsas brings the
 	// LSISAS1068 up (ioc0), but no disk appears behind it and the initramfs
 	// gives up waiting for the root. Use pvscsi, sata or nvme for a guest
 	// that must boot here.
-	LSILogicSAS = "lsilogicsas"
+	LSILogicSAS = hardware.LSILogicSAS
 	// SATA is VMware's AHCI controller: QEMU's ich9-ahci (Linux ahci).
-	SATA = "sata"
+	SATA = hardware.SATA
 	// NVMe is VMware's NVMe controller: QEMU's nvme, one namespace per disk
 	// (nvme0n1, nvme0n2, ... as on vSphere).
-	NVMe = "nvme"
+	NVMe = hardware.NVMe
 	// IDE is the PIIX4 IDE controller; only machine type "pc" has one.
-	IDE = "ide"
+	IDE = hardware.IDE
 )
 
 // NIC models, as vSphere names them (QEMU uses the same names).
 const (
-	VMXNET3 = "vmxnet3"
-	E1000E  = "e1000e"
-	E1000   = "e1000"
+	VMXNET3 = hardware.VMXNET3
+	E1000E  = hardware.E1000E
+	E1000   = hardware.E1000
 )
 
 // ParseController maps a controller name from an OVF (ResourceSubType such
 // as "VirtualSCSI", "lsilogicsas", "vmware.sata.ahci", "vmware.nvme.controller",
-// "PIIX4") or a user option to a controller type.
+// "PIIX4") or a user option to a controller type QEMU can run.
 func ParseController(name string) (string, error) {
-	switch strings.ToLower(strings.TrimSpace(name)) {
-	case "pvscsi", "virtualscsi", "paravirtual":
-		return PVSCSI, nil
-	case "lsilogic":
-		return LSILogic, nil
-	case "lsilogicsas", "lsisas1068":
-		return LSILogicSAS, nil
-	case "sata", "ahci", "vmware.sata.ahci":
-		return SATA, nil
-	case "nvme", "vmware.nvme.controller":
-		return NVMe, nil
-	case "ide", "piix4", "piix3":
-		return IDE, nil
+	c, ok := hardware.LookupController(name)
+	if !ok || (c.QEMUDevice == "" && c.Name != IDE) {
+		return "", fmt.Errorf("unknown disk controller %q (want pvscsi, lsilogic, lsilogicsas, sata, nvme or ide)", name)
 	}
-	return "", fmt.Errorf("unknown disk controller %q (want pvscsi, lsilogic, lsilogicsas, sata, nvme or ide)", name)
+	return c.Name, nil
 }
 
 // ParseNIC maps a NIC name from an OVF (ResourceSubType "VmxNet3", "E1000e")
 // or a user option to a NIC model.
 func ParseNIC(name string) (string, error) {
-	switch strings.ToLower(strings.TrimSpace(name)) {
-	case "vmxnet3":
-		return VMXNET3, nil
-	case "e1000e":
-		return E1000E, nil
-	case "e1000":
-		return E1000, nil
+	n, ok := hardware.LookupNIC(name)
+	if !ok {
+		return "", fmt.Errorf("unknown network adapter %q (want vmxnet3, e1000e or e1000)", name)
 	}
-	return "", fmt.Errorf("unknown network adapter %q (want vmxnet3, e1000e or e1000)", name)
+	return n.QEMUModel, nil
 }
 
-// maxUnits is how many disks one controller of a type takes here.
-var maxUnits = map[string]int{
-	PVSCSI: 64, LSILogic: 7, LSILogicSAS: 8, SATA: 6, NVMe: 64, IDE: 4,
+// controllerOf is the catalog entry of a parsed controller type.
+func controllerOf(typ string) hardware.Controller {
+	c, _ := hardware.LookupController(typ)
+	return c
 }
 
 // storageArgs returns the -device/-drive arguments for the controllers,
@@ -86,17 +75,11 @@ func storageArgs(c *Config) ([]string, error) {
 	var args []string
 	for i, ctl := range c.Controllers {
 		id := ctlID(i)
-		switch ctl.Type {
-		case PVSCSI:
-			args = append(args, "-device", "pvscsi,id="+id)
-		case LSILogic:
-			args = append(args, "-device", "lsi53c895a,id="+id)
-		case LSILogicSAS:
-			args = append(args, "-device", "mptsas1068,id="+id)
-		case SATA:
-			args = append(args, "-device", "ich9-ahci,id="+id)
+		switch dev := controllerOf(ctl.Type).QEMUDevice; ctl.Type {
+		case PVSCSI, LSILogic, LSILogicSAS, SATA:
+			args = append(args, "-device", dev+",id="+id)
 		case NVMe:
-			args = append(args, "-device", fmt.Sprintf("nvme,id=%s,serial=ovakit%d", id, i))
+			args = append(args, "-device", fmt.Sprintf("%s,id=%s,serial=ovakit%d", dev, id, i))
 		case IDE:
 			if c.MachineType != "pc" {
 				return nil, fmt.Errorf("controllers[%d]: an IDE controller needs machine_type \"pc\" (q35 has none); use sata", i)
@@ -114,8 +97,8 @@ func storageArgs(c *Config) ([]string, error) {
 			return nil, fmt.Errorf("disks[%d]: controller %d does not exist (%d configured)", i, d.Controller, len(c.Controllers))
 		}
 		typ := c.Controllers[d.Controller].Type
-		if d.Unit < 0 || d.Unit >= maxUnits[typ] {
-			return nil, fmt.Errorf("disks[%d]: unit %d out of range for a %s controller (0-%d)", i, d.Unit, typ, maxUnits[typ]-1)
+		if units := controllerOf(typ).QEMUUnits; d.Unit < 0 || d.Unit >= units {
+			return nil, fmt.Errorf("disks[%d]: unit %d out of range for a %s controller (0-%d)", i, d.Unit, typ, units-1)
 		}
 		if used[[2]int{d.Controller, d.Unit}] {
 			return nil, fmt.Errorf("disks[%d]: controller %d unit %d is already taken", i, d.Controller, d.Unit)

@@ -200,7 +200,7 @@ build {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := readMachine(mustEnvelope(t, desc))
+	m, err := readMachine(mustDocument(t, desc))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,14 +4,9 @@ import (
 	"encoding/xml"
 	"fmt"
 	"strconv"
-	"strings"
 
+	"github.com/ovakit/packer-plugin-vsphere-ova/hardware"
 	"github.com/ovakit/packer-plugin-vsphere-ova/ovf"
-)
-
-const (
-	nsRASD = "http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_ResourceAllocationSettingData"
-	nsVMW  = "http://www.vmware.com/schema/ovf"
 )
 
 // descriptorEdits are the changes the build makes to the source's OVF;
@@ -106,20 +101,17 @@ func (x *descriptorEditor) diskCapacities(doc *ovf.Document, ed *ovf.Editor) err
 			return fmt.Errorf("DiskSection has no Disk %q", d.DiskID)
 		}
 		units, _ := el.Attr(x.ns, "capacityAllocationUnits")
-		shift := 0
+		shift := uint(0)
 		if units != "" {
-			if one, err := scaleBytes(1, units); err == nil {
-				for one > 1 {
-					one >>= 1
-					shift++
-				}
+			if s, err := hardware.ParseUnits(units); err == nil {
+				shift = s
 			}
 		}
 		if d.Capacity%(int64(1)<<shift) == 0 {
 			ed.SetAttr(el, x.attr("capacity"), strconv.FormatInt(d.Capacity>>shift, 10))
 		} else {
 			ed.SetAttr(el, x.attr("capacity"), strconv.FormatInt(d.Capacity, 10))
-			ed.SetAttr(el, x.attr("capacityAllocationUnits"), "byte")
+			ed.SetAttr(el, x.attr("capacityAllocationUnits"), hardware.UnitsByte)
 		}
 		if _, ok := el.Attr(x.ns, "populatedSize"); ok {
 			ed.SetAttr(el, x.attr("populatedSize"), strconv.FormatInt(d.PopulatedSize, 10))
@@ -139,16 +131,12 @@ func (x *descriptorEditor) hardwareQuantities(doc *ovf.Document, ed *ovf.Editor)
 	if hw == nil {
 		return fmt.Errorf("no VirtualHardwareSection")
 	}
-	for _, it := range hw.ChildrenNamed(x.ns, "Item") {
-		rt := it.Child(nsRASD, "ResourceType")
-		if rt == nil {
-			continue
-		}
-		qty := it.Child(nsRASD, "VirtualQuantity")
-		switch strings.TrimSpace(rt.Text()) {
-		case "3":
-			x.cpuItem(ed, it, qty)
-		case "4":
+	for _, it := range ovf.SectionItems(hw) {
+		qty := it.Child("VirtualQuantity")
+		switch it.ResourceType {
+		case hardware.TypeProcessor:
+			x.cpuItem(ed, it.Elem, qty)
+		case hardware.TypeMemory:
 			if err := x.memoryItem(ed, it, qty); err != nil {
 				return err
 			}
@@ -164,26 +152,26 @@ func (x *descriptorEditor) cpuItem(ed *ovf.Editor, it, qty *ovf.Element) {
 	if x.e.CoresPerSocket <= 0 {
 		return
 	}
-	if cps := it.Child(nsVMW, "CoresPerSocket"); cps != nil {
+	if cps := it.Child(ovf.NamespaceVMW, "CoresPerSocket"); cps != nil {
 		ed.SetText(cps, strconv.Itoa(x.e.CoresPerSocket))
 		return
 	}
 	ed.Append(it, &ovf.Node{
-		Name:  xml.Name{Space: nsVMW, Local: "CoresPerSocket"},
+		Name:  xml.Name{Space: ovf.NamespaceVMW, Local: "CoresPerSocket"},
 		Attrs: []xml.Attr{{Name: x.attr("required"), Value: "false"}},
 		Text:  strconv.Itoa(x.e.CoresPerSocket),
 	})
 }
 
-func (x *descriptorEditor) memoryItem(ed *ovf.Editor, it, qty *ovf.Element) error {
+func (x *descriptorEditor) memoryItem(ed *ovf.Editor, it ovf.Item, qty *ovf.Element) error {
 	if x.e.MemoryMiB <= 0 || qty == nil {
 		return nil
 	}
-	units := "byte * 2^20"
-	if u := it.Child(nsRASD, "AllocationUnits"); u != nil {
-		units = strings.TrimSpace(u.Text())
+	units, ok := it.Value("AllocationUnits")
+	if !ok {
+		units = hardware.UnitsMiB
 	}
-	one, err := scaleBytes(1, units)
+	one, err := hardware.ScaleBytes(1, units)
 	if err != nil || (x.e.MemoryMiB<<20)%one != 0 {
 		return fmt.Errorf("memory item: cannot write %d MiB in units %q", x.e.MemoryMiB, units)
 	}
@@ -215,19 +203,19 @@ func (x *descriptorEditor) firmware(doc *ovf.Document, ed *ovf.Editor) error {
 	if x.e.Firmware == "efi" {
 		want["bootOptions.efiSecureBootEnabled"] = strconv.FormatBool(x.e.SecureBoot)
 	}
-	for _, c := range hw.ChildrenNamed(nsVMW, "Config") {
-		k, _ := c.Attr(nsVMW, "key")
+	for _, c := range hw.ChildrenNamed(ovf.NamespaceVMW, "Config") {
+		k, _ := ovf.VMwKey(c)
 		if v, ok := want[k]; ok {
-			ed.SetAttr(c, xml.Name{Space: nsVMW, Local: "value"}, v)
+			ed.SetAttr(c, xml.Name{Space: ovf.NamespaceVMW, Local: "value"}, v)
 			delete(want, k)
 		}
 	}
 	for _, k := range []string{"firmware", "bootOptions.efiSecureBootEnabled"} {
 		if v, ok := want[k]; ok && !(k == "firmware" && v == "bios") {
-			ed.Append(hw, &ovf.Node{Name: xml.Name{Space: nsVMW, Local: "Config"}, Attrs: []xml.Attr{
+			ed.Append(hw, &ovf.Node{Name: xml.Name{Space: ovf.NamespaceVMW, Local: "Config"}, Attrs: []xml.Attr{
 				{Name: x.attr("required"), Value: "false"},
-				{Name: xml.Name{Space: nsVMW, Local: "key"}, Value: k},
-				{Name: xml.Name{Space: nsVMW, Local: "value"}, Value: v},
+				{Name: xml.Name{Space: ovf.NamespaceVMW, Local: "key"}, Value: k},
+				{Name: xml.Name{Space: ovf.NamespaceVMW, Local: "value"}, Value: v},
 			}})
 		}
 	}

@@ -2,14 +2,13 @@ package vsphereovaqemu
 
 import (
 	"fmt"
-	"math/bits"
 	"regexp"
 	"strconv"
 	"strings"
 
-	govmomiovf "github.com/vmware/govmomi/ovf"
-
 	"github.com/ovakit/packer-plugin-vsphere-ova/builder/qemu"
+	"github.com/ovakit/packer-plugin-vsphere-ova/hardware"
+	"github.com/ovakit/packer-plugin-vsphere-ova/ovf"
 )
 
 // ovfMachine is the machine an OVF describes, as the QEMU driver needs it.
@@ -18,10 +17,15 @@ type ovfMachine struct {
 	MemoryMiB            int64
 	Firmware             string // bios or efi
 	SecureBoot           bool
+	// HardwareVersion is the highest vmx-N of VirtualSystemType, for the
+	// VMDKs' ddb.virtualHWVersion (0: none).
+	HardwareVersion int
 	// Controllers holds only the controllers that have disks, in OVF order.
 	Controllers []string
 	Disks       []ovfDisk // in DiskSection order
 	NICs        []qemu.NIC
+	// Files are every References/File href, in order.
+	Files []string
 }
 
 // ovfDisk is one DiskSection disk, where it is attached and its file.
@@ -33,24 +37,38 @@ type ovfDisk struct {
 	Unit          int
 }
 
-// readMachine reads the first VirtualSystem's hardware. Items of another
-// deployment configuration than the default are not told apart: vSphere
-// exports have none.
-func readMachine(env *govmomiovf.Envelope) (*ovfMachine, error) {
-	vs := env.VirtualSystem
-	if vs == nil || len(vs.VirtualHardware) == 0 {
+// readMachine reads the first VirtualSystem's hardware through the same
+// document model the export edits (package ovf's items, the hardware
+// catalog's names). Items of another deployment configuration than the
+// default are not told apart: vSphere exports have none.
+func readMachine(doc *ovf.Document) (*ovfMachine, error) {
+	root := doc.Root()
+	vs := root.Child(root.Name.Space, "VirtualSystem")
+	var hws []*ovf.Element
+	if vs != nil {
+		hws = ovf.HardwareSections(vs)
+	}
+	if len(hws) == 0 {
 		return nil, fmt.Errorf("the OVF has no VirtualSystem with a VirtualHardwareSection (a VirtualSystemCollection is not supported)")
 	}
-	hw := vs.VirtualHardware[0]
+	hw := hws[0]
 	m := &ovfMachine{Firmware: "bios", CPUs: 1, MemoryMiB: 1024}
+	if sys := hw.Child(root.Name.Space, "System"); sys != nil {
+		for _, c := range sys.Children() {
+			if c.Name.Local == "VirtualSystemType" {
+				m.HardwareVersion = hardware.HighestVersion(c.Text())
+			}
+		}
+	}
 	if err := m.readFirmware(hw); err != nil {
 		return nil, err
 	}
-	diskItems, err := m.readItems(hw)
+	items := ovf.SectionItems(hw)
+	diskItems, err := m.readItems(items)
 	if err != nil {
 		return nil, err
 	}
-	if err := m.readDisks(env, hw, diskItems); err != nil {
+	if err := m.readDisks(root, items, diskItems); err != nil {
 		return nil, err
 	}
 	return m, nil
@@ -58,13 +76,14 @@ func readMachine(env *govmomiovf.Envelope) (*ovfMachine, error) {
 
 // readFirmware reads firmware and Secure Boot from vmw:Config (vSphere's
 // export) or vmw:ExtraConfig (a .vmx's keys).
-func (m *ovfMachine) readFirmware(hw govmomiovf.VirtualHardwareSection) error {
-	for _, c := range append(append([]govmomiovf.Config(nil), hw.Config...), hw.ExtraConfig...) {
-		switch c.Key {
+func (m *ovfMachine) readFirmware(hw *ovf.Element) error {
+	configs := append(hw.ChildrenNamed(ovf.NamespaceVMW, "Config"), hw.ChildrenNamed(ovf.NamespaceVMW, "ExtraConfig")...)
+	for _, c := range configs {
+		switch k, v := ovf.VMwKey(c); k {
 		case "firmware":
-			m.Firmware = strings.ToLower(c.Value)
+			m.Firmware = strings.ToLower(v)
 		case "bootOptions.efiSecureBootEnabled", "uefi.secureBoot.enabled": // vSphere's export, a .vmx
-			m.SecureBoot = strings.EqualFold(c.Value, "true")
+			m.SecureBoot = strings.EqualFold(v, "true")
 		}
 	}
 	if m.Firmware != "bios" && m.Firmware != "efi" {
@@ -75,35 +94,30 @@ func (m *ovfMachine) readFirmware(hw govmomiovf.VirtualHardwareSection) error {
 
 // readItems reads CPUs, memory and NICs and returns the disk drive items
 // for readDisks.
-func (m *ovfMachine) readItems(hw govmomiovf.VirtualHardwareSection) ([]govmomiovf.ResourceAllocationSettingData, error) {
-	var diskItems []govmomiovf.ResourceAllocationSettingData
-	for _, it := range hw.Item {
-		if it.ResourceType == nil {
-			continue
-		}
-		switch *it.ResourceType {
-		case govmomiovf.Processor:
-			if it.VirtualQuantity != nil {
-				m.CPUs = int(*it.VirtualQuantity)
+func (m *ovfMachine) readItems(items []ovf.Item) ([]ovf.Item, error) {
+	var diskItems []ovf.Item
+	for _, it := range items {
+		qty, hasQty := it.Value("VirtualQuantity")
+		switch it.ResourceType {
+		case hardware.TypeProcessor:
+			if n, err := strconv.Atoi(qty); hasQty && err == nil {
+				m.CPUs = n
 			}
-			if it.CoresPerSocket != nil {
-				m.CoresPerSocket = int(it.CoresPerSocket.Value)
-			}
-		case govmomiovf.Memory:
-			if it.VirtualQuantity != nil {
-				units := "byte * 2^20"
-				if it.AllocationUnits != nil {
-					units = *it.AllocationUnits
+			if c := it.Elem.Child(ovf.NamespaceVMW, "CoresPerSocket"); c != nil {
+				if n, err := strconv.Atoi(strings.TrimSpace(c.Text())); err == nil {
+					m.CoresPerSocket = n
 				}
-				b, err := scaleBytes(int64(*it.VirtualQuantity), units)
-				if err != nil {
-					return nil, fmt.Errorf("memory item %q: %w", it.InstanceID, err)
-				}
-				m.MemoryMiB = b >> 20
 			}
-		case govmomiovf.DiskDrive:
+		case hardware.TypeMemory:
+			if !hasQty {
+				continue
+			}
+			if err := m.readMemory(it, qty); err != nil {
+				return nil, err
+			}
+		case hardware.TypeDiskDrive:
 			diskItems = append(diskItems, it)
-		case govmomiovf.EthernetAdapter:
+		case hardware.TypeEthernet:
 			nic, err := readNIC(it)
 			if err != nil {
 				return nil, err
@@ -114,165 +128,38 @@ func (m *ovfMachine) readItems(hw govmomiovf.VirtualHardwareSection) ([]govmomio
 	return diskItems, nil
 }
 
-func readNIC(it govmomiovf.ResourceAllocationSettingData) (qemu.NIC, error) {
-	model := "vmxnet3"
-	if it.ResourceSubType != nil {
-		model = *it.ResourceSubType
+// readMemory reads the memory item's quantity in its allocation units.
+func (m *ovfMachine) readMemory(it ovf.Item, qty string) error {
+	n, err := strconv.ParseInt(qty, 10, 64)
+	if err != nil {
+		return fmt.Errorf("memory item %q: VirtualQuantity %q is not a number", it.InstanceID, qty)
+	}
+	units, ok := it.Value("AllocationUnits")
+	if !ok {
+		units = hardware.UnitsMiB
+	}
+	b, err := hardware.ScaleBytes(n, units)
+	if err != nil {
+		return fmt.Errorf("memory item %q: %w", it.InstanceID, err)
+	}
+	m.MemoryMiB = b >> 20
+	return nil
+}
+
+func readNIC(it ovf.Item) (qemu.NIC, error) {
+	model := it.SubType
+	if _, ok := it.Value("ResourceSubType"); !ok {
+		model = hardware.VMXNET3
 	}
 	nm, err := qemu.ParseNIC(model)
 	if err != nil {
-		return qemu.NIC{}, fmt.Errorf("network adapter %q: %w", it.ElementName, err)
+		return qemu.NIC{}, fmt.Errorf("network adapter %q: %w", it.Name, err)
 	}
 	nic := qemu.NIC{Model: nm}
-	if it.Address != nil && macRE.MatchString(*it.Address) {
-		nic.MAC = strings.ToLower(*it.Address)
+	if macRE.MatchString(it.Address) {
+		nic.MAC = strings.ToLower(it.Address)
 	}
 	return nic, nil
 }
 
-// readDisks reads DiskSection in order: each disk's file, capacity, and
-// the controller and unit its item attaches it to. Only controllers with
-// disks are kept.
-func (m *ovfMachine) readDisks(env *govmomiovf.Envelope, hw govmomiovf.VirtualHardwareSection, diskItems []govmomiovf.ResourceAllocationSettingData) error {
-	if env.Disk == nil {
-		return fmt.Errorf("the OVF has no DiskSection: nothing to boot")
-	}
-	byID := map[string]govmomiovf.ResourceAllocationSettingData{}
-	for _, it := range hw.Item {
-		byID[it.InstanceID] = it
-	}
-	files := map[string]string{}
-	for _, f := range env.References {
-		files[f.ID] = f.Href
-	}
-	ctlIndex := map[string]int{} // controller InstanceID -> index
-	for _, d := range env.Disk.Disks {
-		disk, err := readDisk(d, files)
-		if err != nil {
-			return err
-		}
-		it, ok := diskItem(diskItems, d.DiskID)
-		if !ok {
-			return fmt.Errorf("disk %q is not attached by any Item of the VirtualHardwareSection", d.DiskID)
-		}
-		if it.Parent == nil {
-			return fmt.Errorf("disk %q (item %q) has no Parent controller", d.DiskID, it.InstanceID)
-		}
-		ctl, ok := byID[*it.Parent]
-		if !ok {
-			return fmt.Errorf("disk %q: controller %q does not exist", d.DiskID, *it.Parent)
-		}
-		idx, seen := ctlIndex[ctl.InstanceID]
-		if !seen {
-			t, err := controllerType(ctl)
-			if err != nil {
-				return fmt.Errorf("disk %q: %w", d.DiskID, err)
-			}
-			idx = len(m.Controllers)
-			ctlIndex[ctl.InstanceID] = idx
-			m.Controllers = append(m.Controllers, t)
-		}
-		disk.Controller = idx
-		if it.AddressOnParent != nil {
-			if disk.Unit, err = strconv.Atoi(*it.AddressOnParent); err != nil {
-				return fmt.Errorf("disk %q: AddressOnParent %q is not a number", d.DiskID, *it.AddressOnParent)
-			}
-		}
-		if m.Controllers[idx] == qemu.IDE && ctl.Address != nil {
-			// OVF IDE addresses are the unit on the channel; the channel
-			// is the controller's own Address.
-			ch, _ := strconv.Atoi(*ctl.Address)
-			disk.Unit += 2 * ch
-		}
-		m.Disks = append(m.Disks, disk)
-	}
-	if len(m.Disks) == 0 {
-		return fmt.Errorf("the OVF has no disks: nothing to boot")
-	}
-	return nil
-}
-
-// readDisk reads one DiskSection disk's file and capacity.
-func readDisk(d govmomiovf.VirtualDiskDesc, files map[string]string) (ovfDisk, error) {
-	disk := ovfDisk{DiskID: d.DiskID}
-	if d.FileRef == nil || files[*d.FileRef] == "" {
-		return disk, fmt.Errorf("disk %q has no file in References (an empty disk is not supported yet)", d.DiskID)
-	}
-	disk.Href = files[*d.FileRef]
-	units := "byte"
-	if d.CapacityAllocationUnits != nil {
-		units = *d.CapacityAllocationUnits
-	}
-	n, err := strconv.ParseInt(d.Capacity, 10, 64)
-	if err != nil {
-		return disk, fmt.Errorf("disk %q: capacity %q is not a number", d.DiskID, d.Capacity)
-	}
-	if disk.CapacityBytes, err = scaleBytes(n, units); err != nil {
-		return disk, fmt.Errorf("disk %q: %w", d.DiskID, err)
-	}
-	return disk, nil
-}
-
 var macRE = regexp.MustCompile(`^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$`)
-
-// diskItem finds the Item whose HostResource is ovf:/disk/<id>.
-func diskItem(items []govmomiovf.ResourceAllocationSettingData, id string) (govmomiovf.ResourceAllocationSettingData, bool) {
-	for _, it := range items {
-		for _, h := range it.HostResource {
-			if strings.TrimPrefix(strings.TrimPrefix(h, "ovf:"), "/disk/") == id {
-				return it, true
-			}
-		}
-	}
-	return govmomiovf.ResourceAllocationSettingData{}, false
-}
-
-// controllerType maps a controller Item to a driver controller type: IDE
-// (5) is IDE whatever its subtype; SCSI (6) and other storage (20) go by
-// their ResourceSubType.
-func controllerType(it govmomiovf.ResourceAllocationSettingData) (string, error) {
-	if *it.ResourceType == govmomiovf.IdeController {
-		return qemu.IDE, nil
-	}
-	sub := ""
-	if it.ResourceSubType != nil {
-		sub = *it.ResourceSubType
-	}
-	if sub == "" && *it.ResourceType == govmomiovf.ParallelScsiHba {
-		sub = "lsilogic"
-	}
-	t, err := qemu.ParseController(sub)
-	if err != nil {
-		return "", fmt.Errorf("controller %q (%s): %w", it.ElementName, it.InstanceID, err)
-	}
-	return t, nil
-}
-
-var unitsRE = regexp.MustCompile(`^byte(?:\s*\*\s*2\^(\d+))?$`)
-
-// scaleBytes turns n of the OVF's programmatic units ("byte * 2^20", or
-// the older "MegaBytes"/"GigaBytes") into bytes.
-func scaleBytes(n int64, units string) (int64, error) {
-	u := strings.TrimSpace(units)
-	shift := 0
-	switch strings.ToLower(u) {
-	case "kilobytes":
-		shift = 10
-	case "megabytes":
-		shift = 20
-	case "gigabytes":
-		shift = 30
-	default:
-		m := unitsRE.FindStringSubmatch(u)
-		if m == nil {
-			return 0, fmt.Errorf("allocation units %q: expected \"byte * 2^N\"", units)
-		}
-		if m[1] != "" {
-			shift, _ = strconv.Atoi(m[1])
-		}
-	}
-	if n < 0 || shift > 62 || (n != 0 && bits.Len64(uint64(n))+shift > 62) {
-		return 0, fmt.Errorf("%d %s is out of range", n, units)
-	}
-	return n << shift, nil
-}

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/ovakit/packer-plugin-vsphere-ova/builder/qemu"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/ovftest"
 	"github.com/ovakit/packer-plugin-vsphere-ova/ovfvm"
 )
 
@@ -25,7 +26,7 @@ func TestReadMachine(t *testing.T) {
 		Name: "vm", CPUs: 4, CoresPerSocket: 2, Memory: 3072, Firmware: "efi", SecureBoot: &sb,
 		DiskController: "nvme", Networks: []ovfvm.Network{{Adapter: "e1000e"}, {Adapter: "vmxnet3"}},
 	}, ovfvm.Disk{Href: "a.vmdk", Size: 1, Capacity: 1 << 30}, ovfvm.Disk{Href: "b.vmdk", Size: 1, Capacity: 2 << 30})
-	m, err := readMachine(mustEnvelope(t, desc))
+	m, err := readMachine(mustDocument(t, desc))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +44,7 @@ func TestReadMachine(t *testing.T) {
 	}
 
 	for _, ctl := range []struct{ opt, want string }{{"pvscsi", qemu.PVSCSI}, {"lsilogic", qemu.LSILogic}, {"sata", qemu.SATA}} {
-		m, err := readMachine(mustEnvelope(t, generated(t, ovfvm.Config{Name: "vm", DiskController: ctl.opt}, ovfvm.Disk{Href: "a.vmdk", Size: 1, Capacity: 1 << 20})))
+		m, err := readMachine(mustDocument(t, generated(t, ovfvm.Config{Name: "vm", DiskController: ctl.opt}, ovfvm.Disk{Href: "a.vmdk", Size: 1, Capacity: 1 << 20})))
 		if err != nil || m.Controllers[0] != ctl.want || m.Firmware != "bios" {
 			t.Errorf("%s: %+v, %v", ctl.opt, m, err)
 		}
@@ -90,11 +91,73 @@ func TestEditDescriptorFirmware(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := readMachine(mustEnvelope(t, out))
+	m, err := readMachine(mustDocument(t, out))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if m.Firmware != "efi" || !m.SecureBoot {
 		t.Errorf("after the edit: firmware %q secure boot %v\n%s", m.Firmware, m.SecureBoot, out)
+	}
+}
+
+// vSphere's own exports read through the document model: the hardware
+// version, the controllers and files they carry, and an OVF 2 envelope
+// whose items are StorageItem and EthernetPortItem.
+func TestReadMachineVSphereExports(t *testing.T) {
+	m, err := readMachine(mustDocument(t, ovftest.EFI()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Firmware != "efi" || !m.SecureBoot || m.HardwareVersion != 21 || strings.Join(m.Controllers, ",") != qemu.PVSCSI ||
+		len(m.NICs) != 1 || m.NICs[0].Model != qemu.VMXNET3 || strings.Join(m.Files, ",") != "efi-vm-disk-0.vmdk,efi-vm-file1.nvram" {
+		t.Errorf("efi export: %+v", m)
+	}
+	b, err := readMachine(mustDocument(t, ovftest.Basic()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Firmware != "bios" || b.HardwareVersion != 13 || strings.Join(b.Controllers, ",") != qemu.LSILogic || len(b.Disks) != 1 {
+		t.Errorf("basic export: %+v", b)
+	}
+	// A .vmx's keys as vmw:ExtraConfig (what other exporters write).
+	vmx := strings.Replace(string(ovftest.Basic()), "</VirtualHardwareSection>",
+		`<vmw:ExtraConfig ovf:required="false" vmw:key="firmware" vmw:value="efi"/>
+      <vmw:ExtraConfig ovf:required="false" vmw:key="uefi.secureBoot.enabled" vmw:value="TRUE"/>
+    </VirtualHardwareSection>`, 1)
+	if x, err := readMachine(mustDocument(t, []byte(vmx))); err != nil || x.Firmware != "efi" || !x.SecureBoot {
+		t.Errorf("vmw:ExtraConfig firmware: %+v, %v", x, err)
+	}
+	ovf2 := strings.NewReplacer(
+		"http://schemas.dmtf.org/ovf/envelope/1", "http://schemas.dmtf.org/ovf/envelope/2",
+		"<Item>", "<StorageItem>", "</Item>", "</StorageItem>",
+	).Replace(string(ovftest.Basic()))
+	o, err := readMachine(mustDocument(t, []byte(ovf2)))
+	if err != nil || strings.Join(o.Controllers, ",") != qemu.LSILogic || len(o.Disks) != 1 || len(o.NICs) != 1 {
+		t.Errorf("OVF 2 envelope: %+v, %v", o, err)
+	}
+}
+
+// A descriptor readMachine cannot boot is refused with what is wrong and
+// where.
+func TestReadMachineErrors(t *testing.T) {
+	basic := string(ovftest.Basic())
+	for _, c := range []struct{ old, new, want string }{
+		{"<rasd:ResourceSubType>lsilogic<", "<rasd:ResourceSubType>buslogic<", `unknown disk controller "buslogic"`},
+		{"<rasd:ResourceSubType>lsilogic<", "<rasd:ResourceSubType>megaraid<", `unknown disk controller "megaraid" (want pvscsi`},
+		{`ovf:fileRef="file0"`, `ovf:fileRef="nope"`, "has no file in References"},
+		{"<rasd:AllocationUnits>byte * 2^20<", "<rasd:AllocationUnits>hertz * 10^6<", `allocation units "hertz * 10^6"`},
+		{"</VirtualHardwareSection>", `<vmw:Config ovf:required="false" vmw:key="firmware" vmw:value="csm"/></VirtualHardwareSection>`, `firmware "csm"`},
+		{"<rasd:Parent>", "<rasd:Parentx>", "has no Parent controller"},
+	} {
+		desc := strings.Replace(basic, c.old, c.new, 1)
+		if c.old == "<rasd:Parent>" {
+			desc = strings.Replace(desc, "</rasd:Parent>", "</rasd:Parentx>", 1)
+		}
+		if desc == basic {
+			t.Fatalf("%q is not in the fixture", c.old)
+		}
+		if _, err := readMachine(mustDocument(t, []byte(desc))); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v; want %q", c.new, err, c.want)
+		}
 	}
 }

@@ -5,12 +5,11 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"strconv"
-	"strings"
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 
+	"github.com/ovakit/packer-plugin-vsphere-ova/hardware"
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/exportdir"
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/ovasource"
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/progress"
@@ -61,7 +60,6 @@ func (s *stepExport) Run(ctx context.Context, state multistep.StateBag) multiste
 			edits.SecureBoot = false
 		}
 	}
-	hwVersion := hardwareVersion(src)
 	for i, d := range m.Disks {
 		// Numbered from 0, as vSphere's export lease names disks and the
 		// vsphere-ova builder writes them.
@@ -72,8 +70,8 @@ func (s *stepExport) Run(ctx context.Context, state multistep.StateBag) multiste
 		}
 		st, err := encodeDisk(ctx, ui, f, disks[i], vmdk.Options{
 			Level:           e.CompressionLevel,
-			AdapterType:     vmdk.AdapterTypeFor(m.Controllers[d.Controller]),
-			HardwareVersion: hwVersion,
+			AdapterType:     hardware.AdapterTypeFor(m.Controllers[d.Controller]),
+			HardwareVersion: m.HardwareVersion,
 		})
 		if err != nil {
 			return halt(state, fmt.Errorf("encoding disk %d to %s: %w", i, name, err))
@@ -142,40 +140,24 @@ func copyOthers(ctx context.Context, src *ovasource.Source, m *ovfMachine, dir *
 	for _, d := range m.Disks {
 		disks[d.Href] = true
 	}
-	for _, f := range src.Envelope.References {
-		if disks[f.Href] {
+	for _, href := range m.Files {
+		if disks[href] {
 			continue
 		}
-		rc, _, err := src.OpenFile(f.Href)
+		rc, _, err := src.OpenFile(href)
 		if err != nil {
 			return err
 		}
-		out, err := dir.Create(f.Href)
+		out, err := dir.Create(href)
 		if err == nil {
 			_, err = out.Copy(ctx, rc)
 		}
 		rc.Close()
 		if err != nil {
-			return fmt.Errorf("copying %s from the source: %w", f.Href, err)
+			return fmt.Errorf("copying %s from the source: %w", href, err)
 		}
 	}
 	return nil
-}
-
-// hardwareVersion reads vmx-NN from the OVF's VirtualSystemType for the
-// VMDK's ddb.virtualHWVersion (0: unknown).
-func hardwareVersion(src *ovasource.Source) int {
-	vs := src.Envelope.VirtualSystem
-	if vs == nil || len(vs.VirtualHardware) == 0 || vs.VirtualHardware[0].System == nil || vs.VirtualHardware[0].System.VirtualSystemType == nil {
-		return 0
-	}
-	best := 0
-	for _, t := range strings.Fields(*vs.VirtualHardware[0].System.VirtualSystemType) {
-		if v, err := strconv.Atoi(strings.TrimPrefix(t, "vmx-")); err == nil && v > best {
-			best = v
-		}
-	}
-	return best
 }
 
 // Cleanup removes what Run published unless the whole build succeeded.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/ovakit/packer-plugin-vsphere-ova/builder/common"
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/ovasource"
+	"github.com/ovakit/packer-plugin-vsphere-ova/ovf"
 )
 
 // stepReadMachine reads the machine the source's OVF describes
@@ -17,7 +18,11 @@ type stepReadMachine struct{ config *common.SourceConfig }
 
 func (s *stepReadMachine) Run(_ context.Context, state multistep.StateBag) multistep.StepAction {
 	src := state.Get("source").(*ovasource.Source)
-	m, err := readMachine(src.Envelope)
+	doc, err := ovf.ParseDocument(src.Descriptor)
+	var m *ovfMachine
+	if err == nil {
+		m, err = readMachine(doc)
+	}
 	if err != nil {
 		return halt(state, fmt.Errorf("source_path %s: %s: %w", ovasource.Redact(s.config.SourcePath), src.OVFName, err))
 	}

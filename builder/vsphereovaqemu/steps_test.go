@@ -77,7 +77,7 @@ func TestDecodeExportRoundTrip(t *testing.T) {
 			t.Errorf("File %s: ovf:size %d, file %v", f.Href, f.Size, st)
 		}
 	}
-	m, err := readMachine(mustEnvelope(t, desc))
+	m, err := readMachine(mustDocument(t, desc))
 	if err != nil {
 		t.Fatal(err)
 	}

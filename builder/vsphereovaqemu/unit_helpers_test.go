@@ -16,6 +16,7 @@ import (
 	govmomiovf "github.com/vmware/govmomi/ovf"
 
 	"github.com/ovakit/packer-plugin-vsphere-ova/ova"
+	"github.com/ovakit/packer-plugin-vsphere-ova/ovf"
 	"github.com/ovakit/packer-plugin-vsphere-ova/ovfvm"
 	"github.com/ovakit/packer-plugin-vsphere-ova/vmdk"
 )
@@ -140,4 +141,14 @@ func mustEnvelope(t *testing.T, desc []byte) *govmomiovf.Envelope {
 		t.Fatal(err)
 	}
 	return env
+}
+
+// mustDocument parses a descriptor as readMachine and the export read it.
+func mustDocument(t *testing.T, desc []byte) *ovf.Document {
+	t.Helper()
+	doc, err := ovf.ParseDocument(desc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return doc
 }

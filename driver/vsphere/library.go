@@ -184,9 +184,9 @@ func (l *Library) createLibrary(ctx context.Context, o LibraryOptions) (*library
 		return nil, fmt.Errorf("create_library: datastore %q: %w", o.Datastore, err)
 	}
 	id, err := l.m.CreateLibrary(ctx, library.Library{
-		Name:     o.Library,
-		Type:     "LOCAL",
-		Storage:  []library.StorageBacking{{DatastoreID: ds.Reference().Value, Type: "DATASTORE"}},
+		Name:    o.Library,
+		Type:    "LOCAL",
+		Storage: []library.StorageBacking{{DatastoreID: ds.Reference().Value, Type: "DATASTORE"}},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("creating library %q on datastore %q: %w", o.Library, o.Datastore, err)
@@ -194,7 +194,6 @@ func (l *Library) createLibrary(ctx context.Context, o LibraryOptions) (*library
 	log.Printf("created content library %q (%s)", o.Library, id)
 	return l.m.GetLibraryByID(ctx, id)
 }
-
 
 func (l *Library) libraryNames(ctx context.Context) string {
 	libs, err := l.m.GetLibraries(ctx)

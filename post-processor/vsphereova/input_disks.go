@@ -13,6 +13,8 @@ import (
 
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 
+	"github.com/ovakit/packer-plugin-vsphere-ova/disk"
+	"github.com/ovakit/packer-plugin-vsphere-ova/hardware"
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/atomicfile"
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/progress"
 	"github.com/ovakit/packer-plugin-vsphere-ova/ovf"
@@ -205,11 +207,11 @@ func writeOptions(vm *ovfvm.Config) (vmdk.Options, error) {
 	if hw == "" {
 		hw = ovfvm.DefaultHardwareVersion
 	}
-	n, err := ovfvm.ParseHardwareVersion(hw)
+	n, err := hardware.ParseVMX(hw)
 	if err != nil {
 		return vmdk.Options{}, fmt.Errorf("vm.hardware_version: %w", err)
 	}
-	return vmdk.Options{AdapterType: vmdk.AdapterTypeFor(controller), HardwareVersion: n}, nil
+	return vmdk.Options{AdapterType: hardware.AdapterTypeFor(controller), HardwareVersion: n}, nil
 }
 
 // convertDisk writes the disk at src to dst as a streamOptimized VMDK and
@@ -218,7 +220,7 @@ func writeOptions(vm *ovfvm.Config) (vmdk.Options, error) {
 // for byte. Inputs only qemu-img reads (a qcow2 with a backing file, VHD,
 // VDI) go through it to a raw copy in work.
 func convertDisk(ctx context.Context, ui packersdk.Ui, src, dst, work string, o vmdk.Options, alg string) (ovfvm.Disk, string, error) {
-	d, err := vmdk.OpenDisk(ctx, src, vmdk.OpenOptions{TempDir: work})
+	d, err := disk.Open(ctx, src, disk.OpenOptions{TempDir: work})
 	if err != nil {
 		return ovfvm.Disk{}, "", err
 	}
@@ -264,7 +266,7 @@ func convertDisk(ctx context.Context, ui packersdk.Ui, src, dst, work string, o 
 // linkStream puts a VMware-layout streamOptimized VMDK into the work folder
 // as a symbolic link: the packer reads it through the link, so a disk that
 // needs no conversion is read once, by the packer.
-func linkStream(d *vmdk.Disk, src, dst string, ui packersdk.Ui) (ovfvm.Disk, error) {
+func linkStream(d *disk.Disk, src, dst string, ui packersdk.Ui) (ovfvm.Disk, error) {
 	im, ok := d.ReaderAt.(*vmdk.Image)
 	if !ok {
 		return ovfvm.Disk{}, errors.New("internal error: a streamOptimized disk without its image")

@@ -1,4 +1,4 @@
-package vmdk
+package disk
 
 import (
 	"bytes"
@@ -12,19 +12,7 @@ import (
 	"strings"
 
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/ctxio"
-)
-
-// Format is a disk image format OpenDisk recognises.
-type Format string
-
-const (
-	FormatRaw   Format = "raw"
-	FormatQCOW2 Format = "qcow2"
-	FormatVMDK  Format = "vmdk"
-	// Formats read only through qemu-img.
-	FormatVHD  Format = "vpc"
-	FormatVHDX Format = "vhdx"
-	FormatVDI  Format = "vdi"
+	"github.com/ovakit/packer-plugin-vsphere-ova/vmdk"
 )
 
 // Disk is a virtual disk opened for conversion. Close it when done.
@@ -40,8 +28,8 @@ type Disk struct {
 	// "monolithicSparse", "twoGbMaxExtentSparse", "monolithicFlat", ...).
 	CreateType string
 	// VMwareStream is set for a streamOptimized VMDK laid out the way
-	// VMware's readers expect (CheckStreamLayout passed): it is shipped
-	// unchanged by WriteStreamOptimized.
+	// VMware's readers expect (vmdk.CheckStreamLayout passed): it is
+	// shipped unchanged by WriteStreamOptimized.
 	VMwareStream bool
 	// LayoutProblem says why a streamOptimized VMDK is re-encoded (e.g.
 	// qemu-img's directory in front); empty otherwise.
@@ -51,15 +39,15 @@ type Disk struct {
 	ViaQemuImg bool
 	// RawCopy is that temporary file, removed by Close.
 	RawCopy string
-	// Path is the file OpenDisk was given.
+	// Path is the file Open was given.
 	Path string
 
-	image   *Image // the sparse extent, for a standalone VMDK
+	image   *vmdk.Image // the sparse extent, for a standalone VMDK
 	files   []*os.File
 	cleanup []func()
 }
 
-// OpenOptions configure OpenDisk.
+// OpenOptions configure Open.
 type OpenOptions struct {
 	// QemuImg is the qemu-img program used for inputs the native readers
 	// refuse (qcow2 with a backing file or encryption, VHD, VHDX, VDI, ...):
@@ -70,13 +58,13 @@ type OpenOptions struct {
 	TempDir string
 }
 
-// OpenDisk opens a disk image for conversion, detecting its format by magic:
-// a sparse VMDK extent (streamOptimized, monolithicSparse), a VMDK
+// Open opens a disk image for conversion, deciding its format as Probe
+// does: a sparse VMDK extent (streamOptimized, monolithicSparse), a VMDK
 // descriptor file with flat, sparse or zero extents (monolithicFlat,
-// twoGbMaxExtentSparse/Flat, vmfs), qcow2, or raw. Inputs the native readers
-// refuse go through `qemu-img convert -O raw` to a temporary file, unless
-// opts disables it.
-func OpenDisk(ctx context.Context, path string, opts OpenOptions) (*Disk, error) {
+// twoGbMaxExtentSparse/Flat, vmfs), qcow2, or raw. Inputs the native
+// readers refuse, and the formats only qemu-img reads, go through
+// `qemu-img convert -O raw` to a temporary file, unless opts disables it.
+func Open(ctx context.Context, path string, opts OpenOptions) (*Disk, error) {
 	d, err := openNative(path)
 	if err == nil {
 		return d, nil
@@ -122,74 +110,54 @@ func openNative(path string) (_ *Disk, err error) {
 		return nil, fmt.Errorf("%s is not a regular file", path)
 	}
 	size := fi.Size()
-	head := make([]byte, 4096)
-	n, err := f.ReadAt(head, 0)
-	if err != nil && err != io.EOF {
-		return nil, fmt.Errorf("reading %s: %w", path, err)
+	head, err := readHead(f, path)
+	if err != nil {
+		return nil, err
 	}
-	head = head[:n]
-	switch {
-	case n == 0:
-		return nil, fmt.Errorf("%s is empty", path)
-	case bytes.HasPrefix(head, []byte("KDMV")):
-		d.Format = FormatVMDK
-		return d, d.openSparseVMDK(f, size)
-	case bytes.HasPrefix(head, []byte("QFI\xfb")):
-		d.Format = FormatQCOW2
-		q, err := OpenQCOW2(f, size)
-		if errors.Is(err, ErrUnsupportedQCOW2) {
+	if len(head) == 0 {
+		return nil, Info{Path: path, Format: FormatRaw}.CheckSectors()
+	}
+	switch d.Format = sniff(f, head, size); {
+	case d.Format == FormatQCOW2:
+		q, err := vmdk.OpenQCOW2(f, size)
+		if errors.Is(err, vmdk.ErrUnsupportedQCOW2) {
 			return nil, &unsupportedError{FormatQCOW2, fmt.Errorf("%s: %w", path, err)}
 		}
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
 		d.ReaderAt, d.Size = q, q.Size()
-		return d, nil
-	case isDescriptorFile(head, size):
-		d.Format = FormatVMDK
-		return d, d.openDescriptorFile(f, size)
-	case bytes.HasPrefix(head, []byte("COWD")):
+	case d.Format == FormatVMDK && bytes.HasPrefix(head, []byte("KDMV")):
+		return d, d.openSparseVMDK(f, size)
+	case d.Format == FormatVMDK && bytes.HasPrefix(head, []byte("COWD")):
 		return nil, &unsupportedError{FormatVMDK, fmt.Errorf("%s is an ESX 3 sparse (COWD) VMDK extent, which only qemu-img reads here", path)}
+	case d.Format == FormatVMDK:
+		return d, d.openDescriptorFile(f, size)
+	case d.Format == FormatRaw:
+		d.ReaderAt, d.Size = f, size
+	default:
+		return nil, &unsupportedError{d.Format, fmt.Errorf("%s is a %s image, which only qemu-img reads here", path, d.Format)}
 	}
-	if fm, ok := otherFormat(f, head, size); ok {
-		return nil, &unsupportedError{fm, fmt.Errorf("%s is a %s image, which only qemu-img reads here", path, fm)}
-	}
-	d.Format, d.ReaderAt, d.Size = FormatRaw, f, size
 	return d, nil
 }
 
-// otherFormat recognises images that must not be taken for raw disks.
-func otherFormat(f *os.File, head []byte, size int64) (Format, bool) {
-	switch {
-	case bytes.HasPrefix(head, []byte("vhdxfile")):
-		return FormatVHDX, true
-	case bytes.HasPrefix(head, []byte("conectix")):
-		return FormatVHD, true // dynamic VHD: footer copy at the start
-	case len(head) >= 68 && bytes.Equal(head[64:68], []byte{0x7f, 0x10, 0xda, 0xbe}):
-		return FormatVDI, true
+// openDescriptorFile opens the extents a VMDK text descriptor names.
+func (d *Disk) openDescriptorFile(f *os.File, size int64) error {
+	text := make([]byte, size)
+	if _, err := f.ReadAt(text, 0); err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("reading %s: %w", d.Path, err)
 	}
-	// A fixed VHD is raw data plus a 512-byte "conectix" footer.
-	if size >= 512 {
-		foot := make([]byte, 8)
-		if n, _ := f.ReadAt(foot, size-512); n == 8 && string(foot) == "conectix" {
-			return FormatVHD, true
-		}
+	x, err := vmdk.OpenExtents(d.Path, text)
+	if err != nil {
+		return err
 	}
-	return "", false
-}
-
-func isDescriptorFile(head []byte, size int64) bool {
-	if size > maxDescriptorBytes {
-		return false
-	}
-	s := string(head)
-	// qemu-img pads its descriptor files with NULs to a sector.
-	return (strings.HasPrefix(s, "# Disk DescriptorFile") || strings.Contains(s, "\ncreateType=")) &&
-		!bytes.ContainsRune(bytes.TrimRight(head, "\x00"), 0)
+	d.cleanup = append(d.cleanup, func() { x.Close() })
+	d.ReaderAt, d.Size, d.CreateType = x, x.Size(), x.CreateType
+	return nil
 }
 
 func (d *Disk) openSparseVMDK(f *os.File, size int64) error {
-	im, err := Open(f, size)
+	im, err := vmdk.Open(f, size)
 	if err != nil {
 		return fmt.Errorf("%s: %w", d.Path, err)
 	}
@@ -205,7 +173,7 @@ func (d *Disk) openSparseVMDK(f *os.File, size int64) error {
 		return fmt.Errorf("%s: descriptor says %d sectors, header %d", d.Path, e.Sectors, im.Header().Capacity)
 	}
 	if strings.EqualFold(d.CreateType, "streamOptimized") {
-		if _, err := CheckStreamLayout(f, size); err != nil {
+		if _, err := vmdk.CheckStreamLayout(f, size); err != nil {
 			d.LayoutProblem = err.Error()
 		} else {
 			d.VMwareStream = true
@@ -233,28 +201,28 @@ func (d *Disk) Close() error {
 // WriteStreamOptimized writes the disk to dst as a streamOptimized VMDK.
 // A VMDK already laid out as VMware's readers expect (VMwareStream) is
 // copied byte for byte, keeping its descriptor (o only matters when
-// re-encoding); anything else is encoded with Write.
-func (d *Disk) WriteStreamOptimized(ctx context.Context, dst io.Writer, o Options) (Stats, error) {
+// re-encoding); anything else is encoded with vmdk.Write.
+func (d *Disk) WriteStreamOptimized(ctx context.Context, dst io.Writer, o vmdk.Options) (vmdk.Stats, error) {
 	if !d.VMwareStream {
-		return Write(ctx, dst, d.ReaderAt, d.Size, o)
+		return vmdk.Write(ctx, dst, d.ReaderAt, d.Size, o)
 	}
 	f := d.files[0]
 	fi, err := f.Stat()
 	if err != nil {
-		return Stats{}, err
+		return vmdk.Stats{}, err
 	}
 	grains, populated, err := d.image.Allocated()
 	if err != nil {
-		return Stats{}, err
+		return vmdk.Stats{}, err
 	}
 	n, err := ctxio.Copy(ctx, dst, io.NewSectionReader(f, 0, fi.Size()))
 	if err != nil {
-		return Stats{}, fmt.Errorf("copying %s: %w", d.Path, err)
+		return vmdk.Stats{}, fmt.Errorf("copying %s: %w", d.Path, err)
 	}
 	if o.Progress != nil {
 		o.Progress(d.Size, d.Size)
 	}
-	return Stats{Size: n, Capacity: d.Size, AllocatedGrains: grains, PopulatedSize: populated}, nil
+	return vmdk.Stats{Size: n, Capacity: d.Size, AllocatedGrains: grains, PopulatedSize: populated}, nil
 }
 
 // openViaQemuImg converts the input to a sparse raw file with qemu-img and
