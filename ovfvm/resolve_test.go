@@ -115,9 +115,6 @@ func TestResolveVMXIntoOVF(t *testing.T) {
 // behind classify as one disk each, a split VMDK's extents grouped under
 // its descriptor (package disk's table test checks what each probes as).
 func TestClassifyRealImages(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs qemu-img; skipped with -short")
-	}
 	qemuImg := testenv.LookPath(t, "qemu-img")
 	dir := t.TempDir()
 	var files []string

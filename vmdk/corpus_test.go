@@ -13,6 +13,8 @@ import (
 	"testing"
 
 	"github.com/klauspost/compress/zlib"
+
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/testenv"
 )
 
 // corpusShape is a sparse raw disk: its size and the data written into it.
@@ -134,7 +136,7 @@ func checkCorpusStream(t *testing.T, v, want string) {
 // more, mostly zeros). None under -short or without the writers.
 func corpusSeeds(tb testing.TB) [][]byte {
 	qemu, qerr := exec.LookPath("qemu-img")
-	if testing.Short() || qerr != nil {
+	if !testenv.Allows(testenv.RealProgram) || qerr != nil {
 		return nil
 	}
 	writers := [][]string{{qemu, "convert", "-f", "raw", "-O", "vmdk", "-o", "subformat=streamOptimized"}}

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/testenv"
+
 	"github.com/klauspost/compress/zlib"
 )
 
@@ -22,8 +24,8 @@ import (
 func TestDecodeToRoundTrips(t *testing.T) {
 	for _, c := range roundTrips() {
 		t.Run(c.name, func(t *testing.T) {
-			if c.heavy && testing.Short() {
-				t.Skip("big sparse disk: skipped under -short")
+			if c.heavy {
+				testenv.Require(t, testenv.Large, "big sparse disk")
 			}
 			dir := t.TempDir()
 			raw, vmdkPath, out := dir+"/disk.raw", dir+"/disk.vmdk", dir+"/out.raw"
@@ -312,8 +314,9 @@ func TestDecodeToForeignStreams(t *testing.T) {
 // the heap small: the reader waits for free batches instead of running
 // ahead.
 func TestDecodeToBoundedMemory(t *testing.T) {
-	if testing.Short() || raceEnabled {
-		t.Skip("512 MiB decode: skipped under -short and -race")
+	testenv.Require(t, testenv.Large, "512 MiB decode")
+	if raceEnabled {
+		t.Skip("512 MiB decode: too slow under -race")
 	}
 	sr, err := NewStreamReader(newGenStream(randomBytes(80, GrainSize), 8192))
 	if err != nil {

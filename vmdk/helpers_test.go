@@ -170,9 +170,6 @@ func checkZeros(t testing.TB, a io.ReaderAt, from, to int64) {
 // testenv.
 func program(t testing.TB, name string) string {
 	t.Helper()
-	if testing.Short() {
-		t.Skipf("drives %s: skipped under -short", name)
-	}
 	return testenv.LookPath(t, name)
 }
 
@@ -181,9 +178,7 @@ func qemuImg(t testing.TB) string { t.Helper(); return program(t, "qemu-img") }
 // requireVMDKstream skips/fails unless Debian's python3-vmdkstream is there.
 func requireVMDKstream(t testing.TB) string {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("drives python3-vmdkstream: skipped under -short")
-	}
+	testenv.Require(t, testenv.RealProgram, "drives python3-vmdkstream")
 	// Debian's module lives in /usr/lib/python3/dist-packages, which only
 	// the system python3 sees (not a pyenv or venv one first on PATH).
 	for _, py := range []string{"/usr/bin/python3", "python3"} {

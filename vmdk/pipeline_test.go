@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/testenv"
 )
 
 // mixedDisk is 3 MiB of text, random data and zeros, in memory.
@@ -170,8 +172,9 @@ func waitGoroutines(t *testing.T, before int) {
 
 // TestWriteBoundedMemory: converting 1 GiB of data keeps the heap small.
 func TestWriteBoundedMemory(t *testing.T) {
-	if testing.Short() || raceEnabled {
-		t.Skip("1 GiB conversion: skipped under -short and -race")
+	testenv.Require(t, testenv.Large, "1 GiB conversion")
+	if raceEnabled {
+		t.Skip("1 GiB conversion: too slow under -race")
 	}
 	// Random data: compression is fast and the output as big as the input,
 	// so the destination below is the bottleneck.

@@ -8,6 +8,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/testenv"
 )
 
 type roundTrip struct {
@@ -53,8 +55,8 @@ func roundTrips() []roundTrip {
 func TestRoundTrip(t *testing.T) {
 	for _, c := range roundTrips() {
 		t.Run(c.name, func(t *testing.T) {
-			if c.heavy && testing.Short() {
-				t.Skip("big sparse disk: skipped under -short")
+			if c.heavy {
+				testenv.Require(t, testenv.Large, "big sparse disk")
 			}
 			dir := t.TempDir()
 			raw, out := dir+"/disk.raw", dir+"/disk.vmdk"
@@ -102,7 +104,7 @@ func checkOurVMDK(t *testing.T, raw, vmdkPath string, size int64, st Stats) {
 		t.Fatalf("Image.Allocated = %d, %d, %v; want %d, %d", g, p, err, wantGrains, wantPopulated)
 	}
 
-	if testing.Short() {
+	if !testenv.Allows(testenv.RealProgram) {
 		return // qemu-img and vmdkinfo: not under -short
 	}
 	qemu := qemuImg(t)

@@ -44,9 +44,6 @@ func TestKVMUsable(t *testing.T) {
 // TestProbeBootTCG runs the probe guest for real under TCG: the mechanism
 // "auto" trusts (exit code 99 from the boot sector) works.
 func TestProbeBootTCG(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs QEMU")
-	}
 	bin := testenv.LookPath(t, "qemu-system-x86_64")
 	if err := probeBoot(context.Background(), bin, "tcg"); err != nil {
 		t.Fatalf("probe guest under TCG: %v", err)
@@ -56,9 +53,6 @@ func TestProbeBootTCG(t *testing.T) {
 // TestProbeAcceleratorHere: on this host "auto" must come out as what KVM
 // really does. Where /dev/kvm is absent or the CPU lacks vmx/svm, TCG.
 func TestProbeAcceleratorHere(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs QEMU")
-	}
 	bin := testenv.LookPath(t, "qemu-system-x86_64")
 	accel, reason := ProbeAccelerator(context.Background(), bin)
 	t.Logf("auto -> %s (%s)", accel, reason)

@@ -61,6 +61,12 @@ func (t Tier) String() string {
 	return tierNames[t]
 }
 
+// Allows reports whether tests of tier run here (not under -short, unless
+// tier is Unit), for a test that does more when it may, such as fuzz seeds
+// from real writers or a last check with a real program; Require is for a
+// test that needs the tier.
+func Allows(tier Tier) bool { return tier == Unit || !testing.Short() }
+
 // Require gates a test on its tier. Under `go test -short` (make unit) every
 // tier above Unit skips, whatever is installed: testing.Short wins over
 // strict mode, as `make unit` must not fail for a missing tool. Root then

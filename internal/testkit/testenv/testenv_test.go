@@ -81,3 +81,14 @@ func TestRequireUnitRuns(t *testing.T) {
 		t.Error("Require(Unit) skipped")
 	}
 }
+
+// Allows says what Require lets run: everything without -short, only the
+// unit tier under it.
+func TestAllows(t *testing.T) {
+	if !Allows(Unit) {
+		t.Error("Allows(Unit) = false")
+	}
+	if got := Allows(RealProgram); got == testing.Short() {
+		t.Errorf("Allows(RealProgram) = %v under -short=%v", got, testing.Short())
+	}
+}
