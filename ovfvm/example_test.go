@@ -3,28 +3,47 @@ package ovfvm_test
 import (
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 
-	"github.com/ovakit/packer-plugin-vsphere-ova/disk"
 	"github.com/ovakit/packer-plugin-vsphere-ova/ovfvm"
 )
 
-// The post-processor's flow for an artifact without an OVF. convert stands
-// for the disk conversion (the vmdk package's streamOptimized writer),
-// which returns the VMDK's size, capacity and populated bytes.
+// The post-processor's flow for an artifact without an OVF, on the files
+// Packer's qemu builder leaves (a raw disk named after the VM and OVMF's
+// variables): classify them, resolve the vm {} block against them, and
+// write the OVF for the converted disks. The conversion itself (the vmdk
+// package's streamOptimized writer) gives each disk's VMDK size, capacity
+// and populated bytes; here they are made up.
 func Example() {
-	var vm ovfvm.Config // decoded from the vm { ... } block
-	if errs := vm.Prepare(); len(errs) > 0 {
-		fmt.Println(errs) // Configure returns them
-		return
-	}
-	files := []string{"output/packer-web", "output/efivars.fd"} // artifact.Files()
-	in, err := ovfvm.Classify(files)
+	dir, err := os.MkdirTemp("", "example")
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	if in.Kind == ovfvm.KindOVF {
-		return // pack in.OVFs as before
+	defer os.RemoveAll(dir)
+	web := filepath.Join(dir, "packer-web")
+	if err := os.WriteFile(web, nil, 0o644); err == nil {
+		err = os.Truncate(web, 64<<20) // a 64 MiB raw disk (sparse)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "efivars.fd"), make([]byte, 128<<10), 0o644); err != nil {
+		fmt.Println(err)
+		return
+	}
+
+	vm := ovfvm.Config{Name: "web", CPUs: 2, Memory: 2048} // decoded from the vm { ... } block
+	if errs := vm.Prepare(); len(errs) > 0 {
+		fmt.Println(errs) // Configure returns them
+		return
+	}
+	in, err := ovfvm.Classify([]string{web, filepath.Join(dir, "efivars.fd")}) // artifact.Files()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("input:", in.Kind)
+	for _, f := range in.Ignored {
+		fmt.Printf("left out: %s: %s\n", filepath.Base(f.Path), f.Reason)
 	}
 	plan, err := vm.Resolve(in)
 	if err != nil {
@@ -32,13 +51,12 @@ func Example() {
 		return
 	}
 	for _, n := range plan.Notes {
-		fmt.Println(n) // ui.Say
+		fmt.Println("note:", strings.ReplaceAll(n, dir+string(filepath.Separator), "")) // ui.Say
 	}
 	var disks []ovfvm.Disk
 	for i, d := range plan.Disks {
-		href := ovfvm.DiskHref(plan.VM.Name, i)
-		size, capacity, populated := convert(d, href)
-		disks = append(disks, ovfvm.Disk{Href: href, Size: size, Capacity: capacity, PopulatedSize: populated})
+		fmt.Printf("disk %d: %s, %s, %d MiB\n", i, filepath.Base(d.Path), d.Format, d.Capacity>>20)
+		disks = append(disks, ovfvm.Disk{Href: ovfvm.DiskHref(plan.VM.Name, i), Size: 4096, Capacity: d.Capacity})
 	}
 	descriptor, err := ovfvm.Generate(&plan.VM, disks)
 	if err != nil {
@@ -46,9 +64,11 @@ func Example() {
 		return
 	}
 	fmt.Println(plan.VM.Summary())
-	_ = os.WriteFile(plan.VM.Name+".ovf", descriptor, 0o644) // then ovftarget.Customize per target, and pack
-}
-
-func convert(d disk.Info, href string) (size, capacity, populated int64) {
-	return 0, d.Capacity, 0
+	fmt.Println("references web-disk-0.vmdk:", strings.Contains(string(descriptor), `ovf:href="web-disk-0.vmdk"`))
+	// Output:
+	// input: disk images
+	// left out: efivars.fd: UEFI variable store
+	// disk 0: packer-web, raw, 64 MiB
+	// "web": 2 vCPUs (1 per socket), 2048 MiB, BIOS, otherLinux64Guest (CIM OS 101), vmx-14, pvscsi, NICs: vmxnet3 on "VM Network"
+	// references web-disk-0.vmdk: true
 }
