@@ -12,7 +12,6 @@ import (
 	"github.com/ovakit/packer-plugin-vsphere-ova/hardware"
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/exportdir"
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/ovasource"
-	"github.com/ovakit/packer-plugin-vsphere-ova/internal/progress"
 	"github.com/ovakit/packer-plugin-vsphere-ova/vmdk"
 )
 
@@ -64,11 +63,7 @@ func (s *stepExport) Run(ctx context.Context, state multistep.StateBag) multiste
 		// Numbered from 0, as vSphere's export lease names disks and the
 		// vsphere-ova builder writes them.
 		name := fmt.Sprintf("%s-disk-%d.vmdk", e.Name, i)
-		f, err := dir.Create(name)
-		if err != nil {
-			return halt(state, err)
-		}
-		st, err := encodeDisk(ctx, ui, f, disks[i], vmdk.Options{
+		st, err := encodeDisk(ctx, ui, dir, name, disks[i], vmdk.Options{
 			Level:           e.CompressionLevel,
 			AdapterType:     hardware.AdapterTypeFor(m.Controllers[d.Controller]),
 			HardwareVersion: m.HardwareVersion,
@@ -114,22 +109,15 @@ func (s *stepExport) Run(ctx context.Context, state multistep.StateBag) multiste
 	return multistep.ActionContinue
 }
 
-// encodeDisk writes a working disk as a streamOptimized VMDK into f.
-func encodeDisk(ctx context.Context, ui packersdk.Ui, f *exportdir.File, d workDisk, o vmdk.Options) (vmdk.Stats, error) {
+// encodeDisk writes a working disk into dir as the streamOptimized VMDK
+// name. The working copy is an *os.File: its holes are skipped (SEEK_DATA).
+func encodeDisk(ctx context.Context, ui packersdk.Ui, dir *exportdir.Dir, name string, d workDisk, o vmdk.Options) (vmdk.Stats, error) {
 	in, err := os.Open(d.Path)
 	if err != nil {
 		return vmdk.Stats{}, err
 	}
 	defer in.Close()
-	bar := progress.Start(ui, "encode "+f.Name(), d.Size)
-	var shown int64
-	o.Progress = func(done, _ int64) {
-		bar.Add(done - shown)
-		shown = done
-	}
-	// *os.File: Write skips the holes with SEEK_DATA/SEEK_HOLE.
-	st, err := vmdk.Write(ctx, f, in, d.Size, o)
-	bar.Stop()
+	_, st, err := dir.EncodeDisk(ctx, name, in, d.Size, o, ui, "encode "+name)
 	return st, err
 }
 

@@ -16,7 +16,7 @@ import (
 	"github.com/ovakit/packer-plugin-vsphere-ova/disk"
 	"github.com/ovakit/packer-plugin-vsphere-ova/hardware"
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/atomicfile"
-	"github.com/ovakit/packer-plugin-vsphere-ova/internal/progress"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/exportdir"
 	"github.com/ovakit/packer-plugin-vsphere-ova/ovf"
 	"github.com/ovakit/packer-plugin-vsphere-ova/ovfvm"
 	"github.com/ovakit/packer-plugin-vsphere-ova/vmdk"
@@ -240,19 +240,15 @@ func convertDisk(ctx context.Context, ui packersdk.Ui, src, dst, work string, o 
 		return ovfvm.Disk{}, "", err
 	}
 	defer f.Close()
-	m := progress.Start(ui, "Converting "+filepath.Base(src), d.Size)
-	var shown int64
-	o.Progress = func(done, _ int64) {
-		m.Add(done - shown)
-		shown = done
-	}
 	ui.Say(fmt.Sprintf("Converting %s (%s, %s) to a streamOptimized VMDK", src, d.Format, humanSize(d.Size)))
 	h, err := ovf.NewHash(alg)
 	if err != nil {
 		return ovfvm.Disk{}, "", err
 	}
-	st, err := vmdk.Write(ctx, io.MultiWriter(f, h), d.ReaderAt, d.Size, o)
-	m.Stop()
+	// A plain file, not an exportdir.File: the work folder is read back at
+	// once by the packer, so it is neither fsynced nor dropped from the
+	// page cache as an export is.
+	st, err := exportdir.Encode(ctx, io.MultiWriter(f, h), d.ReaderAt, d.Size, o, ui, "Converting "+filepath.Base(src))
 	if err != nil {
 		return ovfvm.Disk{}, "", err
 	}
