@@ -2,7 +2,11 @@
 
 package common
 
-import "github.com/ovakit/packer-plugin-vsphere-ova/internal/exportdir"
+import (
+	"fmt"
+
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/exportdir"
+)
 
 // ExportConfig is what every builder's `export {}` block takes: an OVF, its
 // disks and a manifest in one folder (internal/exportdir), which the
@@ -42,4 +46,17 @@ func (e *ExportConfig) Prepare() []error {
 		e.Manifest = exportdir.DefaultManifest
 	}
 	return append(exportdir.CheckManifest(e.Manifest), exportdir.CheckFolder(e.Name, e.OutputDir, e.Force)...)
+}
+
+// OpenFolder opens the export folder (creating it when missing) and says
+// what it removed that an interrupted run had left there.
+func (e *ExportConfig) OpenFolder(say func(string)) (*exportdir.Dir, error) {
+	dir, err := exportdir.Open(e.OutputDir, e.Manifest)
+	if err != nil {
+		return nil, fmt.Errorf("creating export.output_directory: %w", err)
+	}
+	for _, r := range dir.Stale {
+		say(fmt.Sprintf("Removed %s, left in the export folder by an interrupted run", r))
+	}
+	return dir, nil
 }

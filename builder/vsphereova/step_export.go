@@ -33,12 +33,9 @@ func (s *stepExport) Run(ctx context.Context, state multistep.StateBag) multiste
 	ex := state.Get("exporter").(exporter)
 	e := s.config
 
-	dir, err := exportdir.Open(e.OutputDir, e.Manifest)
+	dir, err := e.OpenFolder(ui.Say)
 	if err != nil {
-		return halt(state, fmt.Errorf("creating export.output_directory: %w", err))
-	}
-	for _, r := range dir.Stale {
-		ui.Say(fmt.Sprintf("Removed %s, left in the export folder by an interrupted run", r))
+		return halt(state, err)
 	}
 	s.dir = dir
 	ui.Say(fmt.Sprintf("Exporting VM to %s ...", e.OutputDir))

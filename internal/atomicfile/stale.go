@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/progress"
 )
 
 // A run that is killed (SIGKILL, the OOM killer, a power cut) cannot remove
@@ -69,7 +71,7 @@ type Removed struct {
 	Size int64 // bytes (a folder: of its files)
 }
 
-func (r Removed) String() string { return fmt.Sprintf("%s (%s)", r.Path, humanSize(r.Size)) }
+func (r Removed) String() string { return fmt.Sprintf("%s (%s)", r.Path, progress.Size(r.Size)) }
 
 // RemoveStale removes from dir (not below) the temporary files and work
 // folders of runs that are gone: entries named with TempInfix, or folders
@@ -144,18 +146,4 @@ func treeSize(dir string) int64 {
 		return nil
 	})
 	return n
-}
-
-// humanSize formats n bytes with binary units, as `ls -lh` does.
-func humanSize(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }

@@ -72,14 +72,6 @@ func TestConfigSpecHasEveryOption(t *testing.T) {
 	}
 }
 
-func TestHumanSize(t *testing.T) {
-	for n, want := range map[int64]string{0: "0 B", 1023: "1023 B", 1024: "1.0 KiB", 5 << 20: "5.0 MiB", 3 << 30: "3.0 GiB"} {
-		if got := humanSize(n); got != want {
-			t.Errorf("humanSize(%d) = %q, want %q", n, got, want)
-		}
-	}
-}
-
 // checkConfigureRejects checks that Configure refuses raw with an error
 // naming each of want.
 func checkConfigureRejects(t *testing.T, raw map[string]interface{}, want []string) {

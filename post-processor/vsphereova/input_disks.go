@@ -17,6 +17,7 @@ import (
 	"github.com/ovakit/packer-plugin-vsphere-ova/hardware"
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/atomicfile"
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/exportdir"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/progress"
 	"github.com/ovakit/packer-plugin-vsphere-ova/ovf"
 	"github.com/ovakit/packer-plugin-vsphere-ova/ovfvm"
 	"github.com/ovakit/packer-plugin-vsphere-ova/vmdk"
@@ -240,7 +241,7 @@ func convertDisk(ctx context.Context, ui packersdk.Ui, src, dst, work string, o 
 		return ovfvm.Disk{}, "", err
 	}
 	defer f.Close()
-	ui.Say(fmt.Sprintf("Converting %s (%s, %s) to a streamOptimized VMDK", src, d.Format, humanSize(d.Size)))
+	ui.Say(fmt.Sprintf("Converting %s (%s, %s) to a streamOptimized VMDK", src, d.Format, progress.Size(d.Size)))
 	h, err := ovf.NewHash(alg)
 	if err != nil {
 		return ovfvm.Disk{}, "", err
@@ -255,7 +256,7 @@ func convertDisk(ctx context.Context, ui packersdk.Ui, src, dst, work string, o 
 	if err := f.Close(); err != nil {
 		return ovfvm.Disk{}, "", fmt.Errorf("write %s: %w", dst, err)
 	}
-	ui.Say(fmt.Sprintf("%s: %s VMDK, %s of data in a %s disk", filepath.Base(src), humanSize(st.Size), humanSize(st.PopulatedSize), humanSize(st.Capacity)))
+	ui.Say(fmt.Sprintf("%s: %s VMDK, %s of data in a %s disk", filepath.Base(src), progress.Size(st.Size), progress.Size(st.PopulatedSize), progress.Size(st.Capacity)))
 	return ovfvm.Disk{Size: st.Size, Capacity: st.Capacity, PopulatedSize: st.PopulatedSize}, hex.EncodeToString(h.Sum(nil)), nil
 }
 

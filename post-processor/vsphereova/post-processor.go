@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/cpuprofile"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/progress"
 
 	"github.com/hashicorp/hcl/v2/hcldec"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
@@ -173,7 +174,7 @@ func (p *PostProcessor) pack(ctx context.Context, ui packersdk.Ui, ovfPath strin
 
 // summary is the one line users look for: where, how big, which digest.
 func summary(res *ova.Result) string {
-	s := fmt.Sprintf("OVA: %s (%s), %s:%s", res.Path, humanSize(res.Size), res.DigestAlgorithm, res.Digest)
+	s := fmt.Sprintf("OVA: %s (%s), %s:%s", res.Path, progress.Size(res.Size), res.DigestAlgorithm, res.Digest)
 	if res.ChecksumPath != "" {
 		s += ", checksum file " + res.ChecksumPath
 	}
@@ -251,18 +252,4 @@ func leftOut(files []string, ovfPath string, refs []ovf.File) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-// humanSize formats n bytes with binary units, as `ls -lh` does.
-func humanSize(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
