@@ -179,8 +179,8 @@ func runGoreleaser(t *testing.T, root, goreleaser, version string, args ...strin
 	cmd := exec.CommandContext(ctx, goreleaser, args...)
 	cmd.Dir = root
 	cmd.Stdout, cmd.Stderr = &out, &out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	testenv.SetProcessGroup(cmd)
+	cmd.Cancel = func() error { return testenv.SignalGroup(cmd, syscall.SIGKILL) }
 	cmd.WaitDelay = 10 * time.Second
 	cmd.Env = append(os.Environ(), "GORELEASER_CURRENT_TAG=v"+version)
 	// goreleaser drops every git fact, the tag included, in a clone without
