@@ -6,7 +6,7 @@ import "github.com/hashicorp/packer-plugin-sdk/version"
 
 var (
 	// Version is the main version number that is being run at the moment.
-	Version = "0.1.0"
+	Version = "0.2.0"
 
 	// VersionPrerelease is a pre-release marker for the Version. Empty means a
 	// release, which lets `packer init` accept an installed copy offline.

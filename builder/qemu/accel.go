@@ -7,9 +7,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	goruntime "runtime"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -30,24 +30,20 @@ var probeCache struct {
 	reason map[string]string
 }
 
-// ProbeAccelerator decides what "auto" means on this host: "kvm" only when
-// /dev/kvm opens, the CPU has hardware virtualisation (vmx or svm) and a
-// tiny guest actually runs to completion under KVM; otherwise "tcg", with
-// the reason. The device node alone proves nothing: on nested hosts
-// /dev/kvm exists and a stock kernel hangs under it. The result is cached
-// per binary for the life of the process.
+// ProbeAccelerator decides what "auto" means on this host: the host's
+// hardware accelerator (KVM on Linux, HVF on macOS, WHPX on Windows) only
+// when its cheap preconditions hold (for KVM: /dev/kvm opens and the CPU has
+// vmx or svm) and a tiny guest actually runs to completion under it;
+// otherwise "tcg", with the reason. The device node alone proves nothing: on
+// nested hosts /dev/kvm exists and a stock kernel hangs under it. The result
+// is cached per binary for the life of the process.
 func ProbeAccelerator(ctx context.Context, binary string) (accel, reason string) {
 	probeCache.Lock()
 	defer probeCache.Unlock()
 	if probeCache.done[binary] {
 		return probeCache.accel[binary], probeCache.reason[binary]
 	}
-	accel, reason = "kvm", "KVM runs a guest"
-	if err := kvmUsable(); err != nil {
-		accel, reason = "tcg", err.Error()
-	} else if err := probeBoot(ctx, binary, "kvm"); err != nil {
-		accel, reason = "tcg", "a test guest did not run under KVM: "+err.Error()
-	}
+	accel, reason = probeHost(ctx, binary, goruntime.GOOS)
 	if ctx.Err() != nil { // an interrupted probe decides nothing
 		return accel, reason
 	}
@@ -56,6 +52,24 @@ func ProbeAccelerator(ctx context.Context, binary string) (accel, reason string)
 	}
 	probeCache.done[binary], probeCache.accel[binary], probeCache.reason[binary] = true, accel, reason
 	return accel, reason
+}
+
+// probeHost is ProbeAccelerator on goos, uncached.
+func probeHost(ctx context.Context, binary, goos string) (accel, reason string) {
+	hw := HostAccelerator(goos)
+	if hw == "" {
+		return "tcg", "QEMU has no hardware accelerator on " + displayOS(goos)
+	}
+	name := strings.ToUpper(hw)
+	if hw == "kvm" {
+		if err := kvmUsable(); err != nil {
+			return "tcg", err.Error()
+		}
+	}
+	if err := probeBoot(ctx, binary, hw); err != nil {
+		return "tcg", "a test guest did not run under " + name + ": " + err.Error()
+	}
+	return hw, name + " runs a guest"
 }
 
 // kvmUsable checks the cheap preconditions for KVM.
@@ -117,8 +131,8 @@ func probeBoot(ctx context.Context, binary, accel string) error {
 	cmd := exec.CommandContext(ctx, binary, "-nodefaults", "-display", "none", "-machine", "pc",
 		"-accel", accel, "-m", "16", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
 		"-drive", "file="+escapeOpt(img)+",format=raw,if=ide", "-boot", "c")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.SysProcAttr = procAttr()
+	cmd.Cancel = func() error { return killTree(cmd.Process) }
 	cmd.WaitDelay = 5 * time.Second
 	out, err := cmd.CombinedOutput()
 	if ctx.Err() != nil {

@@ -9,11 +9,11 @@ import (
 // runtime holds what Start decided for one launch: the accelerator, the
 // host port, file locations.
 type runtime struct {
-	accel     string
-	hostPort  int
-	workDir   string
-	serialLog string
-	qmpFD     int // QEMU's fd number for its end of the QMP socketpair
+	accel      string
+	hostPort   int
+	workDir    string
+	serialLog  string
+	qmpChardev string // where QMP is: "fd=3" or "host=127.0.0.1,port=N" (qmpEndpoint)
 }
 
 // commandLine builds QEMU's arguments (without the binary). -nodefaults:
@@ -34,12 +34,12 @@ func commandLine(c *Config, rt runtime) ([]string, error) {
 		"-rtc", "base=utc",
 		"-vga", "std",
 		"-display", "none",
-		"-chardev", fmt.Sprintf("socket,id=qmp,fd=%d", rt.qmpFD),
+		"-chardev", "socket,id=qmp," + rt.qmpChardev,
 		"-mon", "chardev=qmp,mode=control",
 		"-chardev", "file,id=serial0,path=" + escapeOpt(rt.serialLog),
 		"-serial", "chardev:serial0",
 	}
-	if rt.accel == "kvm" {
+	if rt.accel == "kvm" || rt.accel == "hvf" { // WHPX has no -cpu host
 		args = append(args, "-cpu", "host")
 	}
 	fw, err := firmwareArgs(c, rt.workDir)

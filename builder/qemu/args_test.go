@@ -22,7 +22,7 @@ func mustArgs(t *testing.T, c Config) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	args, err := commandLine(&c, runtime{accel: "tcg", hostPort: 2222, workDir: t.TempDir(), serialLog: "/tmp/s.log", qmpFD: 3})
+	args, err := commandLine(&c, runtime{accel: "tcg", hostPort: 2222, workDir: t.TempDir(), serialLog: "/tmp/s.log", qmpChardev: "fd=3"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +76,7 @@ func TestCommandLineEFI(t *testing.T) {
 		t.Fatal(err)
 	}
 	work := t.TempDir()
-	args, err := commandLine(&c, runtime{accel: "tcg", workDir: work, serialLog: "s", qmpFD: 3})
+	args, err := commandLine(&c, runtime{accel: "tcg", workDir: work, serialLog: "s", qmpChardev: "fd=3"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"regexp"
+	goruntime "runtime"
 )
 
 // Config describes one virtual machine. Zero values take the defaults noted;
@@ -14,8 +15,10 @@ import (
 type Config struct {
 	// Binary is the QEMU system emulator; default qemu-system-x86_64.
 	Binary string
-	// Accelerator is "auto" (default: KVM when a probe shows it really runs
-	// a guest, else TCG with a warning), "kvm" or "tcg".
+	// Accelerator is "auto" (default: the host's hardware accelerator when a
+	// probe shows it really runs a guest, else TCG with a warning), "tcg",
+	// or one that exists only on its host OS: "kvm" (Linux), "hvf" (macOS),
+	// "whpx" (Windows); see CheckAccelerator.
 	Accelerator string
 	// MachineType is "q35" (default, PCIe like vSphere's hardware versions
 	// 14+) or "pc" (i440FX, needed for an IDE controller).
@@ -136,10 +139,8 @@ func (c *Config) fillDefaults() {
 // ports and the VNC address.
 func (c *Config) checkMachine() []error {
 	var errs []error
-	switch c.Accelerator {
-	case "auto", "kvm", "tcg":
-	default:
-		errs = append(errs, fmt.Errorf("accelerator %q: want auto, kvm or tcg", c.Accelerator))
+	if err := CheckAccelerator(c.Accelerator, goruntime.GOOS); err != nil {
+		errs = append(errs, fmt.Errorf("accelerator %w", err))
 	}
 	switch c.MachineType {
 	case "q35", "pc":

@@ -5,7 +5,8 @@
 //
 // QEMU runs in its own process group, killed as a whole when the context
 // given to Start ends or Kill is called, and with PDEATHSIG so it dies with
-// the calling process: nothing outlives a build or a test.
+// the calling process: nothing outlives a build or a test. On Windows a job
+// object does both (proc_windows.go); macOS has no PDEATHSIG.
 package qemu
 
 import (
@@ -17,7 +18,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/atomicfile"
@@ -30,7 +30,7 @@ const WorkDirPrefix = "ovakit-qemu-"
 
 // Machine is a running QEMU process.
 type Machine struct {
-	// Accelerator is what QEMU runs with: "kvm" or "tcg".
+	// Accelerator is what QEMU runs with: "kvm", "hvf", "whpx" or "tcg".
 	Accelerator string
 	// HostPort is the 127.0.0.1 port forwarded to Config.ForwardPort (0
 	// without a forward).
@@ -48,6 +48,7 @@ type Machine struct {
 	output    *tailBuffer
 	ownDir    bool
 	stopWatch func() bool
+	release   func() // ends guardProcess's hold once QEMU is reaped
 
 	mu     sync.Mutex // orders kill against reaping, so a reused PID is never signalled
 	exited bool
@@ -71,7 +72,7 @@ func Start(ctx context.Context, cfg Config) (*Machine, error) {
 		var reason string
 		accel, reason = ProbeAccelerator(ctx, c.Binary)
 		if accel == "tcg" {
-			c.Logf("qemu: accelerator auto: using TCG, software emulation, many times slower than KVM (%s)", reason)
+			c.Logf("qemu: accelerator auto: using TCG, software emulation, many times slower than hardware virtualisation (%s)", reason)
 		}
 	}
 	if err := ctx.Err(); err != nil {
@@ -116,39 +117,43 @@ func start(ctx context.Context, c Config, accel string) (m *Machine, err error) 
 			}
 		}
 	}
-	conn, qemuEnd, err := qmpPair()
+	ep, err := newQMPEndpoint()
 	if err != nil {
 		return nil, err
 	}
-	defer qemuEnd.Close() // on the early returns
-	args, err := commandLine(&c, runtime{accel: accel, hostPort: m.HostPort, workDir: m.WorkDir, serialLog: m.SerialLog, qmpFD: 3})
+	defer ep.release() // what QMP did not take, on every return
+	args, err := commandLine(&c, runtime{accel: accel, hostPort: m.HostPort, workDir: m.WorkDir, serialLog: m.SerialLog, qmpChardev: ep.chardev})
 	if err != nil {
-		conn.Close()
 		return nil, err
 	}
 	m.cmd = exec.Command(c.Binary, args...)
-	m.cmd.ExtraFiles = []*os.File{qemuEnd} // fd 3
+	if ep.inherit != nil {
+		m.cmd.ExtraFiles = []*os.File{ep.inherit} // fd 3
+	}
 	m.cmd.Stdout, m.cmd.Stderr = m.output, m.output
-	m.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	m.cmd.SysProcAttr = procAttr()
 	c.Logf("qemu: %s %s", c.Binary, strings.Join(args, " "))
 	if err := m.cmd.Start(); err != nil {
-		conn.Close()
 		return nil, fmt.Errorf("starting %s: %w", c.Binary, err)
 	}
 	started = true
 	// QEMU has its own copy now; ours must go, or QEMU exiting would not
 	// end our read of the greeting.
-	qemuEnd.Close()
+	ep.started()
 	m.PID = m.cmd.Process.Pid
+	if m.release, err = guardProcess(m.cmd.Process); err != nil {
+		killTree(m.cmd.Process)
+		m.cmd.Wait()
+		m.release = func() {}
+		started = false
+		return nil, err
+	}
 	// Set before reap starts: reap reads it from its own goroutine.
 	m.stopWatch = context.AfterFunc(ctx, m.kill)
 	go m.reap()
 
-	hctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
-	q, err := newQMP(hctx, conn, c.Logf)
+	q, err := m.connectQMP(ctx, ep)
 	if err != nil {
-		conn.Close()
 		m.Kill()
 		out := m.output.String()
 		if strings.Contains(out, "host forwarding rule") {
@@ -171,6 +176,34 @@ func start(ctx context.Context, c Config, accel string) (m *Machine, err error) 
 	return m, nil
 }
 
+// connectQMP waits (up to a minute) for QEMU on the endpoint and for its
+// greeting; QEMU exiting first ends the wait.
+func (m *Machine) connectQMP(ctx context.Context, ep *qmpEndpoint) (*qmp, error) {
+	hctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	go func() {
+		select {
+		case <-m.done:
+			cancel()
+		case <-hctx.Done():
+		}
+	}()
+	conn, err := ep.connect(hctx)
+	if err == nil {
+		var q *qmp
+		if q, err = newQMP(hctx, conn, m.cfg.Logf); err == nil {
+			return q, nil
+		}
+		conn.Close()
+	}
+	select {
+	case <-m.done:
+		return nil, errors.New("QEMU exited before its QMP greeting")
+	default:
+		return nil, err
+	}
+}
+
 // reap waits for QEMU to exit, then releases everything the machine holds.
 func (m *Machine) reap() {
 	err := m.cmd.Wait()
@@ -178,6 +211,7 @@ func (m *Machine) reap() {
 	m.exited = true
 	q := m.qmp
 	m.mu.Unlock()
+	m.release()
 	if m.stopWatch != nil {
 		m.stopWatch()
 	}
@@ -201,7 +235,7 @@ func (m *Machine) kill() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if !m.exited {
-		syscall.Kill(-m.PID, syscall.SIGKILL)
+		killTree(m.cmd.Process)
 	}
 }
 

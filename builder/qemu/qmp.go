@@ -6,16 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"sync"
-	"syscall"
 	"time"
 )
 
-// qmp is a client for the QEMU Machine Protocol on one end of a socketpair
-// whose other end QEMU inherits (-chardev socket,fd=3): no socket file to
-// place, clean up or keep under the 108-byte path limit, and no other
-// process can connect. Hand-written (about 150 lines) rather than a
+// qmp is a client for the QEMU Machine Protocol on the connection a
+// qmpEndpoint gives (qmp_endpoint.go). Hand-written (about 150 lines) rather than a
 // dependency because it needs only three commands, each bounded by a
 // context, which the common Go QMP client does not offer.
 type qmp struct {
@@ -38,23 +34,6 @@ type qmpMessage struct {
 	Event string          `json:"event"`
 	Data  json.RawMessage `json:"data"`
 	ID    *int            `json:"id"`
-}
-
-// qmpPair returns our end (as a net.Conn) and QEMU's end (an *os.File for
-// exec.Cmd.ExtraFiles; the caller closes it once QEMU has started).
-func qmpPair() (net.Conn, *os.File, error) {
-	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return nil, nil, fmt.Errorf("socketpair for QMP: %w", err)
-	}
-	ours := os.NewFile(uintptr(fds[0]), "qmp")
-	defer ours.Close() // FileConn dups it
-	conn, err := net.FileConn(ours)
-	if err != nil {
-		syscall.Close(fds[1])
-		return nil, nil, fmt.Errorf("QMP socket: %w", err)
-	}
-	return conn, os.NewFile(uintptr(fds[1]), "qmp-qemu"), nil
 }
 
 // newQMP reads QEMU's greeting, leaves capabilities negotiation mode, then

@@ -5,16 +5,24 @@ package vsphereovaqemu
 import (
 	"fmt"
 	"net"
+	"runtime"
+
+	"github.com/ovakit/packer-plugin-vsphere-ova/builder/qemu"
 )
 
 // QEMUConfig is how QEMU runs the machine (step_run.go).
 type QEMUConfig struct {
 	// The QEMU system emulator. Defaults to `qemu-system-x86_64`.
 	QEMUBinary string `mapstructure:"qemu_binary"`
-	// `auto` (default): KVM when a probe shows that it really runs a guest,
-	// else TCG (software emulation, many times slower) with a warning;
-	// `kvm` or `tcg` to force one. `/dev/kvm` alone is not trusted: on
-	// nested hosts it exists and hangs guests.
+	// `auto` (default): the host's hardware accelerator when a probe shows
+	// that it really runs a guest, else TCG (software emulation, many times
+	// slower) with a warning. Or one forced: `tcg` anywhere, `kvm` on Linux,
+	// `hvf` (Hypervisor.framework) on macOS, `whpx` (Windows Hypervisor
+	// Platform) on Windows; one named for another OS is a configuration
+	// error that says what to use there. `/dev/kvm` alone is not trusted: on
+	// nested hosts it exists and hangs guests. HVF runs only guests of the
+	// host's own architecture (x86_64 guests on Apple silicon run under
+	// TCG), and WHPX needs a QEMU built with it.
 	Accelerator string `mapstructure:"accelerator"`
 	// QEMU machine type: `q35` (default, PCIe as on vSphere's hardware 14+)
 	// or `pc` (i440FX, the only one with an IDE controller for disks).
@@ -32,8 +40,11 @@ type QEMUConfig struct {
 	QEMUArgs [][]string `mapstructure:"qemuargs"`
 }
 
-// Prepare sets the defaults and checks the section.
-func (c *QEMUConfig) Prepare() []error {
+// Prepare sets the defaults and checks the section for this host.
+func (c *QEMUConfig) Prepare() []error { return c.prepare(runtime.GOOS) }
+
+// prepare is Prepare on goos, so tests decide every platform on any host.
+func (c *QEMUConfig) prepare(goos string) []error {
 	var errs []error
 	if c.QEMUBinary == "" {
 		c.QEMUBinary = "qemu-system-x86_64"
@@ -41,10 +52,8 @@ func (c *QEMUConfig) Prepare() []error {
 	if c.Accelerator == "" {
 		c.Accelerator = "auto"
 	}
-	switch c.Accelerator {
-	case "auto", "kvm", "tcg":
-	default:
-		errs = append(errs, fmt.Errorf("accelerator %q: expected auto, kvm or tcg", c.Accelerator))
+	if err := qemu.CheckAccelerator(c.Accelerator, goos); err != nil {
+		errs = append(errs, fmt.Errorf("accelerator %w", err))
 	}
 	if c.MachineType == "" {
 		c.MachineType = "q35"

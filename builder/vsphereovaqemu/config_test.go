@@ -35,7 +35,7 @@ func TestPrepareErrors(t *testing.T) {
 		"CPUs":                 3,
 		"cpu_cores":            2,
 		"firmware":             "uefi",
-		"accelerator":          "hvf",
+		"accelerator":          "xen",
 		"disk_controller_type": []string{"buslogic"},
 		"vnc_bind_address":     "localhost",
 		"properties":           map[string]string{"bad key": "x"},
@@ -48,11 +48,43 @@ func TestPrepareErrors(t *testing.T) {
 	}
 	for _, want := range []string{
 		"source_path: stat", "source_checksum", "not a multiple of cpu_cores", `firmware "uefi"`,
-		`accelerator "hvf"`, "disk_controller_type[0]", "vnc_bind_address", "bad key",
+		`accelerator "xen"`, "disk_controller_type[0]", "vnc_bind_address", "bad key",
 		"shutdown_command needs a communicator", "export.name", "export.manifest",
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("errors lack %q:\n%v", want, err)
+		}
+	}
+}
+
+// accelerator is checked for the OS the build runs on, before anything
+// starts, and the error names the option and what to use instead.
+func TestPrepareAcceleratorPerOS(t *testing.T) {
+	for _, tc := range []struct {
+		accel, goos, want string // want "": accepted
+	}{
+		{"", "darwin", ""}, {"tcg", "windows", ""},
+		{"kvm", "linux", ""}, {"hvf", "darwin", ""}, {"whpx", "windows", ""},
+		{"kvm", "darwin", `accelerator "kvm": KVM exists only on Linux, not on macOS; use "hvf"`},
+		{"hvf", "linux", `accelerator "hvf": HVF (Hypervisor.framework) exists only on macOS, not on Linux; use "kvm"`},
+		{"whpx", "linux", `accelerator "whpx": WHPX (Windows Hypervisor Platform) exists only on Windows`},
+		{"kvm", "windows", `use "whpx"`},
+	} {
+		c := QEMUConfig{Accelerator: tc.accel}
+		errs := c.prepare(tc.goos)
+		switch {
+		case tc.want == "" && len(errs) > 0:
+			t.Errorf("%q on %s: %v", tc.accel, tc.goos, errs)
+		case tc.want != "" && (len(errs) != 1 || !strings.Contains(errs[0].Error(), tc.want)):
+			t.Errorf("%q on %s: %v; want one error with %q", tc.accel, tc.goos, errs, tc.want)
+		}
+	}
+}
+
+func TestTCGWarning(t *testing.T) {
+	for goos, want := range map[string]string{"linux": "no usable KVM,", "darwin": "no usable HVF,", "windows": "no usable WHPX,", "freebsd": "no usable hardware accelerator,"} {
+		if got := tcgWarning(goos); !strings.Contains(got, want) {
+			t.Errorf("%s: %q lacks %q", goos, got, want)
 		}
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log"
+	"runtime"
+	"strings"
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
@@ -40,7 +42,7 @@ func (s *stepRun) Run(ctx context.Context, state multistep.StateBag) multistep.S
 	state.Put("machine", m)
 	ui.Say(fmt.Sprintf("QEMU is running (pid %d, %s); guest port %d is 127.0.0.1:%d", m.PID, m.Accelerator, cfg.ForwardPort, m.HostPort))
 	if m.Accelerator == "tcg" {
-		ui.Say("Warning: no usable KVM, running under TCG (software emulation): boots take minutes, not seconds")
+		ui.Say(tcgWarning(runtime.GOOS))
 	}
 	if addr, err := m.VNCAddress(ctx); err == nil && addr != "" {
 		ui.Say("VNC console on " + addr)
@@ -138,4 +140,13 @@ func (s *stepRun) Cleanup(state multistep.StateBag) {
 		s.machine.Kill()
 	}
 	s.machine = nil
+}
+
+// tcgWarning is said when the machine runs under TCG.
+func tcgWarning(goos string) string {
+	hw := "hardware accelerator"
+	if h := qemu.HostAccelerator(goos); h != "" {
+		hw = strings.ToUpper(h)
+	}
+	return "Warning: no usable " + hw + ", running under TCG (software emulation): boots take minutes, not seconds"
 }

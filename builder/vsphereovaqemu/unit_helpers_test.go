@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
@@ -122,16 +121,6 @@ func (r *stepRunner) cleanup() {
 		r.done[i].Cleanup(r.state)
 	}
 	r.done = nil
-}
-
-// allocated is the bytes a file really uses on disk.
-func allocated(t *testing.T, p string) int64 {
-	t.Helper()
-	var st syscall.Stat_t
-	if err := syscall.Stat(p, &st); err != nil {
-		t.Fatal(err)
-	}
-	return st.Blocks * 512
 }
 
 func mustEnvelope(t *testing.T, desc []byte) *govmomiovf.Envelope {

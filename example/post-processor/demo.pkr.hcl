@@ -8,7 +8,7 @@
 packer {
   required_plugins {
     vsphere-ova = {
-      version = ">= 0.1.0"
+      version = ">= 0.2.0"
       source  = "github.com/ovakit/vsphere-ova"
     }
   }

@@ -16,7 +16,7 @@ packer {
       source  = "github.com/hashicorp/qemu"
     }
     vsphere-ova = {
-      version = ">= 0.1.0"
+      version = ">= 0.2.0"
       source  = "github.com/ovakit/vsphere-ova"
     }
   }

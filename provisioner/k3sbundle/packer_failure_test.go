@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -124,8 +123,8 @@ func runGuarded(t *testing.T, env *packertest.Env, dir string) packertest.Result
 	defer cancel()
 	var out testenv.SyncBuffer
 	cmd := env.Command(ctx, dir, &out, "build", "-color=false", ".")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	packertest.SetProcessGroup(cmd)
+	cmd.Cancel = func() error { return packertest.Kill(cmd) }
 	cmd.WaitDelay = 10 * time.Second
 	err := cmd.Run()
 	if ctx.Err() != nil {
@@ -156,7 +155,7 @@ func TestPackerBuildInterruptRollsBack(t *testing.T) {
 	cmd := env.Command(t.Context(), dir, &out, "build", "-color=false", ".")
 	// Packer re-executes itself (panicwrap) and its parent ignores SIGINT:
 	// like Ctrl-C in a terminal, signal the whole process group.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	packertest.SetProcessGroup(cmd)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -175,7 +174,7 @@ func TestPackerBuildInterruptRollsBack(t *testing.T) {
 	}
 	// The stand-in has started and written its identity files by now.
 	time.Sleep(2 * time.Second)
-	if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGINT); err != nil {
+	if err := packertest.Interrupt(cmd); err != nil {
 		t.Fatal(err)
 	}
 	select {

@@ -7,7 +7,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -129,12 +128,3 @@ func mirrorOrSkip(t *testing.T) string {
 }
 
 type syscallStat struct{ allocated int64 }
-
-func statBlocks(path string, st *syscallStat) error {
-	var s syscall.Stat_t
-	if err := syscall.Stat(path, &s); err != nil {
-		return err
-	}
-	st.allocated = s.Blocks * 512
-	return nil
-}

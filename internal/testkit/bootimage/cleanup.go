@@ -10,7 +10,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 )
 
 // buildPrefix names temporary build folders in the cache folder. Under the
@@ -68,8 +67,8 @@ func unmountUnder(dir string) error {
 	}
 	var errs []error
 	for _, m := range mounts {
-		if err := syscall.Unmount(m, 0); err != nil {
-			if err2 := syscall.Unmount(m, syscall.MNT_DETACH); err2 != nil {
+		if err := unmountOnce(m); err != nil {
+			if err2 := unmountLazy(m); err2 != nil {
 				errs = append(errs, fmt.Errorf("unmounting %s: %w", m, err2))
 			}
 		}

@@ -81,7 +81,7 @@ func (b *builder) writeDisk(ctx context.Context) (err error) {
 	if err := os.MkdirAll(mnt, 0o755); err != nil {
 		return err
 	}
-	if err := syscall.Mount(rootDev, mnt, "ext4", 0, ""); err != nil {
+	if err := mountExt4(rootDev, mnt); err != nil {
 		return fmt.Errorf("mounting %s (root) on %s: %w", rootDev, mnt, err)
 	}
 	undo = append(undo, func() error {
@@ -202,7 +202,7 @@ func readPartitions(ctx context.Context, disk string) ([]partition, error) {
 func unmount(dir string) error {
 	var err error
 	for i := 0; i < 50; i++ {
-		if err = syscall.Unmount(dir, 0); err == nil || errors.Is(err, syscall.EINVAL) {
+		if err = unmountOnce(dir); err == nil || errors.Is(err, syscall.EINVAL) {
 			return nil // EINVAL: not mounted (any more)
 		}
 		time.Sleep(100 * time.Millisecond)

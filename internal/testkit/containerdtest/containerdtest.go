@@ -102,18 +102,18 @@ disabled_plugins = ["%s"]
 	}
 	cmd := exec.Command(bin, "--config", cfgPath)
 	cmd.Stdout, cmd.Stderr = c.log, c.log
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	testenv.SetProcessGroup(cmd)
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("starting containerd: %v", err)
 	}
 	exited := make(chan struct{})
 	go func() { cmd.Wait(); close(exited) }()
 	t.Cleanup(func() {
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+		testenv.SignalGroup(cmd, syscall.SIGTERM)
 		select {
 		case <-exited:
 		case <-time.After(10 * time.Second):
-			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			testenv.SignalGroup(cmd, syscall.SIGKILL)
 			<-exited
 		}
 	})

@@ -5,7 +5,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
+
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/testenv"
 )
 
 // buildDirPrefix starts the name of a plugin build folder; the test
@@ -33,12 +34,5 @@ func sweepBuildDirs(dir string) {
 	}
 }
 
-// processRuns says whether a process with this PID exists (signal 0 checks
-// without signalling; EPERM means it exists but is someone else's).
-func processRuns(pid int) bool {
-	if pid <= 0 {
-		return false
-	}
-	err := syscall.Kill(pid, 0)
-	return err == nil || err == syscall.EPERM
-}
+// processRuns says whether a process with this PID exists.
+func processRuns(pid int) bool { return testenv.ProcessRuns(pid) }

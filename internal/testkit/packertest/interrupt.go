@@ -8,6 +8,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/testenv"
 )
 
 // The cancel tests stop `packer build` as Ctrl-C in a terminal does: SIGINT
@@ -17,20 +19,15 @@ import (
 
 // SetProcessGroup makes cmd (not yet started) the leader of a process group
 // of its own, so Interrupt and Kill reach packer and its children.
-func SetProcessGroup(cmd *exec.Cmd) {
-	if cmd.SysProcAttr == nil {
-		cmd.SysProcAttr = &syscall.SysProcAttr{}
-	}
-	cmd.SysProcAttr.Setpgid = true
-}
+func SetProcessGroup(cmd *exec.Cmd) { testenv.SetProcessGroup(cmd) }
 
 // Interrupt sends SIGINT to the process group of cmd (started after
 // SetProcessGroup).
-func Interrupt(cmd *exec.Cmd) error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGINT) }
+func Interrupt(cmd *exec.Cmd) error { return testenv.SignalGroup(cmd, syscall.SIGINT) }
 
 // Kill sends SIGKILL to the process group of cmd (started after
 // SetProcessGroup), for a test that gives up on it.
-func Kill(cmd *exec.Cmd) error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+func Kill(cmd *exec.Cmd) error { return testenv.SignalGroup(cmd, syscall.SIGKILL) }
 
 // InterruptOn starts cmd (a packer build) in its own process group and
 // interrupts it delay after a line of its output contains line. It returns

@@ -145,7 +145,7 @@ http:
 		r.log = &testenv.SyncBuffer{}
 		r.cmd = exec.Command(bin, "serve", cfgPath)
 		r.cmd.Stdout, r.cmd.Stderr = r.log, r.log
-		r.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		testenv.SetProcessGroup(r.cmd)
 		if err := r.cmd.Start(); err != nil {
 			return nil, fmt.Errorf("starting %s: %w", bin, err)
 		}
@@ -184,11 +184,11 @@ func (r *Registry) waitReady(exited <-chan struct{}) error {
 }
 
 func stop(cmd *exec.Cmd, exited <-chan struct{}) {
-	syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+	testenv.SignalGroup(cmd, syscall.SIGTERM)
 	select {
 	case <-exited:
 	case <-time.After(5 * time.Second):
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		testenv.SignalGroup(cmd, syscall.SIGKILL)
 		<-exited
 	}
 }

@@ -2,6 +2,7 @@ package releasetest
 
 import (
 	"archive/zip"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -26,14 +28,15 @@ import (
 const project = "packer-plugin-vsphere-ova"
 
 // archiveRE is the name `packer init` looks for in a release.
-var archiveRE = regexp.MustCompile(`^` + project + `_v(\d+\.\d+\.\d+)_x5\.0_linux_amd64\.zip$`)
+var archiveRE = regexp.MustCompile(`^` + project + `_v(\d+\.\d+\.\d+)_x5\.0_([a-z0-9]+)_([a-z0-9]+)\.zip$`)
 
 // TestReleaseSnapshotInstallsAndBuilds runs goreleaser on .goreleaser.yml
-// (narrowed to linux/amd64: the full matrix takes minutes on two cores, and
-// `make release-snapshot` builds it), then treats the archive as a user
-// would: check SHA256SUMS, unzip, install with `packer plugins install
-// --path`, `packer init` and `packer build` a template that needs exactly that
-// version.
+// with every platform it lists (`make cross` compiled the same packages with
+// the same flags just before in `make test`, so goreleaser mostly links from
+// the build cache), checks that every archive holds its binary and the
+// LICENSE, then treats the linux/amd64 archive as a user would: check
+// SHA256SUMS, unzip, install with `packer plugins install --path`, `packer
+// init` and `packer build` a template that needs exactly that version.
 func TestReleaseSnapshotInstallsAndBuilds(t *testing.T) {
 	testenv.Require(t, testenv.Packer, "builds a release with goreleaser and runs real Packer")
 	root := testenv.RepoRoot(t)
@@ -47,25 +50,37 @@ func TestReleaseSnapshotInstallsAndBuilds(t *testing.T) {
 	runGoreleaser(t, root, goreleaser, version, "release", "--snapshot", "--clean",
 		"--skip=sign,before", "--config", cfg)
 
-	// Names: one zip for linux/amd64 and a SHA256SUMS, as packer init expects.
-	var archive string
+	// Names: one zip per platform and a SHA256SUMS, as packer init expects.
 	entries, err := os.ReadDir(dist)
 	if err != nil {
 		t.Fatal(err)
 	}
+	license, err := os.ReadFile(filepath.Join(root, "LICENSE"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	archives := map[string]string{} // os_arch -> archive name
 	for _, e := range entries {
 		if m := archiveRE.FindStringSubmatch(e.Name()); m != nil {
-			if archive != "" {
-				t.Fatalf("two linux/amd64 archives: %s and %s", archive, e.Name())
-			}
-			archive = e.Name()
+			archives[m[2]+"_"+m[3]] = e.Name()
 			if m[1] != version {
-				t.Errorf("archive %s is version %s; version/version.go says %s", archive, m[1], version)
+				t.Errorf("archive %s is version %s; version/version.go says %s", e.Name(), m[1], version)
 			}
+			checkArchive(t, filepath.Join(dist, e.Name()), license)
 		}
 	}
+	want := platforms(t, cfg)
+	for _, p := range want {
+		if archives[p] == "" {
+			t.Errorf("no %s_vX.Y.Z_x5.0_%s.zip in dist: %v", project, p, names(entries))
+		}
+	}
+	if len(archives) != len(want) {
+		t.Errorf("archives for %d platforms, want the %d of .goreleaser.yml: %v", len(archives), len(want), archives)
+	}
+	archive := archives["linux_amd64"]
 	if archive == "" {
-		t.Fatalf("no %s_vX.Y.Z_x5.0_linux_amd64.zip in dist: %v", project, names(entries))
+		t.FailNow()
 	}
 	sumsName := fmt.Sprintf("%s_v%s_SHA256SUMS", project, version)
 	sums, err := os.ReadFile(filepath.Join(dist, sumsName))
@@ -76,8 +91,13 @@ func TestReleaseSnapshotInstallsAndBuilds(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%s: %v", sumsName, err)
 	}
-	if _, ok := parsed.Lookup(archive); !ok || len(parsed.Entries) != 1 {
-		t.Errorf("%s lists %+v; want exactly the archive %s", sumsName, parsed.Entries, archive)
+	for _, a := range archives {
+		if _, ok := parsed.Lookup(a); !ok {
+			t.Errorf("%s lacks the archive %s", sumsName, a)
+		}
+	}
+	if len(parsed.Entries) != len(archives) {
+		t.Errorf("%s lists %d files; want the %d archives", sumsName, len(parsed.Entries), len(archives))
 	}
 	check := exec.Command(sha256sum, "-c", sumsName)
 	check.Dir = dist
@@ -85,9 +105,9 @@ func TestReleaseSnapshotInstallsAndBuilds(t *testing.T) {
 		t.Fatalf("sha256sum -c %s: %v\n%s", sumsName, err, out)
 	}
 
-	// The zip holds the binary alone, named as Packer names installed plugins.
+	// The zip holds the binary, named as Packer names installed plugins.
 	binName := strings.TrimSuffix(archive, ".zip")
-	bin := unzipOnly(t, filepath.Join(dist, archive), binName)
+	bin := unzipBinary(t, filepath.Join(dist, archive), binName)
 	var desc struct {
 		Version    string `json:"version"`
 		APIVersion string `json:"api_version"`
@@ -179,8 +199,8 @@ func runGoreleaser(t *testing.T, root, goreleaser, version string, args ...strin
 	cmd := exec.CommandContext(ctx, goreleaser, args...)
 	cmd.Dir = root
 	cmd.Stdout, cmd.Stderr = &out, &out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	testenv.SetProcessGroup(cmd)
+	cmd.Cancel = func() error { return testenv.SignalGroup(cmd, syscall.SIGKILL) }
 	cmd.WaitDelay = 10 * time.Second
 	cmd.Env = append(os.Environ(), "GORELEASER_CURRENT_TAG=v"+version)
 	// goreleaser drops every git fact, the tag included, in a clone without
@@ -226,9 +246,9 @@ func sourceVersion(t *testing.T, root string) string {
 	return string(m[1])
 }
 
-// snapshotConfig writes .goreleaser.yml narrowed to linux/amd64 with its
-// output in dist, and returns its path. Everything else (names, flags,
-// ldflags, checksums) is the release's own.
+// snapshotConfig writes .goreleaser.yml with its output in dist, and returns
+// its path. Everything else (platforms, names, flags, ldflags, archives,
+// checksums) is the release's own.
 func snapshotConfig(t *testing.T, root, dist string) string {
 	t.Helper()
 	raw, err := os.ReadFile(filepath.Join(root, ".goreleaser.yml"))
@@ -239,61 +259,111 @@ func snapshotConfig(t *testing.T, root, dist string) string {
 	if err := yaml.Unmarshal(raw, &cfg); err != nil {
 		t.Fatalf(".goreleaser.yml: %v", err)
 	}
-	builds, ok := cfg["builds"].([]any)
-	if !ok || len(builds) == 0 {
-		t.Fatalf(".goreleaser.yml has no builds list")
-	}
-	for _, b := range builds {
-		m := b.(map[string]any)
-		m["goos"] = []string{"linux"}
-		m["goarch"] = []string{"amd64"}
-		delete(m, "ignore")
-	}
 	cfg["dist"] = dist
 	out, err := yaml.Marshal(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := filepath.Join(t.TempDir(), "goreleaser-linux-amd64.yml")
+	p := filepath.Join(t.TempDir(), "goreleaser-snapshot.yml")
 	if err := os.WriteFile(p, out, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return p
 }
 
-// unzipOnly checks that the zip holds exactly one file, name, and extracts it.
-func unzipOnly(t *testing.T, zipPath, name string) string {
+// checkArchive: the zip holds exactly the plugin binary and LICENSE, whose
+// text is the repository's.
+func checkArchive(t *testing.T, zipPath string, license []byte) {
 	t.Helper()
 	zr, err := zip.OpenReader(zipPath)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer zr.Close()
+	base := strings.TrimSuffix(filepath.Base(zipPath), ".zip")
 	var got []string
 	for _, f := range zr.File {
 		got = append(got, f.Name)
 	}
-	if len(zr.File) != 1 || zr.File[0].Name != name {
-		t.Fatalf("%s holds %v; want only %s", filepath.Base(zipPath), got, name)
+	slices.Sort(got)
+	bin := base
+	if strings.Contains(base, "_windows_") {
+		bin += ".exe"
 	}
-	rc, err := zr.File[0].Open()
+	if want := []string{"LICENSE", bin}; !slices.Equal(got, want) {
+		t.Errorf("%s holds %v; want %v", filepath.Base(zipPath), got, want)
+		return
+	}
+	if text := readMember(t, zr, "LICENSE"); !bytes.Equal(text, license) {
+		t.Errorf("%s: LICENSE differs from the repository's", filepath.Base(zipPath))
+	}
+}
+
+func readMember(t *testing.T, zr *zip.ReadCloser, name string) []byte {
+	t.Helper()
+	rc, err := zr.Open(name)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer rc.Close()
-	dst := filepath.Join(t.TempDir(), name)
-	f, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o755)
+	data, err := io.ReadAll(rc)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := io.Copy(f, rc); err != nil {
-		f.Close()
+	return data
+}
+
+// unzipBinary extracts the binary name from the zip.
+func unzipBinary(t *testing.T, zipPath, name string) string {
+	t.Helper()
+	zr, err := zip.OpenReader(zipPath)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := f.Close(); err != nil {
+	defer zr.Close()
+	dst := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(dst, readMember(t, zr, name), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	return dst
+}
+
+type platform struct {
+	Goos   string `yaml:"goos"`
+	Goarch string `yaml:"goarch"`
+}
+
+// platforms lists the os_arch pairs the goreleaser config builds.
+func platforms(t *testing.T, cfgPath string) []string {
+	t.Helper()
+	raw, err := os.ReadFile(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg struct {
+		Builds []struct {
+			Goos   []string   `yaml:"goos"`
+			Goarch []string   `yaml:"goarch"`
+			Ignore []platform `yaml:"ignore"`
+		} `yaml:"builds"`
+	}
+	if err := yaml.Unmarshal(raw, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, b := range cfg.Builds {
+		for _, o := range b.Goos {
+			for _, a := range b.Goarch {
+				if !slices.Contains(b.Ignore, platform{o, a}) {
+					out = append(out, o+"_"+a)
+				}
+			}
+		}
+	}
+	if len(out) == 0 {
+		t.Fatal("the goreleaser config builds no platform")
+	}
+	return out
 }
 
 func names(entries []os.DirEntry) []string {

@@ -236,7 +236,9 @@ func killGuestProcesses(t testing.TB, root string) {
 			}
 			if r, err := os.Readlink(fmt.Sprintf("/proc/%d/root", pid)); err == nil && r == root {
 				found++
-				_ = syscall.Kill(pid, syscall.SIGKILL)
+				if p, err := os.FindProcess(pid); err == nil {
+					_ = p.Kill()
+				}
 			}
 		}
 		if found == 0 {

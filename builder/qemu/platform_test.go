@@ -1,0 +1,98 @@
+package qemu
+
+import (
+	"strings"
+	"testing"
+)
+
+// The platform decisions, for every release OS whatever the host.
+func TestHostAccelerator(t *testing.T) {
+	for goos, want := range map[string]string{"linux": "kvm", "darwin": "hvf", "windows": "whpx", "freebsd": ""} {
+		if got := HostAccelerator(goos); got != want {
+			t.Errorf("HostAccelerator(%s) = %q, want %q", goos, got, want)
+		}
+	}
+}
+
+func TestCheckAccelerator(t *testing.T) {
+	for _, tc := range []struct {
+		accel, goos string
+		want        []string // nil: accepted; else what the error must say
+	}{
+		{"auto", "linux", nil}, {"auto", "darwin", nil}, {"auto", "windows", nil}, {"auto", "freebsd", nil},
+		{"tcg", "linux", nil}, {"tcg", "darwin", nil}, {"tcg", "windows", nil}, {"tcg", "freebsd", nil},
+		{"kvm", "linux", nil}, {"hvf", "darwin", nil}, {"whpx", "windows", nil},
+		{"kvm", "darwin", []string{`"kvm"`, "only on Linux", "not on macOS", `use "hvf"`, `"auto"`, `"tcg"`}},
+		{"kvm", "windows", []string{`"kvm"`, "only on Linux", "not on Windows", `use "whpx"`}},
+		{"hvf", "linux", []string{`"hvf"`, "only on macOS", "not on Linux", `use "kvm"`, "probes KVM, else TCG"}},
+		{"whpx", "darwin", []string{`"whpx"`, "only on Windows", `use "hvf"`}},
+		{"kvm", "freebsd", []string{"not on FreeBSD", `use "auto" (probes nothing here: TCG) or "tcg"`}},
+		{"xen", "linux", []string{`"xen"`, "want auto, tcg, kvm (Linux), hvf (macOS) or whpx (Windows)"}},
+		{"KVM", "linux", []string{`"KVM"`, "want auto"}},
+	} {
+		err := CheckAccelerator(tc.accel, tc.goos)
+		if tc.want == nil {
+			if err != nil {
+				t.Errorf("%s on %s: %v", tc.accel, tc.goos, err)
+			}
+			continue
+		}
+		if err == nil {
+			t.Errorf("%s on %s accepted", tc.accel, tc.goos)
+			continue
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%s on %s: error %q lacks %q", tc.accel, tc.goos, err, w)
+			}
+		}
+	}
+}
+
+// Every documented value is accepted somewhere.
+func TestAcceleratorsListed(t *testing.T) {
+	for _, a := range Accelerators {
+		ok := false
+		for _, goos := range []string{"linux", "darwin", "windows"} {
+			ok = ok || CheckAccelerator(a, goos) == nil
+		}
+		if !ok {
+			t.Errorf("accelerator %q is rejected on every OS", a)
+		}
+	}
+}
+
+// probeHost decides without QEMU where there is nothing to probe (FreeBSD)
+// and where the KVM preconditions fail (no QEMU is started either way).
+func TestProbeHostWithoutProbe(t *testing.T) {
+	if a, why := probeHost(t.Context(), "/nonexistent/qemu", "freebsd"); a != "tcg" || !strings.Contains(why, "no hardware accelerator on FreeBSD") {
+		t.Errorf("freebsd: %s (%s)", a, why)
+	}
+	setProbePaths(t, "/nonexistent/kvm", "/nonexistent/cpuinfo")
+	if a, why := probeHost(t.Context(), "/nonexistent/qemu", "linux"); a != "tcg" || !strings.Contains(why, "/nonexistent/kvm unusable") {
+		t.Errorf("linux without /dev/kvm: %s (%s)", a, why)
+	}
+	// Elsewhere the probe boots the host's accelerator; a missing QEMU
+	// fails that boot, so auto falls back to TCG and names the accelerator.
+	if a, why := probeHost(t.Context(), "/nonexistent/qemu", "darwin"); a != "tcg" || !strings.Contains(why, "did not run under HVF") {
+		t.Errorf("darwin without QEMU: %s (%s)", a, why)
+	}
+}
+
+// -cpu host only where the accelerator supports it.
+func TestCPUHost(t *testing.T) {
+	disk := diskFile(t)
+	for accel, want := range map[string]bool{"kvm": true, "hvf": true, "whpx": false, "tcg": false} {
+		c, err := Config{Controllers: []Controller{{Type: PVSCSI}}, Disks: []Disk{{Path: disk}}}.withDefaults()
+		if err != nil {
+			t.Fatal(err)
+		}
+		args, err := commandLine(&c, runtime{accel: accel, workDir: t.TempDir(), serialLog: "s", qmpChardev: "fd=3"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Contains(strings.Join(args, " "), "-cpu host"); got != want {
+			t.Errorf("%s: -cpu host %v, want %v", accel, got, want)
+		}
+	}
+}
