@@ -6,7 +6,7 @@
 // needed.
 //
 // One step per file (step_<verb>.go), each configuration section in
-// config_<section>.go. The QEMU driver is builder/qemu (no Packer imports).
+// config_<section>.go. The QEMU driver is driver/qemu (no Packer imports).
 // What this builder shares with the `vsphere-ova` builder lives beside it:
 // the step runner and the source step in builder/common, the source in
 // internal/ovasource, the export folder in internal/exportdir.

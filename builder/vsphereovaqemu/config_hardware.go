@@ -6,7 +6,7 @@ import (
 	"fmt"
 
 	"github.com/ovakit/packer-plugin-vsphere-ova/builder/common"
-	"github.com/ovakit/packer-plugin-vsphere-ova/builder/qemu"
+	"github.com/ovakit/packer-plugin-vsphere-ova/driver/qemu"
 )
 
 // HardwareConfig overrides the machine the OVF describes (ovf_machine.go);

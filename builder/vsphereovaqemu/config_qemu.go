@@ -7,7 +7,7 @@ import (
 	"net"
 	"runtime"
 
-	"github.com/ovakit/packer-plugin-vsphere-ova/builder/qemu"
+	"github.com/ovakit/packer-plugin-vsphere-ova/driver/qemu"
 )
 
 // QEMUConfig is how QEMU runs the machine (step_run.go).

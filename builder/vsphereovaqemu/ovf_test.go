@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ovakit/packer-plugin-vsphere-ova/builder/qemu"
+	"github.com/ovakit/packer-plugin-vsphere-ova/driver/qemu"
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/ovftest"
 	"github.com/ovakit/packer-plugin-vsphere-ova/ovfvm"
 )

@@ -1,5 +1,5 @@
 // Command qemu boots a disk image under QEMU with the hardware a vSphere VM
-// has, through the driver of the vsphere-ova-qemu builder (builder/qemu),
+// has, through the driver of the vsphere-ova-qemu builder (driver/qemu),
 // on a throw-away qcow2 overlay: the image itself is never written. It
 // prints how to log in and where the serial console goes; Ctrl-C presses
 // the ACPI power button and, if the guest has not powered off in time,
@@ -23,7 +23,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/ovakit/packer-plugin-vsphere-ova/builder/qemu"
+	"github.com/ovakit/packer-plugin-vsphere-ova/driver/qemu"
 )
 
 func main() {

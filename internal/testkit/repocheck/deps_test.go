@@ -28,7 +28,7 @@ var layers = []struct {
 	}, true},
 	{"shared builder layer and drivers", []string{
 		"internal/exportdir", "internal/ovasource",
-		"builder/common", "builder/common", "builder/qemu", "driver/...",
+		"builder/common", "driver/...",
 	}, false},
 	{"components", []string{
 		"builder/vsphereova", "builder/vsphereovaqemu", "post-processor/...", "provisioner/...", "version",
