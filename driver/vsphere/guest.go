@@ -4,15 +4,14 @@ import (
 	"context"
 	"net"
 
-	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/vim25/mo"
 )
 
-// GuestIP is the address VMware Tools reports for vm that pickIP chooses
-// ("" while none fits).
-func GuestIP(ctx context.Context, vm *object.VirtualMachine, filter *net.IPNet) (string, error) {
+// GuestIP is the address VMware Tools report that pickIP chooses ("" while
+// none fits).
+func (m *Machine) GuestIP(ctx context.Context, filter *net.IPNet) (string, error) {
 	var o mo.VirtualMachine
-	if err := vm.Properties(ctx, vm.Reference(), []string{"guest.ipAddress", "guest.net"}, &o); err != nil {
+	if err := m.VM.Properties(ctx, m.VM.Reference(), []string{"guest.ipAddress", "guest.net"}, &o); err != nil {
 		return "", err
 	}
 	var all []string

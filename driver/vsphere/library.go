@@ -60,6 +60,9 @@ type Library struct {
 // NewLibrary logs in to c's vAPI endpoint with the same credentials; Close
 // logs out.
 func NewLibrary(ctx context.Context, c *Client, o ConnectOptions) (*Library, error) {
+	if !c.IsVC() {
+		return nil, errNoVAPI
+	}
 	rc := rest.NewClient(c)
 	if err := rc.Login(ctx, url.UserPassword(o.Username, o.Password)); err != nil {
 		return nil, fmt.Errorf("logging in to the vAPI endpoint of %s as %q: %w", c.URL().Host, o.Username, err)
@@ -282,6 +285,6 @@ func (l *Library) removeItem(id string) {
 	}
 }
 
-// ErrNoVAPI is returned by NewLibrary's callers for an ESXi host: Content
-// Libraries are a vCenter feature.
-var ErrNoVAPI = errors.New("content libraries need vCenter Server; vcenter_server is a standalone ESXi host")
+// errNoVAPI is NewLibrary's error for an ESXi host: Content Libraries are a
+// vCenter feature.
+var errNoVAPI = errors.New("content libraries need vCenter Server; vcenter_server is a standalone ESXi host")

@@ -125,10 +125,11 @@ func skipExportItem(e ExportOptions, p string) bool {
 	return false
 }
 
-// Destroy powers vm off if it is on and destroys it, on a fresh context: the
-// build's may be cancelled. A VM already gone (an aborted import lease
-// removes its VM) is no error.
-func Destroy(vm *object.VirtualMachine) error {
+// Destroy powers the VM off if it is on and destroys it, on a fresh
+// context: the build's may be cancelled. A VM already gone (an aborted
+// import lease removes its VM) is no error.
+func (m *Machine) Destroy() error {
+	vm := m.VM
 	ctx, cancel := CleanupContext()
 	defer cancel()
 	var o mo.VirtualMachine

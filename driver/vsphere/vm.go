@@ -3,7 +3,6 @@ package vsphere
 import (
 	"context"
 	"fmt"
-	"net"
 	"sort"
 	"strconv"
 
@@ -23,15 +22,6 @@ func (m *Machine) MarkAsTemplate(ctx context.Context) error {
 		return fmt.Errorf("converting to a template: %w", err)
 	}
 	return nil
-}
-
-// Destroy powers the VM off if needed and destroys it (Destroy).
-func (m *Machine) Destroy() error { return Destroy(m.VM) }
-
-// GuestIP is the address VMware Tools report that pickIP chooses ("" while
-// none fits).
-func (m *Machine) GuestIP(ctx context.Context, filter *net.IPNet) (string, error) {
-	return GuestIP(ctx, m.VM, filter)
 }
 
 // Hardware is a reconfiguration; zero values keep the VM's settings.

@@ -72,12 +72,18 @@ type Options struct {
 	Checksum string
 	// Progress, when set, wraps a download to show its progress.
 	Progress ProgressFunc
+	// Option names Path in errors; "" means source_path (the builders').
+	Option string
 }
 
 // Open downloads (URLs), checks the checksum, indexes the archive and
 // checks that every file the OVF references exists.
 func Open(ctx context.Context, o Options) (_ *Source, err error) {
 	s := &Source{Path: o.Path}
+	option := o.Option
+	if option == "" {
+		option = "source_path"
+	}
 	defer func() {
 		if err != nil {
 			_ = s.Close()
@@ -86,7 +92,7 @@ func Open(ctx context.Context, o Options) (_ *Source, err error) {
 	local := o.Path
 	if IsURL(o.Path) {
 		if urlExt(o.Path) == ".ovf" {
-			return nil, fmt.Errorf("source_path %s: an OVF URL is not supported (its disks would be separate downloads); use an .ova URL or a local .ovf", Redact(o.Path))
+			return nil, fmt.Errorf("%s %s: an OVF URL is not supported (its disks would be separate downloads); use an .ova URL or a local .ovf", option, Redact(o.Path))
 		}
 		if local, err = download(ctx, o.Path, o.Progress); err != nil {
 			return nil, err
@@ -104,10 +110,10 @@ func Open(ctx context.Context, o Options) (_ *Source, err error) {
 		err = s.indexOVA(local)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("source_path %s: %w", Redact(o.Path), err)
+		return nil, fmt.Errorf("%s %s: %w", option, Redact(o.Path), err)
 	}
 	if err := s.check(); err != nil {
-		return nil, fmt.Errorf("source_path %s: %w", Redact(o.Path), err)
+		return nil, fmt.Errorf("%s %s: %w", option, Redact(o.Path), err)
 	}
 	return s, nil
 }

@@ -10,6 +10,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2/hcldec"
@@ -43,16 +44,19 @@ func (p *PostProcessor) PostProcess(ctx context.Context, ui packersdk.Ui, in pac
 	for _, s := range skipped {
 		ui.Say(fmt.Sprintf("Leaving out %s: one OVA is published, the first (%s)", s, path))
 	}
-	src, err := openPackage(path)
+	src, files, err := openPackage(ctx, path)
 	if err != nil {
 		return nil, false, false, err
 	}
-	defer src.close()
+	defer src.Close()
+	for _, w := range src.Warnings {
+		ui.Say("Warning: " + w)
+	}
 	item := p.config.Name
 	if item == "" {
-		item = src.name
+		item = strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
 	}
-	for _, f := range src.files {
+	for _, f := range files {
 		if f.Digest == "" {
 			ui.Say(fmt.Sprintf("Warning: %s is not in a manifest: vCenter cannot check its content", f.Name))
 		}
@@ -63,16 +67,13 @@ func (p *PostProcessor) PostProcess(ctx context.Context, ui packersdk.Ui, in pac
 		return nil, false, false, err
 	}
 	defer vsphere.Logout(c)
-	if !c.IsVC() {
-		return nil, false, false, vsphere.ErrNoVAPI
-	}
 	lib, err := vsphere.NewLibrary(ctx, c, p.config.Options())
 	if err != nil {
 		return nil, false, false, err
 	}
 	defer lib.Close()
 
-	ui.Say(fmt.Sprintf("Publishing %s to content library %q as item %q (%d files) ...", path, p.config.Library, item, len(src.files)))
+	ui.Say(fmt.Sprintf("Publishing %s to content library %q as item %q (%d files) ...", path, p.config.Library, item, len(files)))
 	track := func(name string, size int64, rc io.ReadCloser) io.ReadCloser {
 		ui.Say(fmt.Sprintf("Uploading %s (%d bytes) ...", name, size))
 		return progress.Track(ui, name, size, rc)
@@ -80,7 +81,7 @@ func (p *PostProcessor) PostProcess(ctx context.Context, ui packersdk.Ui, in pac
 	pub, err := lib.Publish(ctx, vsphere.LibraryOptions{
 		Library: p.config.Library, Item: item, Description: p.config.Description,
 		CreateLibrary: p.config.CreateLibrary, Datastore: p.config.Datastore, Replace: p.config.Replace.True(),
-	}, src.files, track)
+	}, files, track)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, false, false, fmt.Errorf("publishing %s was cancelled; the update session was cancelled and nothing was published: %w", path, err)
