@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/atomicfile"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/leftover"
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/testenv"
 )
 
@@ -366,16 +367,13 @@ func TestSHA512Digest(t *testing.T) {
 func TestPackRemovesStaleTemp(t *testing.T) {
 	fx := newExport(t, 10)
 	outDir := t.TempDir()
-	stale := filepath.Join(outDir, ".big.ova"+atomicfile.TempInfix+"123")
-	os.WriteFile(stale, make([]byte, 1000), 0o644)
+	stale := leftover.File(t, outDir, "big.ova", 1000)
 	live, err := atomicfile.Create(filepath.Join(outDir, "other.ova"), 0o644)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer live.Abort()
-	old := time.Now().Add(-time.Minute)
-	os.Chtimes(stale, old, old)
-	os.Chtimes(live.Name(), old, old)
+	leftover.Age(t, live.Name())
 	var logs []string
 	pack(t, Options{OVFPath: fx.ovf, Output: filepath.Join(outDir, "vm.ova"), Logf: func(f string, a ...any) { logs = append(logs, fmt.Sprintf(f, a...)) }})
 	want := "removed " + stale + " (1000 B), left by an interrupted run"

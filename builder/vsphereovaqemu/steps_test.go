@@ -10,9 +10,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/atomicfile"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/leftover"
 	"github.com/ovakit/packer-plugin-vsphere-ova/ova"
 	"github.com/ovakit/packer-plugin-vsphere-ova/ovf"
 	"github.com/ovakit/packer-plugin-vsphere-ova/ovfvm"
@@ -246,9 +246,7 @@ func TestDecodeRemovesStaleWork(t *testing.T) {
 	tmp := t.TempDir()
 	t.Setenv("TMPDIR", tmp)
 	stale := filepath.Join(tmp, workDirPrefix+"1")
-	os.Mkdir(stale, 0o700)
-	os.WriteFile(filepath.Join(stale, ".ovakit-owner"), nil, 0o600)
-	os.WriteFile(filepath.Join(stale, "disk-0.raw"), make([]byte, 4096), 0o600)
+	leftover.Folder(t, stale, 4096)
 	live, err := atomicfile.TempDir(tmp, ovfEnvDirPrefix)
 	if err != nil {
 		t.Fatal(err)
@@ -256,10 +254,7 @@ func TestDecodeRemovesStaleWork(t *testing.T) {
 	defer atomicfile.RemoveTemp(live)
 	foreign := filepath.Join(tmp, workDirPrefix+"foreign")
 	os.Mkdir(foreign, 0o700)
-	old := time.Now().Add(-time.Minute)
-	for _, p := range []string{stale, live, foreign} {
-		os.Chtimes(p, old, old)
-	}
+	leftover.Age(t, live, foreign)
 	c := prepared(t, map[string]interface{}{"source_path": src, "communicator": "none", "export": map[string]interface{}{"output_directory": filepath.Join(t.TempDir(), "o")}})
 	r := newStepRunner(t)
 	r.must(c.SourceConfig.OpenStep())

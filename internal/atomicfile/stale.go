@@ -16,13 +16,14 @@ import (
 // A run that is killed (SIGKILL, the OOM killer, a power cut) cannot remove
 // its temporary files and work folders. Each carries a lock its run holds
 // while it lives: a temporary file is locked itself, a work folder through
-// the ownerLock file inside it. The lock is the kernel's (flock), so it is
+// the OwnerLock file inside it. The lock is the kernel's (flock), so it is
 // released when the process ends however it ends, and it holds across PID
 // namespaces (containers sharing a folder), which a PID in the name would
 // not. RemoveStale removes what no live run holds.
 
-// ownerLock is the file in a work folder whose lock says its run is alive.
-const ownerLock = ".ovakit-owner"
+// OwnerLock is the file in a work folder whose lock says its run is alive
+// (a folder with it and no lock held is a killed run's).
+const OwnerLock = ".ovakit-owner"
 
 // staleAge is how old (last modified) an unlocked temporary file or folder
 // must be to be removed: a run locks what it creates a moment after
@@ -30,7 +31,7 @@ const ownerLock = ".ovakit-owner"
 var staleAge = 10 * time.Second
 
 // held maps a work folder (TempDir, MkdirTemp) to its open, locked
-// ownerLock, closed by RemoveTemp.
+// OwnerLock, closed by RemoveTemp.
 var held sync.Map
 
 // TempDir creates a work folder in parent (os.MkdirTemp's pattern), locked
@@ -41,7 +42,7 @@ func TempDir(parent, pattern string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	f, err := os.OpenFile(filepath.Join(dir, ownerLock), os.O_CREATE|os.O_RDWR, 0o600)
+	f, err := os.OpenFile(filepath.Join(dir, OwnerLock), os.O_CREATE|os.O_RDWR, 0o600)
 	if err == nil {
 		if err = lock(f); err != nil {
 			f.Close()
@@ -77,7 +78,7 @@ func (r Removed) String() string { return fmt.Sprintf("%s (%s)", r.Path, progres
 // folders of runs that are gone: entries named with TempInfix, or folders
 // whose name starts with one of prefixes, that no live run holds locked
 // and that were not modified for staleAge. A folder counts only with its
-// ownerLock inside (made by TempDir or MkdirTemp; anything else is not
+// OwnerLock inside (made by TempDir or MkdirTemp; anything else is not
 // ours to judge). Where locks are not supported nothing is removed. A
 // missing dir has nothing to remove.
 func RemoveStale(dir string, prefixes ...string) ([]Removed, error) {
@@ -114,7 +115,7 @@ func RemoveStale(dir string, prefixes ...string) ([]Removed, error) {
 func removeIfStale(p string, isDir bool) (*Removed, error) {
 	lockPath := p
 	if isDir {
-		lockPath = filepath.Join(p, ownerLock)
+		lockPath = filepath.Join(p, OwnerLock)
 	}
 	release, free, err := tryLock(lockPath)
 	if err != nil || !free {

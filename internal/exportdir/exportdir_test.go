@@ -9,9 +9,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/atomicfile"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/leftover"
 )
 
 func sha(s string) string { return fmt.Sprintf("%x", sha256.Sum256([]byte(s))) }
@@ -232,16 +232,13 @@ func TestConcurrentPuts(t *testing.T) {
 // export's (locked) stays.
 func TestOpenRemovesStaleTemp(t *testing.T) {
 	path := t.TempDir()
-	stale := filepath.Join(path, ".vm-disk-0.vmdk"+atomicfile.TempInfix+"9")
-	os.WriteFile(stale, make([]byte, 2048), 0o644)
+	stale := leftover.File(t, path, "vm-disk-0.vmdk", 2048)
 	live, err := atomicfile.Create(filepath.Join(path, "vm.ovf"), 0o644)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer live.Abort()
-	old := time.Now().Add(-time.Minute)
-	os.Chtimes(stale, old, old)
-	os.Chtimes(live.Name(), old, old)
+	leftover.Age(t, live.Name())
 	d, err := Open(path, "sha256")
 	if err != nil {
 		t.Fatal(err)
