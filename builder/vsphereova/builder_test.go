@@ -15,6 +15,7 @@ import (
 	registryimage "github.com/hashicorp/packer-plugin-sdk/packer/registry/image"
 
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/atomicfile"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/simvm"
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/testenv"
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/vcsim"
 	"github.com/ovakit/packer-plugin-vsphere-ova/ova"
@@ -29,7 +30,7 @@ func TestBuildImportExport(t *testing.T) {
 	for _, mode := range []string{vcsim.ModeVCenter, vcsim.ModeESXi} {
 		t.Run(mode, func(t *testing.T) {
 			src := makeOVA(t, "base", 2)
-			srv := startSim(t, mode)
+			srv := simvm.Start(t, mode)
 			srv.AutoGuestIP("10.20.30.40")
 			outDir := filepath.Join(t.TempDir(), "export")
 			raw := baseConfig(srv, src)
@@ -148,7 +149,7 @@ func checkManifest(t *testing.T, dir, name string, entries int) {
 // Every one of these must fail before anything is created in vSphere.
 func TestErrorsBeforeCreate(t *testing.T) {
 	good := makeOVA(t, "good", 1)
-	srv := startSim(t, vcsim.ModeVCenter)
+	srv := simvm.Start(t, vcsim.ModeVCenter)
 	srv.AutoGuestIP("10.0.0.9")
 	ar, err := ova.OpenArchive(good)
 	if err != nil {
@@ -216,7 +217,7 @@ func TestErrorsBeforeCreate(t *testing.T) {
 // Cancelling the context mid-way leaves no VM and no export files.
 func TestCancelCleansUp(t *testing.T) {
 	src := makeOVA(t, "cancel", 1)
-	srv := startSim(t, vcsim.ModeVCenter)
+	srv := simvm.Start(t, vcsim.ModeVCenter)
 	// No guest IP is ever reported, so the build sits in the IP wait until
 	// cancelled: the VM exists by then. The test watches the builder's output
 	// rather than the inventory, which vcsim updates without locks while it
@@ -275,7 +276,7 @@ func TestOnErrorAbortKeepsVM(t *testing.T) {
 		left    int
 	}{{"cleanup", 0}, {"abort", 1}} {
 		t.Run(c.onError, func(t *testing.T) {
-			srv := startSim(t, vcsim.ModeESXi) // no AutoGuestIP: the IP wait times out
+			srv := simvm.Start(t, vcsim.ModeESXi) // no AutoGuestIP: the IP wait times out
 			raw := baseConfig(srv, src)
 			raw["ip_wait_timeout"] = "2s"
 			raw["packer_on_error"] = c.onError

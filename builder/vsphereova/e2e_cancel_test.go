@@ -12,6 +12,7 @@ import (
 
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/atomicfile"
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/packertest"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/simvm"
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/testenv"
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/vcsim"
 )
@@ -73,7 +74,7 @@ func throttleProxy(t *testing.T, target string, bytesPerSec int) string {
 func TestPackerCancelDuringUpload(t *testing.T) {
 	env := packerEnv(t)
 	src := makeOVAData(t, "big", 16)
-	srv := startSim(t, vcsim.ModeESXi) // ESXi lease URLs use the host we connect to: the proxy
+	srv := simvm.Start(t, vcsim.ModeESXi) // ESXi lease URLs use the host we connect to: the proxy
 	srv.AutoGuestIP("10.9.8.7")
 	proxy := throttleProxy(t, srv.Host, 2<<20)
 	work := t.TempDir()

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/simvm"
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/virtv2v"
 
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/packertest"
@@ -30,7 +31,7 @@ func packerEnv(t *testing.T) *packertest.Env {
 func TestPackerDemoTemplate(t *testing.T) {
 	env := packerEnv(t)
 	src := makeOVA(t, "base", 1)
-	srv := startSim(t, vcsim.ModeVCenter)
+	srv := simvm.Start(t, vcsim.ModeVCenter)
 	srv.AutoGuestIP("10.1.2.3")
 	work := t.TempDir()
 	tpl, err := os.ReadFile(filepath.Join(testenv.RepoRoot(t), "example", "builder", "demo.pkr.hcl"))
@@ -139,7 +140,7 @@ func TestPackerSSHProvisioner(t *testing.T) {
 	env := packerEnv(t)
 	ssh := sshtest.Start(t, sshtest.Options{})
 	src := makeOVA(t, "base", 1)
-	srv := startSim(t, vcsim.ModeESXi)
+	srv := simvm.Start(t, vcsim.ModeESXi)
 	srv.AutoGuestIP("10.9.8.7")
 	marker := filepath.Join(t.TempDir(), "marker")
 	outDir := filepath.Join(t.TempDir(), "out")
@@ -164,7 +165,7 @@ func TestPackerProvisionerFailureCleansUp(t *testing.T) {
 	env := packerEnv(t)
 	ssh := sshtest.Start(t, sshtest.Options{})
 	src := makeOVA(t, "base", 1)
-	srv := startSim(t, vcsim.ModeVCenter)
+	srv := simvm.Start(t, vcsim.ModeVCenter)
 	srv.AutoGuestIP("10.9.8.7")
 	outDir := filepath.Join(t.TempDir(), "out")
 	dir := writeSSHTemplate(t, srv, src, ssh, outDir, `"echo failing on purpose", "exit 1"`)

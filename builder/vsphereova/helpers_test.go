@@ -64,21 +64,6 @@ func makeOVAWith(t *testing.T, o fixture.ExportOptions) string {
 	return out
 }
 
-func startSim(t *testing.T, mode string) *vcsim.Server {
-	t.Helper()
-	return startSimWith(t, vcsim.Options{Mode: mode})
-}
-
-func startSimWith(t *testing.T, o vcsim.Options) *vcsim.Server {
-	t.Helper()
-	srv, err := vcsim.StartWith(context.Background(), o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Close)
-	return srv
-}
-
 func baseConfig(srv *vcsim.Server, source string) map[string]interface{} {
 	raw := map[string]interface{}{
 		"vcenter_server":      srv.Host,

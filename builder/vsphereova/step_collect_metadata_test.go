@@ -17,7 +17,7 @@ import (
 // reconfigured away from the OVF's 1 vCPU / 128 MB), and the source without
 // the credentials or token a URL may carry.
 func TestCollectMetadata(t *testing.T) {
-	srv := startSim(t, vcsim.ModeESXi)
+	srv := simvm.Start(t, vcsim.ModeESXi)
 	c := simvm.Login(t, srv)
 	p, err := vsphere.ResolvePlacement(t.Context(), c, vsphere.PlacementSpec{}, &govmomiovf.Envelope{})
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/ovakit/packer-plugin-vsphere-ova/builder/common"
 	"github.com/ovakit/packer-plugin-vsphere-ova/driver/vsphere"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/simvm"
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/vcsim"
 )
 
@@ -26,7 +27,7 @@ import (
 func TestKeepAliveSurvivesIdleSession(t *testing.T) {
 	src := makeOVA(t, "idle", 1)
 	const timeout = 2 * time.Second
-	srv := startSimWith(t, vcsim.Options{Mode: vcsim.ModeESXi, SessionTimeout: timeout})
+	srv := simvm.StartWith(t, vcsim.Options{Mode: vcsim.ModeESXi, SessionTimeout: timeout})
 	srv.AutoGuestIP("10.0.0.5")
 	defer func(v time.Duration) { vsphere.KeepAliveInterval = v }(vsphere.KeepAliveInterval)
 	vsphere.KeepAliveInterval = timeout / 10
@@ -58,7 +59,7 @@ func TestKeepAliveSurvivesIdleSession(t *testing.T) {
 }
 
 func TestConnectErrors(t *testing.T) {
-	srv := startSim(t, vcsim.ModeESXi)
+	srv := simvm.Start(t, vcsim.ModeESXi)
 	for _, c := range []struct {
 		name string
 		cfg  common.ConnectConfig

@@ -15,7 +15,7 @@ import (
 // The step reconfigures the VM itself: read back from the inventory, with
 // values that differ from the OVF's (1 vCPU, 128 MB).
 func TestHardwareReconfigures(t *testing.T) {
-	srv := startSim(t, vcsim.ModeESXi)
+	srv := simvm.Start(t, vcsim.ModeESXi)
 	vm := simvm.Import(t, simvm.Login(t, srv), "hw")
 	r := newStepRun(t)
 	r.state.Put("vm", &vsphere.Machine{VM: vm})

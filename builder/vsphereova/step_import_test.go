@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/ovakit/packer-plugin-vsphere-ova/driver/vsphere"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/simvm"
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/vcsim"
 	"github.com/ovakit/packer-plugin-vsphere-ova/ova"
 )
@@ -16,7 +17,7 @@ import (
 // extraConfig).
 func TestImport(t *testing.T) {
 	src := makeOVA(t, "imp", 1)
-	srv := startSim(t, vcsim.ModeVCenter)
+	srv := simvm.Start(t, vcsim.ModeVCenter)
 	r, _ := importVM(t, srv, src, func(raw map[string]interface{}) {
 		raw["vm_name"] = "imported"
 		raw["properties"] = map[string]string{"appliance.hostname": "imp-1"}
@@ -65,7 +66,7 @@ func TestCorruptDiskFailsUpload(t *testing.T) {
 	if err := os.WriteFile(src, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	srv := startSim(t, vcsim.ModeESXi)
+	srv := simvm.Start(t, vcsim.ModeESXi)
 	srv.AutoGuestIP("10.0.0.9")
 	_, _, err = runBuild(t, context.Background(), baseConfig(srv, src))
 	if err == nil || !strings.Contains(err.Error(), "does not match the OVA's manifest") {

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/fixture"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/simvm"
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/testenv"
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/vcsim"
 )
@@ -23,7 +24,7 @@ func TestOVFAndURLSourcesKeepVM(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := startSim(t, vcsim.ModeESXi)
+	srv := simvm.Start(t, vcsim.ModeESXi)
 	srv.AutoGuestIP("10.0.0.7")
 
 	raw := baseConfig(srv, ovfPath)

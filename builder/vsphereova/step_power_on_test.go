@@ -13,7 +13,7 @@ import (
 )
 
 func TestPowerOn(t *testing.T) {
-	srv := startSim(t, vcsim.ModeESXi)
+	srv := simvm.Start(t, vcsim.ModeESXi)
 	vm := simvm.Import(t, simvm.Login(t, srv), "boot")
 	r := newStepRun(t)
 	r.state.Put("vm", &vsphere.Machine{VM: vm})

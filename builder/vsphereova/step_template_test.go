@@ -7,13 +7,14 @@ import (
 
 	"github.com/vmware/govmomi/simulator"
 
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/simvm"
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/vcsim"
 )
 
 // convert_to_template keeps the VM as a template (vCenter only).
 func TestConvertToTemplate(t *testing.T) {
 	src := makeOVA(t, "tpl", 1)
-	srv := startSim(t, vcsim.ModeVCenter)
+	srv := simvm.Start(t, vcsim.ModeVCenter)
 	srv.AutoGuestIP("10.0.0.8")
 	raw := baseConfig(srv, src)
 	raw["vm_name"] = "golden"

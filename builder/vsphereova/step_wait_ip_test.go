@@ -13,7 +13,7 @@ import (
 )
 
 func TestWaitIP(t *testing.T) {
-	srv := startSim(t, vcsim.ModeESXi)
+	srv := simvm.Start(t, vcsim.ModeESXi)
 	vm := simvm.Import(t, simvm.Login(t, srv), "ip")
 	if err := vsphere.WaitTask(t.Context(), "power on", vm.PowerOn); err != nil {
 		t.Fatal(err)

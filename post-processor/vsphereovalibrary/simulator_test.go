@@ -29,12 +29,7 @@ import (
 func startVAPI(t *testing.T) *vcsim.Server {
 	t.Helper()
 	testenv.Require(t, testenv.Simulator, "publishes to the vCenter simulator's content library")
-	srv, err := vcsim.StartWith(t.Context(), vcsim.Options{Mode: vcsim.ModeVCenter, VAPI: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Close)
-	return srv
+	return simvm.StartWith(t, vcsim.Options{Mode: vcsim.ModeVCenter, VAPI: true})
 }
 
 // makeOVA packs a small appliance (cpus vCPUs, memMiB, one 8 MiB disk with

@@ -59,7 +59,14 @@ const disklessOVF = `<?xml version="1.0" encoding="UTF-8"?>
 // the test.
 func Start(t testing.TB, mode string) *vcsim.Server {
 	t.Helper()
-	srv, err := vcsim.Start(context.Background(), mode)
+	return StartWith(t, vcsim.Options{Mode: mode})
+}
+
+// StartWith runs a simulator with options (a session timeout, the vAPI)
+// for the test.
+func StartWith(t testing.TB, o vcsim.Options) *vcsim.Server {
+	t.Helper()
+	srv, err := vcsim.StartWith(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
 	}
