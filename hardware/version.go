@@ -61,22 +61,17 @@ func ItemNeed(resourceType int, subtype string) (version int, what string, ok bo
 	return 0, "", false
 }
 
-var vmxRE = regexp.MustCompile(`^(vmx-)?0*([0-9]{1,3})$`)
+var vmxRE = regexp.MustCompile(`^vmx-0*([0-9]{1,3})$`)
 
-// ParseVersion reads a hardware version written "vmx-N" (vSphere writes
-// both vmx-07 and vmx-21) or "N", and returns N.
-func ParseVersion(s string) (int, error) { return parse(s, false) }
-
-// ParseVMX is ParseVersion for the "vmx-N" spelling only, as an OVF's
-// VirtualSystemType and the plugin's hardware_version options write it.
-func ParseVMX(s string) (int, error) { return parse(s, true) }
-
-func parse(s string, vmxOnly bool) (int, error) {
+// ParseVMX reads a hardware version written "vmx-N" (vSphere writes both
+// vmx-07 and vmx-21), as an OVF's VirtualSystemType and the plugin's
+// hardware_version options write it, and returns N.
+func ParseVMX(s string) (int, error) {
 	m := vmxRE.FindStringSubmatch(strings.TrimSpace(s))
-	if m == nil || vmxOnly && m[1] == "" {
+	if m == nil {
 		return 0, fmt.Errorf("%q is not a VMware hardware version; write vmx-N, for example vmx-19", s)
 	}
-	n, _ := strconv.Atoi(m[2])
+	n, _ := strconv.Atoi(m[1])
 	if n < MinVersion {
 		return 0, fmt.Errorf("%q: hardware versions below vmx-%d cannot be written to OVF", s, MinVersion)
 	}
