@@ -5,7 +5,8 @@
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 OUT=${DEMO_OUT:-$ROOT/example/output-demo}
-PACKER=$ROOT/bin/packer
+# The oldest Packer with `packer plugins install --path`.
+PACKER_MIN=1.10.0
 PLUGIN=${DEMO_PLUGIN:-$ROOT/bin/packer-plugin-vsphere-ova}
 
 # Private Packer folders: the demo never touches the user's own plugins.
@@ -15,17 +16,43 @@ export CHECKPOINT_DISABLE=1
 
 say() { printf '\n==> %s\n' "$*"; }
 
+# version_ge A B: A >= B for dotted versions.
+version_ge() { [[ $(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n 1) == "$2" ]]; }
+
+# find_packer sets PACKER: $DEMO_PACKER, else a `packer` on PATH of at least
+# PACKER_MIN, else bin/packer, built if missing (the version tools/go.mod
+# pins; a minute or two with a warm Go cache).
+find_packer() {
+	PACKER=${DEMO_PACKER:-}
+	if [[ -z $PACKER ]] && command -v packer >/dev/null; then
+		local v
+		v=$(packer version 2>/dev/null | sed -n '1s/^Packer v\([0-9.]*\).*/\1/p')
+		if [[ -n $v ]] && version_ge "$v" "$PACKER_MIN"; then
+			PACKER=$(command -v packer)
+		else
+			echo "$DEMO_NAME: $(command -v packer) is Packer ${v:-of unknown version}, older than $PACKER_MIN: using bin/packer"
+		fi
+	fi
+	if [[ -z $PACKER ]]; then
+		[[ -x $ROOT/bin/packer ]] || make -C "$ROOT" --no-print-directory "$ROOT/bin/packer"
+		PACKER=$ROOT/bin/packer
+	fi
+	echo "$DEMO_NAME: using $PACKER ($("$PACKER" version | head -n 1))"
+}
+
+# check_tools finds Packer and checks the plugin and the programs the demo
+# drives, installing qemu-utils (qemu-img) when it is missing.
 check_tools() {
 	local missing=0
-	for f in "$PACKER" "$PLUGIN"; do
-		if [[ ! -x $f ]]; then
-			echo "$DEMO_NAME: $f not found: run 'make tools build' (or 'make demo', which does)" >&2
-			missing=1
-		fi
-	done
+	find_packer
+	if [[ ! -x $PLUGIN ]]; then
+		echo "$DEMO_NAME: $PLUGIN not found: run 'make build' (or 'make demo', which does)" >&2
+		missing=1
+	fi
+	command -v qemu-img >/dev/null || bash "$ROOT/.ci/install-deps" qemu-utils
 	for p in qemu-img sha256sum tar go; do
 		if ! command -v "$p" >/dev/null; then
-			echo "$DEMO_NAME: $p not found on PATH (qemu-img: apt-get install qemu-utils)" >&2
+			echo "$DEMO_NAME: $p not found on PATH" >&2
 			missing=1
 		fi
 	done

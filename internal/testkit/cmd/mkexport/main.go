@@ -34,11 +34,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&o.DataMiB, "data-mib", 8, "MiB of seeded random data written into each disk")
 	fs.BoolVar(&o.WithManifest, "manifest", true, "write <name>.mf with SHA256 lines, as vSphere does")
 	fs.StringVar(&o.QemuImg, "qemu-img", "qemu-img", "qemu-img program")
+	fs.StringVar(&o.Shape, "shape", fixture.ShapeBasic, "descriptor shape: basic (vmx-13, BIOS, LSI Logic) or vsphere8 (vmx-21, EFI + .nvram, PVSCSI, SATA CD-ROM)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if *dir == "" || fs.NArg() != 0 {
-		fmt.Fprintln(stderr, "usage: mkexport -dir DIR [-name NAME] [-disks N] [-disk-mib N] [-data-mib N] [-manifest=true|false]")
+		fmt.Fprintln(stderr, "usage: mkexport -dir DIR [-name NAME] [-disks N] [-disk-mib N] [-data-mib N] [-manifest=true|false] [-shape basic|vsphere8]")
 		return 2
 	}
 	ovf, err := fixture.WriteExportContext(ctx, *dir, o)
