@@ -118,6 +118,16 @@ func NewWithPlugin(t testing.TB, bin string) *Env {
 	return e
 }
 
+// InstallPlugin installs another plugin binary (HashiCorp's vSphere plugin,
+// built by `make tools`) under its source address, as users do when
+// `packer init` cannot reach GitHub.
+func (e *Env) InstallPlugin(t testing.TB, bin, source string) {
+	t.Helper()
+	if res := e.Run(context.Background(), e.ConfigDir, "plugins", "install", "--path", bin, source); res.Err != nil {
+		t.Fatalf("packer plugins install --path %s %s: %v\n%s", bin, source, res.Err, res.Output)
+	}
+}
+
 // Result is a finished packer run.
 type Result struct {
 	Output   string // stdout and stderr, interleaved
