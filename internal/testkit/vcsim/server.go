@@ -76,6 +76,10 @@ type Options struct {
 	// OVF deploy of library items), as govmomi's vapi simulator implements
 	// it. vCenter mode only.
 	VAPI bool
+	// Machines makes the simulator's own VMs (DC0_H0_VM0 ..., in vCenter
+	// mode DC0_C0_RP0_VM0 ...), powered off, for templates that clone one
+	// (HashiCorp's vsphere-clone). Default none.
+	Machines int
 }
 
 // StartWith starts a simulator as Start does, with options.
@@ -132,14 +136,15 @@ func (o *Options) check() error {
 	return nil
 }
 
-// newModel creates the inventory. No pre-made VMs: every VM in the inventory
-// comes from the test, which makes "nothing left behind" assertions simple.
+// newModel creates the inventory. No pre-made VMs unless o.Machines asks:
+// every VM in the inventory comes from the test, which makes "nothing left
+// behind" assertions simple.
 func newModel(o Options) (*simulator.Model, error) {
 	model := simulator.ESX()
 	if o.Mode == ModeVCenter {
 		model = simulator.VPX()
 	}
-	model.Machine = 0
+	model.Machine = o.Machines
 	model.Autostart = false
 	if err := model.Create(); err != nil {
 		model.Remove()

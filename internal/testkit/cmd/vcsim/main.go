@@ -28,9 +28,10 @@ func main() {
 	listen := flag.String("listen", "127.0.0.1:0", "loopback address to serve on")
 	autoIP := flag.String("auto-ip", "", "IP that VMware Tools of every powered-on VM report (empty: none)")
 	sessionTimeout := flag.Duration("session-timeout", 0, "drop sessions idle for this long, as vCenter does (0: never)")
+	machines := flag.Int("machines", 0, "pre-made powered-off VMs per host (vcenter: DC0_C0_RP0_VM0 ...), for vsphere-clone")
 	flag.Parse()
 	if flag.NArg() != 0 {
-		fmt.Fprintln(os.Stderr, "usage: vcsim [-mode vcenter|esxi] [-listen 127.0.0.1:0] [-auto-ip IP] [-session-timeout 30m]")
+		fmt.Fprintln(os.Stderr, "usage: vcsim [-mode vcenter|esxi] [-listen 127.0.0.1:0] [-auto-ip IP] [-session-timeout 30m] [-machines N]")
 		os.Exit(2)
 	}
 	if *autoIP != "" && net.ParseIP(*autoIP) == nil {
@@ -39,7 +40,7 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	s, err := vcsim.StartWith(ctx, vcsim.Options{Mode: *mode, Listen: *listen, SessionTimeout: *sessionTimeout})
+	s, err := vcsim.StartWith(ctx, vcsim.Options{Mode: *mode, Listen: *listen, SessionTimeout: *sessionTimeout, Machines: *machines})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
