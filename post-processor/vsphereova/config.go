@@ -48,6 +48,14 @@ type Config struct {
 	OutputPath string `mapstructure:"output"`
 	// Which `.ovf` of the input artifact to pack, by file name (`vm.ovf`) or
 	// path. Only needed when the artifact contains more than one `.ovf`.
+	//
+	// An artifact without an `.ovf` but with an `.ova` (an `artifice` file,
+	// another build's OVA, this post-processor's own) is re-targeted: its
+	// descriptor gets the same targets and options as an export's, its
+	// members are read in place (no extracted copy) and checked against its
+	// manifest while they are read, and without `output` each target's OVA
+	// is written as `<ova folder>/<ova base name>-<target>.ova`. With
+	// several `.ova` files, name the one to use here (`app.ova`).
 	OVF string `mapstructure:"ovf"`
 	// Digest algorithm of the `.mf` manifest inside the OVA: `sha256`
 	// (default), `sha512` or `sha1`. Use `sha1` only for old importers that
