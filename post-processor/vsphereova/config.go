@@ -82,6 +82,9 @@ type Config struct {
 	// and writes the OVF itself; see "Disk artifacts". Ignored, with a
 	// warning, when the artifact has an `.ovf`.
 	VM ovfvm.Config `mapstructure:"vm"`
+	// Deploy-time configurations (sizes) of the OVA, one
+	// `deployment_option` block each; see "Deployment options".
+	DeploymentOptions []DeploymentOption `mapstructure:"deployment_option"`
 
 	ctx interpolate.Context
 }
@@ -124,6 +127,9 @@ func (c *Config) Prepare(raws ...interface{}) error {
 		errs = packersdk.MultiErrorAppend(errs, err)
 	}
 	for _, err := range c.VM.Prepare() {
+		errs = packersdk.MultiErrorAppend(errs, err)
+	}
+	for _, err := range prepareDeploymentOptions(c.DeploymentOptions) {
 		errs = packersdk.MultiErrorAppend(errs, err)
 	}
 	if strings.ContainsAny(c.OVF, "*?[") {
