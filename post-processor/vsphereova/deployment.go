@@ -21,24 +21,6 @@ import (
 // copy of the VM's CPU or memory item with that quantity, marked
 // `ovf:configuration="<id>"`; options without them deploy the VM as built.
 //
-// ```hcl
-//
-//	deployment_option {
-//	  id      = "small"
-//	  label   = "Small (2 vCPU, 4 GB)"
-//	  CPUs    = 2
-//	  RAM     = 4096
-//	  default = true
-//	}
-//	deployment_option {
-//	  id    = "large"
-//	  label = "Large (8 vCPU, 16 GB)"
-//	  CPUs  = 8
-//	  RAM   = 16384
-//	}
-//
-// ```
-//
 // Only vSphere reads configurations. For the `workstation`, `virtualbox`
 // and `portable` targets the OVA describes the default option alone: its
 // `CPUs` and `RAM` become the VM's, and a warning names the options left
