@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -14,6 +15,7 @@ import (
 
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/fixture"
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/ovftest"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/packertest"
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/testenv"
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/virtv2v"
 )
@@ -137,6 +139,53 @@ func TestRetargetLyingManifest(t *testing.T) {
 		}
 		if left := listDir(t, srcDir); len(left) != 1 {
 			t.Errorf("targets %v: files written beside the input: %q", targets, left)
+		}
+	}
+}
+
+// TestPackerRetargetOVA runs real Packer on
+// example/post-processor/retarget.pkr.hcl: null builder -> artifice (an
+// OVA this post-processor wrote) -> vsphere-ova with three targets and two
+// deployment options. The vsphere OVA offers both options, the others carry
+// the default's size; every OVA's checksum file verifies.
+func TestPackerRetargetOVA(t *testing.T) {
+	testenv.Require(t, testenv.Packer, "builds the plugin and runs packer")
+	env := packertest.New(t)
+	const name = "retarget-vm"
+	_, files := export(t, fixture.ExportOptions{Name: name, DiskMiB: 8, DataMiB: 1, WithManifest: true})
+	src, _ := mustPack(t, files, map[string]interface{}{})
+	dir, outDir := t.TempDir(), t.TempDir()
+	tmpl, err := os.ReadFile(filepath.Join(testenv.RepoRoot(t), "example", "post-processor", "retarget.pkr.hcl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeTestFile(t, filepath.Join(dir, "retarget.pkr.hcl"), tmpl)
+	out := env.Build(t, dir, "-var", "ova="+src.Path, "-var", "output_dir="+outDir)
+	if !strings.Contains(out, "Used and verified the digests of the export's own manifest") {
+		t.Errorf("the input OVA's manifest was not reused:\n%s", out)
+	}
+	sum := testenv.LookPath(t, "sha256sum")
+	for target, wantCPUs := range map[string]string{"vsphere": "=2 small=2 large=4", "workstation": "=2", "virtualbox": "=2"} {
+		path := filepath.Join(outDir, target+".ova")
+		if o := mustRun(t, outDir, sum, "-c", target+".ova.sha256"); strings.TrimSpace(o) != target+".ova: OK" {
+			t.Errorf("%s: sha256sum -c: %q", target, o)
+		}
+		env, err := govmomiovf.Unmarshal(bytes.NewReader(member(t, path, name+".ovf")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var cpus []string
+		for _, it := range env.VirtualSystem.VirtualHardware[0].Item {
+			if it.ResourceType != nil && *it.ResourceType == 3 {
+				c := ""
+				if it.Configuration != nil {
+					c = *it.Configuration
+				}
+				cpus = append(cpus, c+"="+strconv.FormatUint(uint64(*it.VirtualQuantity), 10))
+			}
+		}
+		if got := strings.Join(cpus, " "); got != wantCPUs {
+			t.Errorf("%s: CPU items %q, want %q", target, got, wantCPUs)
 		}
 	}
 }
