@@ -82,31 +82,63 @@ func TestRetargetOwnOVA(t *testing.T) {
 	virtv2v.Check(t, art.OVAs[0].Path, "source name: "+name, "disks:\n\t0 ")
 }
 
-// An OVA another tool wrote: GNU tar, the manifest last. The vsphere target
-// re-packs it in our order with the descriptor first and a fresh manifest.
+// OVAs other tools wrote: GNU tar with the manifest last; `tar -C dir .`
+// (a "./" folder entry, "./"-prefixed names, directory order); Python's
+// tarfile in PAX format with the manifest first, the descriptor last and a
+// member the descriptor does not reference. The vsphere target re-packs each
+// in our order, descriptor first, with a fresh manifest, and leaves the
+// stray member out saying so.
 func TestRetargetForeignOVA(t *testing.T) {
-	testenv.Require(t, testenv.RealProgram, "packs a qemu-img export with GNU tar")
+	testenv.Require(t, testenv.RealProgram, "packs a qemu-img export with GNU tar and Python's tarfile")
 	tarBin := testenv.LookPath(t, "tar")
+	python := testenv.LookPath(t, "python3")
 	const name = "foreign-vm"
 	ovfPath, _ := export(t, fixture.ExportOptions{Name: name, DiskMiB: 8, DataMiB: 1, WithManifest: true})
 	dir := filepath.Dir(ovfPath)
-	src := filepath.Join(t.TempDir(), "foreign.ova")
-	mustRun(t, dir, tarBin, "--format=gnu", "-cf", src, name+".ovf", fixture.DiskName(name, 0), name+".mf")
-	out := filepath.Join(t.TempDir(), "out.ova")
-	art, _ := mustPack(t, []string{src}, map[string]interface{}{"output": out})
-	if want := []string{name + ".ovf", name + ".mf", fixture.DiskName(name, 0)}; strings.Join(art.Members, " ") != strings.Join(want, " ") {
-		t.Errorf("members %q, want %q", art.Members, want)
-	}
-	disk, err := os.ReadFile(filepath.Join(dir, fixture.DiskName(name, 0)))
+	diskName := fixture.DiskName(name, 0)
+	disk, err := os.ReadFile(filepath.Join(dir, diskName))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := member(t, art.Path, fixture.DiskName(name, 0)); !bytes.Equal(got, disk) {
-		t.Error("the re-packed disk differs from the foreign OVA's")
-	}
 	h := sha256.Sum256(disk)
-	if mf := member(t, art.Path, name+".mf"); !strings.Contains(string(mf), "SHA256("+fixture.DiskName(name, 0)+")= "+hex.EncodeToString(h[:])) {
-		t.Errorf("manifest lacks the disk's digest:\n%s", mf)
+	const pyTar = `import sys, tarfile
+with tarfile.open(sys.argv[1], "w", format=tarfile.PAX_FORMAT) as t:
+    for n in sys.argv[3:]:
+        t.add(sys.argv[2] + "/" + n, arcname=n)
+`
+	for _, tc := range []struct {
+		name  string
+		make  func(src string)
+		stray bool
+	}{
+		{"gnu tar, manifest last", func(src string) {
+			mustRun(t, dir, tarBin, "--format=gnu", "-cf", src, name+".ovf", diskName, name+".mf")
+		}, false},
+		{"tar of the folder", func(src string) { mustRun(t, dir, tarBin, "-C", dir, "-cf", src, ".") }, false},
+		{"python tarfile, descriptor last", func(src string) {
+			writeTestFile(t, filepath.Join(dir, "notes.txt"), []byte("not referenced\n"))
+			defer os.Remove(filepath.Join(dir, "notes.txt"))
+			mustRun(t, dir, python, "-c", pyTar, src, dir, name+".mf", diskName, "notes.txt", name+".ovf")
+		}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src := filepath.Join(t.TempDir(), "foreign.ova")
+			tc.make(src)
+			out := filepath.Join(t.TempDir(), "out.ova")
+			art, uiOut := mustPack(t, []string{src}, map[string]interface{}{"output": out})
+			if want := []string{name + ".ovf", name + ".mf", diskName}; strings.Join(art.Members, " ") != strings.Join(want, " ") {
+				t.Errorf("members %q, want %q", art.Members, want)
+			}
+			if got := member(t, art.Path, diskName); !bytes.Equal(got, disk) {
+				t.Error("the re-packed disk differs from the foreign OVA's")
+			}
+			if mf := member(t, art.Path, name+".mf"); !strings.Contains(string(mf), "SHA256("+diskName+")= "+hex.EncodeToString(h[:])) {
+				t.Errorf("manifest lacks the disk's digest:\n%s", mf)
+			}
+			if said := strings.Contains(uiOut, "Leaving out 1 file(s) of the input artifact that foreign.ova does not reference: notes.txt"); said != tc.stray {
+				t.Errorf("stray member reported: %v, want %v:\n%s", said, tc.stray, uiOut)
+			}
+		})
 	}
 }
 
