@@ -34,7 +34,9 @@ type Config struct {
 	// for) are available, as are the upstream build's generated data.
 	// Relative paths are relative to the folder Packer runs in. Defaults to
 	// `<ovf folder>/<ovf base name>.ova`, next to the exported `.ovf`; for an
-	// artifact of disks (see `vm`), to `<first disk's folder>/<vm name>.ova`.
+	// artifact of disks (see `vm`), to `<first disk's folder>/<vm name>.ova`;
+	// for an `.ova` input (see `ovf`), to `<ova base name>-<target>.ova` beside
+	// it for every target, so the input is never overwritten.
 	// The checksum file is written beside it as `<output>.sha256` (or
 	// `.sha512`).
 	//

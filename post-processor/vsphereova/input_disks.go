@@ -71,7 +71,11 @@ func (p *PostProcessor) selectInput(ctx context.Context, ui packersdk.Ui, artifa
 		return &packInput{ovfPath: ovfPath, files: files, nameFrom: ovfPath}, nil
 	}
 	if ovas := ovaFiles(files); len(ovas) > 0 {
-		return p.fromOVA(artifact, ovas)
+		in, err := p.fromOVA(artifact, ovas)
+		if err == nil && !reflect.DeepEqual(p.config.VM, ovfvm.Config{}) {
+			ui.Error(fmt.Sprintf("Warning: the vm block is ignored: the input OVA %s has its own OVF descriptor, which describes the VM", in.nameFrom))
+		}
+		return in, err
 	}
 	in, err := ovfvm.Classify(files)
 	if err != nil {
