@@ -85,6 +85,7 @@ func (p *plan) loadExportManifest() (*ovf.Manifest, error) {
 	if p.o.Source != nil {
 		mf := p.sourceManifest()
 		if mf == nil {
+			p.logf("%s has no manifest: its members cannot be checked; digests will be computed (each disk is read twice)", p.o.Source.Path())
 			return nil, nil
 		}
 		return p.usableManifest(mf, p.o.Source.Path()+" (its manifest)"), nil
