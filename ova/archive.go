@@ -16,6 +16,7 @@ import (
 type Member struct {
 	Name         string
 	Offset, Size int64
+	ModTime      int64 // the tar header's mtime, Unix seconds
 }
 
 // Archive reads an OVA in place: members are indexed with one scan over the
@@ -24,6 +25,7 @@ type Member struct {
 type Archive struct {
 	r        io.ReaderAt
 	closer   io.Closer
+	path     string // set by OpenArchive
 	members  []Member
 	descName string
 	mfName   string
@@ -49,7 +51,7 @@ func OpenArchive(p string) (*Archive, error) {
 		f.Close()
 		return nil, fmt.Errorf("%s: %w", p, err)
 	}
-	a.closer = f
+	a.closer, a.path = f, p
 	return a, nil
 }
 
@@ -84,7 +86,7 @@ func NewArchive(r io.ReaderAt, size int64) (*Archive, error) {
 			return nil, fmt.Errorf("OVA contains member %q twice", name)
 		}
 		seen[name] = true
-		a.members = append(a.members, Member{Name: name, Offset: off, Size: h.Size})
+		a.members = append(a.members, Member{Name: name, Offset: off, Size: h.Size, ModTime: h.ModTime.Unix()})
 	}
 	var names []string
 	for _, m := range a.members {
@@ -127,9 +129,16 @@ func (a *Archive) Members() []Member { return append([]Member(nil), a.members...
 // DescriptorName is the name of the .ovf member.
 func (a *Archive) DescriptorName() string { return a.descName }
 
+// Path is the file OpenArchive opened; "" for NewArchive.
+func (a *Archive) Path() string { return a.path }
+
+// DescriptorBytes is the .ovf member as stored, verified against the
+// manifest when listed.
+func (a *Archive) DescriptorBytes() ([]byte, error) { return a.readAll(a.descName, a.mf) }
+
 // Descriptor parses the .ovf member (verified against the manifest when listed).
 func (a *Archive) Descriptor() (*ovf.Descriptor, error) {
-	data, err := a.readAll(a.descName, a.mf)
+	data, err := a.DescriptorBytes()
 	if err != nil {
 		return nil, err
 	}

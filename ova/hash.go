@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -30,7 +31,7 @@ func (p *plan) hash(ctx context.Context) error {
 			e, _ := exportMF.Lookup(d.name)
 			d.digest = e.Digest
 		}
-	} else if err := hashDisks(ctx, used, p.mfAlg, p.o.Progress, p.bufs); err != nil {
+	} else if err := hashDisks(ctx, used, p.mfAlg, p.o.Progress, p.bufs, p.openDisk); err != nil {
 		return err
 	}
 	for _, out := range p.outs {
@@ -81,6 +82,14 @@ func (out *output) includes(d *disk) bool {
 // An unusable one is ignored with a warning; a descriptor that does not match
 // its own manifest is an error, since the export is then inconsistent.
 func (p *plan) loadExportManifest() (*ovf.Manifest, error) {
+	if p.o.Source != nil {
+		mf := p.sourceManifest()
+		if mf == nil {
+			p.logf("%s has no manifest: its members cannot be checked; digests will be computed (each disk is read twice)", p.o.Source.Path())
+			return nil, nil
+		}
+		return p.usableManifest(mf, p.o.Source.Path()+" (its manifest)"), nil
+	}
 	path := p.o.ExportManifest
 	explicit := path != ""
 	if !explicit {
@@ -108,22 +117,28 @@ func (p *plan) loadExportManifest() (*ovf.Manifest, error) {
 			}
 		}
 	}
+	return p.usableManifest(mf, path), nil
+}
+
+// usableManifest returns mf when it lists every disk in the OVA's manifest
+// algorithm, or nil (the disks are then hashed in a first pass).
+func (p *plan) usableManifest(mf *ovf.Manifest, path string) *ovf.Manifest {
 	for _, d := range p.disks {
 		e, ok := mf.Lookup(d.name)
 		if !ok {
 			p.logf("not reusing the export's manifest %s: it does not list %q; digests will be computed (each disk is read twice)", path, d.name)
-			return nil, nil
+			return nil
 		}
 		if e.Algorithm != p.mfAlg {
 			p.logf("not reusing the export's manifest %s: it uses %s, the OVA's manifest uses %s; digests will be computed (each disk is read twice)", path, strings.ToUpper(e.Algorithm), strings.ToUpper(p.mfAlg))
-			return nil, nil
+			return nil
 		}
 	}
-	return mf, nil
+	return mf
 }
 
 // hashDisks computes each disk's digest, several disks at once.
-func hashDisks(ctx context.Context, disks []*disk, alg string, tracker ProgressTracker, bufs *bufPool) error {
+func hashDisks(ctx context.Context, disks []*disk, alg string, tracker ProgressTracker, bufs *bufPool, open diskOpener) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
@@ -140,7 +155,7 @@ func hashDisks(ctx context.Context, disks []*disk, alg string, tracker ProgressT
 				errs[i] = ctx.Err()
 				return
 			}
-			digest, err := hashFile(ctx, d, alg, tracker, bufs)
+			digest, err := hashFile(ctx, d, alg, tracker, bufs, open)
 			if err != nil {
 				errs[i] = err
 				cancel()
@@ -161,12 +176,15 @@ func hashDisks(ctx context.Context, disks []*disk, alg string, tracker ProgressT
 	return errors.Join(errs...)
 }
 
-func hashFile(ctx context.Context, d *disk, alg string, tracker ProgressTracker, bufs *bufPool) (string, error) {
+// diskOpener opens a disk for one sequential read (plan.openDisk).
+type diskOpener func(*disk) (io.ReadCloser, error)
+
+func hashFile(ctx context.Context, d *disk, alg string, tracker ProgressTracker, bufs *bufPool, open diskOpener) (string, error) {
 	h, err := ovf.NewHash(alg)
 	if err != nil {
 		return "", err
 	}
-	r, err := openDisk(d)
+	r, err := open(d)
 	if err != nil {
 		return "", err
 	}
@@ -176,6 +194,9 @@ func hashFile(ctx context.Context, d *disk, alg string, tracker ProgressTracker,
 	// Reading (a copy out of the page cache) and hashing overlap on two goroutines.
 	f := newFanout(ctx, bufs, func(c *chunk) error { h.Write(c.data); return nil })
 	cerr := f.copyN(r, d.size, d.name, route{meter: m})
+	if cerr == nil {
+		cerr = drainDisk(d, r)
+	}
 	if err := errors.Join(cerr, f.close()); err != nil {
 		return "", fmt.Errorf("hashing %s: %w", d.name, err)
 	}

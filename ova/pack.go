@@ -13,6 +13,7 @@ import (
 // Options configures Pack and PackAll.
 type Options struct {
 	OVFPath           string          // the export's descriptor; referenced files must sit beside it
+	Source            *Archive        // instead of OVFPath: an OVA to re-pack, read in place (source.go)
 	Output            string          // final .ova path (Pack); for PackAll, shorthand for Outputs: [{Path: Output}]
 	Outputs           []Output        // PackAll: several OVAs from one read of the disks
 	ManifestAlgorithm string          // "sha256" (default when ""), "sha512", "sha1"

@@ -31,7 +31,8 @@ type plan struct {
 
 // disk is one file the export references, read once for every output.
 type disk struct {
-	name, path  string
+	name, path  string  // path: the file, or the OVA holding member
+	member      *Member // set when the input is an OVA
 	size, mtime int64
 	digest      string // manifest digest (hex), from the export's .mf or hashed
 }
@@ -91,12 +92,8 @@ func (p *plan) checkOptions() error {
 	if p.digestAlg == "none" {
 		p.digestAlg = "sha256"
 	}
-	if o.OVFPath == "" {
-		return errors.New("no OVF descriptor given")
-	}
-	p.dir, p.base = filepath.Dir(o.OVFPath), filepath.Base(o.OVFPath)
-	if !strings.EqualFold(filepath.Ext(p.base), ".ovf") {
-		return fmt.Errorf("descriptor %s does not end in .ovf; importers find the descriptor by that extension", o.OVFPath)
+	if err := p.checkInput(); err != nil {
+		return err
 	}
 	p.mfName = strings.TrimSuffix(p.base, filepath.Ext(p.base)) + ".mf"
 	p.certName = strings.TrimSuffix(p.base, filepath.Ext(p.base)) + ".cert"
@@ -153,28 +150,17 @@ func (p *plan) refuseExisting() error {
 // references; an ovf:size that does not match its file is corrected in the
 // returned descriptor (and reported in sizeFixes).
 func (p *plan) readExport() (*ovf.Descriptor, error) {
-	o := p.o
-	raw, err := os.ReadFile(o.OVFPath)
+	desc, err := p.readDescriptor()
 	if err != nil {
-		return nil, fmt.Errorf("reading OVF descriptor: %w", err)
+		return nil, err
 	}
-	p.rawDesc = raw
-	desc, err := ovf.Parse(raw)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", o.OVFPath, err)
-	}
-	fi, err := os.Stat(o.OVFPath)
-	if err != nil {
-		return nil, fmt.Errorf("reading OVF descriptor: %w", err)
-	}
-	p.metaMtime = p.mtime(fi)
 	names := map[string]bool{p.base: true, p.mfName: true}
 	if p.signs() {
 		names[p.certName] = true
 	}
 	for _, f := range desc.Files() {
 		if names[f.Href] {
-			return nil, fmt.Errorf("%s: References/File %q (href %q) has the same name as the OVA's descriptor, manifest or signature; rename the file and its href", o.OVFPath, f.ID, f.Href)
+			return nil, fmt.Errorf("%s: References/File %q (href %q) has the same name as the OVA's descriptor, manifest or signature; rename the file and its href", p.inputName(), f.ID, f.Href)
 		}
 		names[f.Href] = true
 		d, err := p.statDisk(f)
@@ -199,6 +185,9 @@ func (p *plan) signs() bool {
 }
 
 func (p *plan) statDisk(f ovf.File) (*disk, error) {
+	if p.o.Source != nil {
+		return p.statMember(f)
+	}
 	path := filepath.Join(p.dir, f.Href)
 	fi, err := os.Stat(path)
 	if errors.Is(err, os.ErrNotExist) {
@@ -284,7 +273,7 @@ func (p *plan) ownDescriptor(out *output, spec Output) error {
 // checkNotInputs refuses an output that is one of the input files (possible
 // with Force and a hard link or a careless path).
 func (p *plan) checkNotInputs() error {
-	inputs := []string{p.o.OVFPath}
+	inputs := []string{p.inputName()}
 	for _, d := range p.disks {
 		inputs = append(inputs, d.path)
 	}

@@ -31,6 +31,7 @@ type written struct {
 // diskCheck verifies one disk against the export's manifest while it is copied.
 type diskCheck struct {
 	name, want, alg string
+	where           string // whose manifest, for the DigestError
 	h               hash.Hash
 }
 
@@ -99,9 +100,9 @@ func verify(c *chunk) error {
 	switch {
 	case dc == nil:
 	case c.end:
-		if got := hex.EncodeToString(dc.h.Sum(nil)); got != dc.want {
-			return fmt.Errorf("%s does not match the export's manifest: %s expected %s, actual %s; the disk is damaged or was changed after export (no OVA written)",
-				dc.name, strings.ToUpper(dc.alg), dc.want, got)
+		if got := hex.EncodeToString(dc.h.Sum(nil)); !strings.EqualFold(got, dc.want) {
+			return fmt.Errorf("%w (no OVA written)",
+				&ovf.DigestError{Name: dc.name, Where: dc.where, Algorithm: dc.alg, Expected: dc.want, Actual: got})
 		}
 	default:
 		dc.h.Write(c.data)
@@ -166,14 +167,17 @@ func (p *plan) sendDisk(f *fanout, d *disk, to route, zeros []byte) error {
 		if err != nil {
 			return err
 		}
-		to.check = &diskCheck{name: d.name, want: d.digest, alg: p.mfAlg, h: h}
+		to.check = &diskCheck{name: d.name, want: d.digest, alg: p.mfAlg, where: p.manifestName(), h: h}
 	}
-	r, err := openDisk(d)
+	r, err := p.openDisk(d)
 	if err != nil {
 		return err
 	}
 	to.meter = progress.Start(p.o.Progress, d.name, d.size)
 	err = f.copyN(r, d.size, d.name, to)
+	if err == nil {
+		err = drainDisk(d, r)
+	}
 	r.Close()
 	if err != nil {
 		to.meter.Stop()

@@ -34,7 +34,9 @@ type Config struct {
 	// for) are available, as are the upstream build's generated data.
 	// Relative paths are relative to the folder Packer runs in. Defaults to
 	// `<ovf folder>/<ovf base name>.ova`, next to the exported `.ovf`; for an
-	// artifact of disks (see `vm`), to `<first disk's folder>/<vm name>.ova`.
+	// artifact of disks (see `vm`), to `<first disk's folder>/<vm name>.ova`;
+	// for an `.ova` input (see `ovf`), to `<ova base name>-<target>.ova` beside
+	// it for every target, so the input is never overwritten.
 	// The checksum file is written beside it as `<output>.sha256` (or
 	// `.sha512`).
 	//
@@ -48,6 +50,14 @@ type Config struct {
 	OutputPath string `mapstructure:"output"`
 	// Which `.ovf` of the input artifact to pack, by file name (`vm.ovf`) or
 	// path. Only needed when the artifact contains more than one `.ovf`.
+	//
+	// An artifact without an `.ovf` but with an `.ova` (an `artifice` file,
+	// another build's OVA, this post-processor's own) is re-targeted: its
+	// descriptor gets the same targets and options as an export's, its
+	// members are read in place (no extracted copy) and checked against its
+	// manifest while they are read, and without `output` each target's OVA
+	// is written as `<ova folder>/<ova base name>-<target>.ova`. With
+	// several `.ova` files, name the one to use here (`app.ova`).
 	OVF string `mapstructure:"ovf"`
 	// Digest algorithm of the `.mf` manifest inside the OVA: `sha256`
 	// (default), `sha512` or `sha1`. Use `sha1` only for old importers that
@@ -74,6 +84,9 @@ type Config struct {
 	// and writes the OVF itself; see "Disk artifacts". Ignored, with a
 	// warning, when the artifact has an `.ovf`.
 	VM ovfvm.Config `mapstructure:"vm"`
+	// Deploy-time configurations (sizes) of the OVA, one
+	// `deployment_option` block each; see "Deployment options".
+	DeploymentOptions []DeploymentOption `mapstructure:"deployment_option"`
 
 	ctx interpolate.Context
 }
@@ -116,6 +129,9 @@ func (c *Config) Prepare(raws ...interface{}) error {
 		errs = packersdk.MultiErrorAppend(errs, err)
 	}
 	for _, err := range c.VM.Prepare() {
+		errs = packersdk.MultiErrorAppend(errs, err)
+	}
+	for _, err := range prepareDeploymentOptions(c.DeploymentOptions) {
 		errs = packersdk.MultiErrorAppend(errs, err)
 	}
 	if strings.ContainsAny(c.OVF, "*?[") {

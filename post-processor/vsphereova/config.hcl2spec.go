@@ -41,6 +41,7 @@ type FlatConfig struct {
 	Force               *bool                    `mapstructure:"force" cty:"force" hcl:"force"`
 	Reproducible        *bool                    `mapstructure:"reproducible" cty:"reproducible" hcl:"reproducible"`
 	VM                  *ovfvm.FlatConfig        `mapstructure:"vm" cty:"vm" hcl:"vm"`
+	DeploymentOptions   []FlatDeploymentOption   `mapstructure:"deployment_option" cty:"deployment_option" hcl:"deployment_option"`
 }
 
 // FlatMapstructure returns a new FlatConfig.
@@ -84,6 +85,7 @@ func (*FlatConfig) HCL2Spec() map[string]hcldec.Spec {
 		"force":                      &hcldec.AttrSpec{Name: "force", Type: cty.Bool, Required: false},
 		"reproducible":               &hcldec.AttrSpec{Name: "reproducible", Type: cty.Bool, Required: false},
 		"vm":                         &hcldec.BlockSpec{TypeName: "vm", Nested: hcldec.ObjectSpec((*ovfvm.FlatConfig)(nil).HCL2Spec())},
+		"deployment_option":          &hcldec.BlockListSpec{TypeName: "deployment_option", Nested: hcldec.ObjectSpec((*FlatDeploymentOption)(nil).HCL2Spec())},
 	}
 	return s
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/atomicfile"
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/exportdir"
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/progress"
+	"github.com/ovakit/packer-plugin-vsphere-ova/ova"
 	"github.com/ovakit/packer-plugin-vsphere-ova/ovf"
 	"github.com/ovakit/packer-plugin-vsphere-ova/ovfvm"
 	"github.com/ovakit/packer-plugin-vsphere-ova/vmdk"
@@ -34,12 +35,19 @@ type packInput struct {
 	// work is the temporary folder holding the generated .ovf and the
 	// converted disks; "" for an export.
 	work string
+	// source is an input OVA, packed in place (input_ova.go); ovfPath is
+	// then "".
+	source *ova.Archive
 }
 
-// cleanup removes the work folder, on success, failure and cancel alike.
+// cleanup removes the work folder and closes an input OVA, on success,
+// failure and cancel alike.
 func (in *packInput) cleanup() {
 	if in != nil && in.work != "" {
 		atomicfile.RemoveTemp(in.work)
+	}
+	if in != nil && in.source != nil {
+		_ = in.source.Close()
 	}
 }
 
@@ -51,7 +59,8 @@ func (in *packInput) cleanup() {
 // that cleanup removes.
 func (p *PostProcessor) selectInput(ctx context.Context, ui packersdk.Ui, artifact packersdk.Artifact) (*packInput, error) {
 	files := artifact.Files()
-	if p.config.OVF != "" || hasOVF(files) {
+	wantOVA := strings.EqualFold(filepath.Ext(p.config.OVF), ".ova")
+	if (p.config.OVF != "" && !wantOVA) || hasOVF(files) {
 		ovfPath, err := selectOVF(files, p.config.OVF, artifact.BuilderId())
 		if err != nil {
 			return nil, err
@@ -60,6 +69,13 @@ func (p *PostProcessor) selectInput(ctx context.Context, ui packersdk.Ui, artifa
 			ui.Error(fmt.Sprintf("Warning: the vm block is ignored: the input artifact has its own OVF descriptor (%s), which describes the VM", ovfPath))
 		}
 		return &packInput{ovfPath: ovfPath, files: files, nameFrom: ovfPath}, nil
+	}
+	if ovas := ovaFiles(files); len(ovas) > 0 {
+		in, err := p.fromOVA(artifact, ovas)
+		if err == nil && !reflect.DeepEqual(p.config.VM, ovfvm.Config{}) {
+			ui.Error(fmt.Sprintf("Warning: the vm block is ignored: the input OVA %s has its own OVF descriptor, which describes the VM", in.nameFrom))
+		}
+		return in, err
 	}
 	in, err := ovfvm.Classify(files)
 	if err != nil {

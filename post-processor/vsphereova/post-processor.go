@@ -57,24 +57,30 @@ func (p *PostProcessor) PostProcess(ctx context.Context, ui packersdk.Ui, artifa
 		return nil, true, false, err
 	}
 	defer in.cleanup()
-	ovfPath, files := in.ovfPath, in.files
-	data, err := os.ReadFile(ovfPath)
+	data, err := in.descriptor()
 	if err != nil {
-		return nil, true, false, fmt.Errorf("read the artifact's OVF descriptor: %w", err)
+		return nil, true, false, err
 	}
 	desc, err := ovf.Parse(data)
 	if err != nil {
-		return nil, true, false, fmt.Errorf("OVF descriptor %s: %w", ovfPath, err)
+		return nil, true, false, fmt.Errorf("OVF descriptor %s: %w", in.name(), err)
 	}
-	if left := leftOut(files, ovfPath, desc.Files()); len(left) > 0 {
+	left := leftOut(in.files, in.ovfPath, desc.Files())
+	if in.source != nil {
+		left = leftOutMembers(in.source, desc.Files())
+	}
+	if len(left) > 0 {
 		ui.Say(fmt.Sprintf("Leaving out %d file(s) of the input artifact that %s does not reference: %s",
-			len(left), filepath.Base(ovfPath), strings.Join(left, ", ")))
+			len(left), filepath.Base(in.name()), strings.Join(left, ", ")))
 	}
 
 	targets := p.config.TargetList()
 	paths, err := p.outputPaths(artifact, in.nameFrom, targets)
 	if err != nil {
 		return nil, true, false, err
+	}
+	if in.source != nil && p.config.OutputPath == "" {
+		paths = ovaOutputPaths(in.nameFrom, targets)
 	}
 	force := p.config.Force || p.config.PackerForce
 	if !force {
@@ -92,7 +98,7 @@ func (p *PostProcessor) PostProcess(ctx context.Context, ui packersdk.Ui, artifa
 	if err != nil {
 		return nil, true, false, err
 	}
-	res, err := p.pack(ctx, ui, ovfPath, outs, force, modTime)
+	res, err := p.pack(ctx, ui, in, outs, force, modTime)
 	if err != nil {
 		return nil, true, false, err
 	}
@@ -117,7 +123,8 @@ func (p *PostProcessor) modTime() (*time.Time, error) {
 
 // pack writes every target's OVA with one ova.PackAll: each disk byte is
 // read once for all of them, and either all OVAs appear or none does.
-func (p *PostProcessor) pack(ctx context.Context, ui packersdk.Ui, ovfPath string, outs []targetOutput, force bool, modTime *time.Time) ([]*ova.Result, error) {
+func (p *PostProcessor) pack(ctx context.Context, ui packersdk.Ui, in *packInput, outs []targetOutput, force bool, modTime *time.Time) ([]*ova.Result, error) {
+	ovfPath := in.name()
 	var outputs []ova.Output
 	var names []string
 	for _, o := range outs {
@@ -139,7 +146,8 @@ func (p *PostProcessor) pack(ctx context.Context, ui packersdk.Ui, ovfPath strin
 		ovfPath, into, p.config.ManifestAlgorithm, p.config.ChecksumAlgorithm))
 	stopProfile := cpuprofile.Start(ui.Error)
 	res, err := ova.PackAll(ctx, ova.Options{
-		OVFPath:           ovfPath,
+		OVFPath:           in.ovfPath,
+		Source:            in.source,
 		Outputs:           outputs,
 		ManifestAlgorithm: p.config.ManifestAlgorithm,
 		ChecksumAlgorithm: p.config.ChecksumAlgorithm,

@@ -105,6 +105,9 @@ func (p *PostProcessor) customizeTargets(ui packersdk.Ui, descriptor []byte, tar
 		for _, w := range r.Warnings {
 			ui.Error("Warning: " + w)
 		}
+		if r.Descriptor, err = p.addDeploymentOptions(ui, r.Descriptor, t); err != nil {
+			return nil, err
+		}
 		out := targetOutput{target: t, Output: ova.Output{Path: paths[i], Drop: r.Dropped, Sign: sign}}
 		if len(r.Dropped) > 0 || string(r.Descriptor) != string(descriptor) {
 			out.Descriptor = r.Descriptor
