@@ -113,7 +113,7 @@ func exampleVars(t *testing.T) string {
 		"vcenter_username": "packer@vsphere.local", "vcenter_password": "example-password", "ssh_password": "example-password",
 		"ssh_username": "debian", "ssh_private_key_file": key, "source_path": ova, "ova": ova,
 		"output_directory": filepath.Join(dir, "out"), "export_dir": export,
-		"k3s_binary": ova, "airgap_images": ova,
+		"k3s_binary": ova, "airgap_images": ova, "output_dir": filepath.Join(dir, "dist"),
 	}
 	var b strings.Builder
 	for k, v := range vars {
