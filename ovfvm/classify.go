@@ -21,6 +21,9 @@ const (
 	KindVMX
 	// KindDisks: disk images only (qemu, file, artifice).
 	KindDisks
+	// KindOVA: an .ova and no .ovf (a builder's `output_format = "ova"`,
+	// artifice of a vendor's OVA): re-packed as it is, nothing to generate.
+	KindOVA
 )
 
 func (k Kind) String() string {
@@ -31,6 +34,8 @@ func (k Kind) String() string {
 		return "VMware VM (.vmx)"
 	case KindDisks:
 		return "disk images"
+	case KindOVA:
+		return "OVA"
 	}
 	return "unknown"
 }
@@ -41,6 +46,8 @@ type Input struct {
 	// OVFs are the .ovf files (KindOVF). With more than one, the caller
 	// picks (the post-processor's `ovf` option).
 	OVFs []string
+	// OVAs are the .ova files (KindOVA), picked the same way.
+	OVAs []string
 	// VMX is the parsed .vmx (KindVMX).
 	VMX *VMX
 	// Disks are the disk images (KindVMX, KindDisks), in the .vmx's order
@@ -118,7 +125,8 @@ func Classify(files []string) (*Input, error) {
 		in.Kind = KindOVF
 		return in, nil
 	case len(ovas) > 0:
-		return nil, fmt.Errorf("the artifact is already an OVA (%s) and has no .ovf; use it as it is, or have the builder write an OVF export (for example format = \"ovf\")", strings.Join(ovas, ", "))
+		in.Kind, in.OVAs = KindOVA, ovas
+		return in, nil
 	case len(vmxs) > 1:
 		return nil, fmt.Errorf("the artifact has %d .vmx files (%s); the vsphere-ova post-processor packs one VM: keep one VM per artifact", len(vmxs), strings.Join(vmxs, ", "))
 	case len(vmxs) == 1:

@@ -176,6 +176,22 @@ func TestClassifyOVFWins(t *testing.T) {
 	}
 }
 
+// An OVA without an .ovf is re-packed as it is: it wins over disks and a
+// .vmx beside it, and loses to an .ovf.
+func TestClassifyOVA(t *testing.T) {
+	dir := t.TempDir()
+	ova := writeFile(t, filepath.Join(dir, "vm.ova"), []byte("tar"))
+	vmx := writeFile(t, filepath.Join(dir, "vm.vmx"), []byte("x = \"1\"\n"))
+	in, err := Classify([]string{vmx, ova})
+	if err != nil || in.Kind != KindOVA || len(in.OVAs) != 1 || in.OVAs[0] != ova || in.Kind.String() != "OVA" {
+		t.Fatalf("Classify = %+v, %v; want the OVA", in, err)
+	}
+	in, err = Classify([]string{ova, writeFile(t, filepath.Join(dir, "vm.ovf"), []byte("<Envelope/>"))})
+	if err != nil || in.Kind != KindOVF {
+		t.Fatalf("Classify with an .ovf too = %+v, %v; want the OVF", in, err)
+	}
+}
+
 func TestClassifyErrors(t *testing.T) {
 	dir := t.TempDir()
 	p := func(n string) string { return filepath.Join(dir, n) }
@@ -188,7 +204,6 @@ func TestClassifyErrors(t *testing.T) {
 		{nil, "its files are: (none)"},
 		{[]string{p("missing.raw")}, "artifact file " + p("missing.raw")},
 		{[]string{writeFile(t, p("a.vmx"), nil), writeFile(t, p("b.vmx"), nil)}, "2 .vmx files"},
-		{[]string{writeFile(t, p("vm.ova"), []byte("tar"))}, "already an OVA"},
 		{[]string{raw, writeFile(t, p("vm.vdi"), []byte("vdi"))}, "3 bytes is not a raw disk image"},
 		{[]string{writeRaw(t, p("odd.img"), 1000)}, "not a raw disk image"},
 		{[]string{writeFile(t, p("empty.raw"), nil)}, "0 bytes is not a raw disk image"},

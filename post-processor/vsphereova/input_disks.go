@@ -70,16 +70,16 @@ func (p *PostProcessor) selectInput(ctx context.Context, ui packersdk.Ui, artifa
 		}
 		return &packInput{ovfPath: ovfPath, files: files, nameFrom: ovfPath}, nil
 	}
-	if ovas := ovaFiles(files); len(ovas) > 0 {
-		in, err := p.fromOVA(artifact, ovas)
+	in, err := ovfvm.Classify(files)
+	if err != nil {
+		return nil, fmt.Errorf("the input artifact (builder %s) contains no .ovf file, and the vsphere-ova post-processor cannot write one for it: %w", artifact.BuilderId(), err)
+	}
+	if in.Kind == ovfvm.KindOVA {
+		in, err := p.fromOVA(artifact, in.OVAs)
 		if err == nil && !reflect.DeepEqual(p.config.VM, ovfvm.Config{}) {
 			ui.Error(fmt.Sprintf("Warning: the vm block is ignored: the input OVA %s has its own OVF descriptor, which describes the VM", in.nameFrom))
 		}
 		return in, err
-	}
-	in, err := ovfvm.Classify(files)
-	if err != nil {
-		return nil, fmt.Errorf("the input artifact (builder %s) contains no .ovf file, and the vsphere-ova post-processor cannot write one for it: %w", artifact.BuilderId(), err)
 	}
 	return p.fromDisks(ctx, ui, artifact, in)
 }

@@ -19,17 +19,6 @@ import (
 // place by ova.PackAll (Options.Source) without an extracted copy; its
 // manifest is checked while its members are read.
 
-// ovaFiles are the artifact's .ova files.
-func ovaFiles(files []string) []string {
-	var out []string
-	for _, f := range files {
-		if strings.EqualFold(filepath.Ext(f), ".ova") {
-			out = append(out, f)
-		}
-	}
-	return out
-}
-
 // fromOVA opens the artifact's single OVA (or the one `ovf` names).
 func (p *PostProcessor) fromOVA(artifact packersdk.Artifact, ovas []string) (*packInput, error) {
 	path, err := selectFile(ovas, p.config.OVF, ".ova", artifact.BuilderId())
