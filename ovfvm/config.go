@@ -165,7 +165,7 @@ func (c *Config) Prepare() []error {
 	}
 	hw := 0
 	if c.HardwareVersion != "" {
-		n, err := hardware.ParseVMX(c.HardwareVersion)
+		n, err := hardware.ParseVersion(c.HardwareVersion)
 		if err != nil {
 			add("hardware_version: %v", err)
 		}

@@ -83,7 +83,7 @@ func (c *Config) resolved() vm {
 	if hw == "" {
 		hw = DefaultHardwareVersion
 	}
-	v.hwVersion, _ = hardware.ParseVMX(hw)
+	v.hwVersion, _ = hardware.ParseVersion(hw)
 	v.controllerName = strings.ToLower(c.DiskController)
 	if v.controllerName == "" {
 		v.controllerName = DefaultDiskController

@@ -208,9 +208,9 @@ func writeOptions(vm *ovfvm.Config) (vmdk.Options, error) {
 	if hw == "" {
 		hw = ovfvm.DefaultHardwareVersion
 	}
-	n, err := hardware.ParseVMX(hw)
+	n, err := hardware.ParseVersion(hw)
 	if err != nil {
-		return vmdk.Options{}, fmt.Errorf("vm.hardware_version: %w", err)
+		return vmdk.Options{}, fmt.Errorf("vm.vm_version: %w", err)
 	}
 	return vmdk.Options{AdapterType: hardware.AdapterTypeFor(controller), HardwareVersion: n}, nil
 }
