@@ -200,7 +200,7 @@ func fileBase(name string) string {
 // writeOptions are the VMDK descriptor values vSphere writes for a disk of
 // this VM: the adapter type of its controller and its hardware version.
 func writeOptions(vm *ovfvm.Config) (vmdk.Options, error) {
-	controller := vm.DiskController
+	controller := vm.DiskController()
 	if controller == "" {
 		controller = ovfvm.DefaultDiskController
 	}

@@ -1,0 +1,86 @@
+package vsphereova
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hcldec"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// hclValue decodes a post-processor body as Packer does for an HCL2
+// template: against the plugin's HCL2 spec, into the cty value Configure
+// receives (every attribute of the spec present, null when unset).
+func hclValue(t *testing.T, body string) cty.Value {
+	t.Helper()
+	f, diags := hclsyntax.ParseConfig([]byte(body), "t.pkr.hcl", hcl.InitialPos)
+	if diags.HasErrors() {
+		t.Fatalf("parse %q: %v", body, diags)
+	}
+	v, diags := hcldec.Decode(f.Body, hcldec.ObjectSpec((&Config{}).FlatMapstructure().HCL2Spec()), nil)
+	if diags.HasErrors() {
+		t.Fatalf("decode %q against the spec: %v", body, diags)
+	}
+	return v
+}
+
+// Every renamed vm option is refused with the name to write instead, from
+// an HCL2 template (the cty value) and from a JSON one (the raw map); the
+// new names alone are accepted.
+func TestRenamedVMOptions(t *testing.T) {
+	for _, c := range []struct {
+		hcl  string
+		json map[string]interface{}
+		want string
+	}{
+		{`cpus = 2`, map[string]interface{}{"cpus": 2}, "vm.cpus was renamed to vm.CPUs (the name vsphere-iso uses)"},
+		{`cores_per_socket = 1`, map[string]interface{}{"cores_per_socket": 1}, "vm.cores_per_socket was renamed to vm.cpu_cores"},
+		{`memory = 2048`, map[string]interface{}{"memory": 2048}, "vm.memory was renamed to vm.RAM"},
+		{`secure_boot = true`, map[string]interface{}{"secure_boot": true}, `vm.secure_boot was renamed to vm.firmware = "efi-secure"`},
+		{`os_type = "debian12_64Guest"`, map[string]interface{}{"os_type": "debian12_64Guest"}, "vm.os_type was renamed to vm.guest_os_type"},
+		{`hardware_version = "vmx-19"`, map[string]interface{}{"hardware_version": "vmx-19"}, "vm.hardware_version was renamed to vm.vm_version"},
+		{`disk_controller = "nvme"`, map[string]interface{}{"disk_controller": "nvme"}, "vm.disk_controller was renamed to vm.disk_controller_type"},
+		{"network {\n name = \"LAN\"\n adapter = \"e1000e\"\n}", map[string]interface{}{"network": []map[string]interface{}{{"name": "LAN", "adapter": "e1000e"}}},
+			"vm.network was renamed to vm.network_adapters { network, network_card, mac_address }"},
+	} {
+		var fromHCL, fromJSON PostProcessor
+		errHCL := fromHCL.Configure(hclValue(t, "vm {\n"+c.hcl+"\n}"))
+		errJSON := fromJSON.Configure(map[string]interface{}{"vm": c.json})
+		for what, err := range map[string]error{"HCL2": errHCL, "JSON": errJSON} {
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("%s %s: %v; want %q", what, c.hcl, err, c.want)
+			}
+		}
+	}
+	// The new names, including CPUs (cpus differs only in case).
+	const newHCL = `vm {
+  CPUs                 = 4
+  cpu_cores            = 2
+  RAM                  = 4096
+  firmware             = "efi-secure"
+  guest_os_type        = "debian12_64Guest"
+  vm_version           = 19
+  disk_controller_type = ["nvme"]
+  network_adapters {
+    network      = "LAN"
+    network_card = "e1000e"
+    mac_address  = "00:50:56:00:12:34"
+  }
+}`
+	var p PostProcessor
+	if err := p.Configure(hclValue(t, newHCL)); err != nil {
+		t.Errorf("HCL2 with the new names: %v", err)
+	}
+	if vm := p.config.VM; vm.CPUs != 4 || vm.HardwareVersion != "19" || vm.Networks[0].MACAddress != "00:50:56:00:12:34" {
+		t.Errorf("decoded %+v", vm)
+	}
+	var q PostProcessor
+	if err := q.Configure(map[string]interface{}{"vm": map[string]interface{}{"CPUs": 4, "vm_version": 19, "firmware": "efi-secure"}}); err != nil {
+		t.Errorf("JSON with the new names: %v", err)
+	}
+	if vm := q.config.VM; vm.CPUs != 4 || vm.HardwareVersion != "19" || vm.RenamedCPUs != nil {
+		t.Errorf("decoded %+v", vm)
+	}
+}
