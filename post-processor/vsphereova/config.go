@@ -10,9 +10,9 @@ import (
 
 	"github.com/hashicorp/packer-plugin-sdk/common"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
-	"github.com/mitchellh/mapstructure"
 	"github.com/hashicorp/packer-plugin-sdk/template/config"
 	"github.com/hashicorp/packer-plugin-sdk/template/interpolate"
+	"github.com/mitchellh/mapstructure"
 
 	"github.com/ovakit/packer-plugin-vsphere-ova/ovftarget"
 	"github.com/ovakit/packer-plugin-vsphere-ova/ovfvm"
