@@ -4,26 +4,15 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hashicorp/hcl/v2"
-	"github.com/hashicorp/hcl/v2/hcldec"
-	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
+
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/packertest"
 )
 
-// hclValue decodes a post-processor body as Packer does for an HCL2
-// template: against the plugin's HCL2 spec, into the cty value Configure
-// receives (every attribute of the spec present, null when unset).
+// hclValue is body as Packer hands an HCL2 template's post-processor block
+// to Configure.
 func hclValue(t *testing.T, body string) cty.Value {
-	t.Helper()
-	f, diags := hclsyntax.ParseConfig([]byte(body), "t.pkr.hcl", hcl.InitialPos)
-	if diags.HasErrors() {
-		t.Fatalf("parse %q: %v", body, diags)
-	}
-	v, diags := hcldec.Decode(f.Body, hcldec.ObjectSpec((&Config{}).FlatMapstructure().HCL2Spec()), nil)
-	if diags.HasErrors() {
-		t.Fatalf("decode %q against the spec: %v", body, diags)
-	}
-	return v
+	return packertest.DecodeHCL(t, body, (&Config{}).FlatMapstructure().HCL2Spec())
 }
 
 // Every renamed vm option is refused with the name to write instead, from
