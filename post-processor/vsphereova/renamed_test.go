@@ -1,6 +1,7 @@
 package vsphereova
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -71,5 +72,23 @@ func TestRenamedVMOptions(t *testing.T) {
 	}
 	if vm := q.config.VM; vm.CPUs != 4 || vm.HardwareVersion != "19" || vm.RenamedCPUs != nil {
 		t.Errorf("decoded %+v", vm)
+	}
+}
+
+// A dotted vApp property key is packed into the OVA as written, and the
+// warning that names DSP0243 reaches the build output.
+func TestDottedPropertyKeyWarns(t *testing.T) {
+	dir := t.TempDir()
+	disk := filepath.Join(dir, "app.img")
+	rawDisk(t, disk, 1<<20, map[int64][]byte{0: []byte("boot")})
+	art, out := mustPack(t, []string{disk}, map[string]interface{}{
+		"property": []map[string]interface{}{{"key": "guestinfo.cis.appliance.net.addr", "value": "10.0.0.5"}},
+	})
+	desc, _, _ := ovaDisk(t, art.Path)
+	if !strings.Contains(string(desc.Bytes()), `<Property ovf:key="guestinfo.cis.appliance.net.addr"`) {
+		t.Errorf("the OVA's OVF lacks the dotted property:\n%s", desc.Bytes())
+	}
+	if want := `Warning: vsphere: property key "guestinfo.cis.appliance.net.addr" contains '.', which DSP0243 9.5 does not allow`; !strings.Contains(out, want) {
+		t.Errorf("build output lacks %q:\n%s", want, out)
 	}
 }
