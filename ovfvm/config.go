@@ -125,11 +125,14 @@ func (c *Config) renamed() []error {
 		iso("cpus", renamed.IsSet(c.RenamedCPUs), "CPUs"),
 		iso("cores_per_socket", renamed.IsSet(c.RenamedCoresPerSocket), "cpu_cores"),
 		iso("memory", renamed.IsSet(c.RenamedMemory), "RAM"),
-		{Old: "vm.secure_boot", Set: renamed.IsSet(c.RenamedSecureBoot), New: `vm.firmware = "efi-secure"`, From: "vsphere-iso"},
+		{Old: "vm.secure_boot", Set: renamed.IsSet(c.RenamedSecureBoot), New: `vm.firmware = "efi-secure"`, From: "vsphere-iso",
+			Hint: "firmware takes bios, efi or efi-secure"},
 		iso("os_type", renamed.IsSet(c.RenamedOSType), "guest_os_type"),
 		iso("hardware_version", renamed.IsSet(c.RenamedHardwareVersion), "vm_version"),
-		iso("disk_controller", renamed.IsSet(c.RenamedDiskController), "disk_controller_type (a list: [\"pvscsi\"])"),
-		iso("network", len(c.RenamedNetworks) > 0, "network_adapters { network, network_card, mac_address } (name became network, adapter network_card)"),
+		{Old: "vm.disk_controller", Set: renamed.IsSet(c.RenamedDiskController), New: "vm.disk_controller_type", From: "vsphere-iso",
+			Hint: `a list of one, such as disk_controller_type = ["pvscsi"]`},
+		{Old: "vm.network", Set: len(c.RenamedNetworks) > 0, New: "vm.network_adapters", From: "vsphere-iso",
+			Hint: "in its blocks network replaces name and network_card replaces adapter"},
 	}
 	return renamed.Refuse(opts...)
 }

@@ -53,7 +53,7 @@ func (c *HardwareConfig) firmwareSettings() (firmware string, secureBoot, set bo
 func (c *HardwareConfig) Prepare() []error {
 	errs := c.HardwareConfig.Prepare()
 	errs = append(errs, renamed.Refuse(renamed.Option{Old: "secure_boot", Set: renamed.IsSet(c.RenamedSecureBoot),
-		New: `firmware = "efi-secure"`, From: "vsphere-iso"})...)
+		New: `firmware = "efi-secure"`, From: "vsphere-iso", Hint: "firmware takes bios, efi or efi-secure"})...)
 	switch c.Firmware {
 	case "", "bios", "efi", firmwareEFISecure:
 	default:

@@ -20,6 +20,8 @@ type Option struct {
 	New string
 	// From names where the new name comes from (`vsphere-iso`), "" for none.
 	From string
+	// Hint says more where the shape changed too ("" for none).
+	Hint string
 }
 
 // Refuse returns one error for each option the configuration still sets.
@@ -35,11 +37,14 @@ func Refuse(opts ...Option) []error {
 
 // Error is the refusal of o: what to write instead, and why.
 func (o Option) Error() error {
-	why := ""
+	msg := fmt.Sprintf("%s was renamed to %s", o.Old, o.New)
 	if o.From != "" {
-		why = fmt.Sprintf(" (the name %s uses)", o.From)
+		msg += fmt.Sprintf(" (the name %s uses)", o.From)
 	}
-	return fmt.Errorf("%s was renamed to %s%s; the old name is not accepted, write %s instead", o.Old, o.New, why, o.New)
+	if o.Hint != "" {
+		msg += ": " + o.Hint
+	}
+	return fmt.Errorf("%s", msg)
 }
 
 // IsSet reports whether a removed value option was set: Packer leaves it nil

@@ -10,7 +10,7 @@ func TestRefuse(t *testing.T) {
 	errs := Refuse(
 		Option{Old: "vm.cpus", Set: IsSet(&v), New: "vm.CPUs", From: "vsphere-iso"},
 		Option{Old: "vm.memory", Set: IsSet(nil), New: "vm.RAM", From: "vsphere-iso"},
-		Option{Old: "secure_boot", Set: true, New: `firmware = "efi-secure"`},
+		Option{Old: "secure_boot", Set: true, New: `firmware = "efi-secure"`, Hint: "it is EFI with Secure Boot"},
 	)
 	if len(errs) != 2 {
 		t.Fatalf("got %d errors, want 2 (memory is not set): %v", len(errs), errs)
@@ -18,7 +18,7 @@ func TestRefuse(t *testing.T) {
 	if got, want := errs[0].Error(), "vm.cpus was renamed to vm.CPUs (the name vsphere-iso uses)"; !strings.HasPrefix(got, want) {
 		t.Errorf("got %q, want it to start with %q", got, want)
 	}
-	if got := errs[1].Error(); !strings.Contains(got, `write firmware = "efi-secure" instead`) || strings.Contains(got, "uses)") {
-		t.Errorf("got %q", got)
+	if got, want := errs[1].Error(), `secure_boot was renamed to firmware = "efi-secure": it is EFI with Secure Boot`; got != want {
+		t.Errorf("got %q, want %q", got, want)
 	}
 }

@@ -31,9 +31,9 @@ func TestRenamedVMOptions(t *testing.T) {
 		{`secure_boot = true`, map[string]interface{}{"secure_boot": true}, `vm.secure_boot was renamed to vm.firmware = "efi-secure"`},
 		{`os_type = "debian12_64Guest"`, map[string]interface{}{"os_type": "debian12_64Guest"}, "vm.os_type was renamed to vm.guest_os_type"},
 		{`hardware_version = "vmx-19"`, map[string]interface{}{"hardware_version": "vmx-19"}, "vm.hardware_version was renamed to vm.vm_version"},
-		{`disk_controller = "nvme"`, map[string]interface{}{"disk_controller": "nvme"}, "vm.disk_controller was renamed to vm.disk_controller_type"},
+		{`disk_controller = "nvme"`, map[string]interface{}{"disk_controller": "nvme"}, `vm.disk_controller was renamed to vm.disk_controller_type (the name vsphere-iso uses): a list of one, such as disk_controller_type = ["pvscsi"]`},
 		{"network {\n name = \"LAN\"\n adapter = \"e1000e\"\n}", map[string]interface{}{"network": []map[string]interface{}{{"name": "LAN", "adapter": "e1000e"}}},
-			"vm.network was renamed to vm.network_adapters { network, network_card, mac_address }"},
+			"vm.network was renamed to vm.network_adapters (the name vsphere-iso uses): in its blocks network replaces name and network_card replaces adapter"},
 	} {
 		var fromHCL, fromJSON PostProcessor
 		errHCL := fromHCL.Configure(hclValue(t, "vm {\n"+c.hcl+"\n}"))
