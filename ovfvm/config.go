@@ -101,11 +101,12 @@ type NetworkAdapter struct {
 	// every guest drives without VMware Tools). Defaults to `vmxnet3`.
 	NetworkCard string `mapstructure:"network_card"`
 	// A static MAC address, such as `00:50:56:00:12:34`, written as the
-	// adapter's `rasd:Address`, as vSphere's export with its `mac` option
-	// writes it. It must be a unicast address; vSphere takes static
-	// addresses in its range 00:50:56:00:00:00 to 00:50:56:3f:ff:ff. Every
-	// VM deployed from the OVA gets the same address. Defaults to none:
-	// the importer generates one.
+	// adapter's `rasd:Address`, where vSphere's export with its `mac`
+	// option writes it. It must be a unicast address. With VMware's prefix
+	// use 00:50:56:00:00:00 to 00:50:56:3f:ff:ff (vCenter generates the
+	// addresses above); vSphere 6.5 and later take other unique addresses
+	// too. Every VM deployed from the OVA gets the same address. Defaults
+	// to none: the importer generates one.
 	MACAddress string `mapstructure:"mac_address"`
 }
 

@@ -45,7 +45,8 @@ func TestRenamedVMOptions(t *testing.T) {
 		}
 	}
 	// The new names, including CPUs (cpus differs only in case).
-	const newHCL = `vm {
+	const newHCL = `max_hardware_version = 21
+vm {
   CPUs                 = 4
   cpu_cores            = 2
   RAM                  = 4096
@@ -65,6 +66,10 @@ func TestRenamedVMOptions(t *testing.T) {
 	}
 	if vm := p.config.VM; vm.CPUs != 4 || vm.HardwareVersion != "19" || vm.Networks[0].MACAddress != "00:50:56:00:12:34" {
 		t.Errorf("decoded %+v", vm)
+	}
+	// HCL numbers reach the string options as "21" and "19".
+	if p.config.MaxHardwareVersion != "21" {
+		t.Errorf("max_hardware_version = 21 decoded as %q", p.config.MaxHardwareVersion)
 	}
 	var q PostProcessor
 	if err := q.Configure(map[string]interface{}{"vm": map[string]interface{}{"CPUs": 4, "vm_version": 19, "firmware": "efi-secure"}}); err != nil {
