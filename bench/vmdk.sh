@@ -53,14 +53,14 @@ variable "output" { type = string }' '[var.disk]' \
       output              = var.output
       keep_input_artifact = true
       vm {
-        name            = "bench"
-        cpus            = 2
-        memory          = 2048
-        firmware        = "efi"
-        disk_controller = "pvscsi"
-        network {
-          name    = "VM Network"
-          adapter = "vmxnet3"
+        name                 = "bench"
+        CPUs                 = 2
+        RAM                  = 2048
+        firmware             = "efi"
+        disk_controller_type = ["pvscsi"]
+        network_adapters {
+          network      = "VM Network"
+          network_card = "vmxnet3"
         }
       }
     }'

@@ -52,11 +52,25 @@ func TestQemuDiskExampleValidates(t *testing.T) {
 		t.Fatalf("packer validate (qemu source replaced by null): %s", out)
 	}
 	// The same validation must refuse a bad vm block, or it checked nothing.
-	bad := strings.Replace(null, "memory          = 2048", "memory          = 2047", 1)
-	if bad == null {
-		t.Fatal("the example's vm block no longer sets memory = 2048")
+	const ram = "RAM                  = 2048"
+	if !strings.Contains(null, ram) {
+		t.Fatalf("the example's vm block no longer sets %s", ram)
 	}
-	if out, ok := validate(t, bad, "-var", "ssh_password=x"); ok || !strings.Contains(out, "vm.memory") {
-		t.Errorf("packer validate accepted vm.memory = 2047 or did not name it: %s", out)
+	bad := strings.Replace(null, ram, "RAM                  = 2047", 1)
+	if out, ok := validate(t, bad, "-var", "ssh_password=x"); ok || !strings.Contains(out, "vm.RAM") {
+		t.Errorf("packer validate accepted vm.RAM = 2047 or did not name it: %s", out)
+	}
+	// A renamed option reaches the plugin (it is in the HCL2 spec, so
+	// Packer does not stop at "Unsupported argument"), which names the new
+	// one.
+	old := strings.Replace(null, ram, "memory = 2048", 1)
+	if out, ok := validate(t, old, "-var", "ssh_password=x"); ok || !strings.Contains(out, "vm.memory was renamed to vm.RAM (the name vsphere-iso uses)") {
+		t.Errorf("packer validate of the old name memory: accepted, or the message does not name vm.RAM: %s", out)
+	}
+	// vsphere-iso writes vm_version as a number; HCL hands it to the
+	// string option as "19".
+	num := strings.Replace(null, ram, ram+"\n      vm_version = 19", 1)
+	if out, ok := validate(t, num, "-var", "ssh_password=x"); !ok {
+		t.Errorf("packer validate of vm_version = 19: %s", out)
 	}
 }

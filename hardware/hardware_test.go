@@ -107,8 +107,26 @@ func TestParseVMX(t *testing.T) {
 		}
 	}
 	if _, err := ParseVMX("19"); err == nil {
-		t.Error(`ParseVMX("19") accepted: options take vmx-N only`)
+		t.Error(`ParseVMX("19") accepted: a VirtualSystemType names vmx-N only`)
 	}
+}
+
+// TestParseVersion: options take vmx-N and N (an HCL number reaches a
+// string option as "19").
+func TestParseVersion(t *testing.T) {
+	for in, want := range map[string]int{"vmx-19": 19, "vmx-07": 7, " vmx-21 ": 21, "19": 19, "04": 4} {
+		if got, err := ParseVersion(in); err != nil || got != want {
+			t.Errorf("ParseVersion(%q) = %d %v, want %d", in, got, err, want)
+		}
+	}
+	for in, msg := range map[string]string{"vmx-3": "below vmx-4", "3": "below vmx-4", "vmx19": "write vmx-N", "": "write vmx-N", "vmx-1234": "write vmx-N", "virtualbox-2.2": "write vmx-N", "19.5": "write vmx-N"} {
+		if _, err := ParseVersion(in); err == nil || !strings.Contains(err.Error(), msg) {
+			t.Errorf("ParseVersion(%q): %v, want %q", in, err, msg)
+		}
+	}
+}
+
+func TestVersionHelpers(t *testing.T) {
 	if FormatVersion(7) != "vmx-07" || FormatVersion(21) != "vmx-21" {
 		t.Errorf("FormatVersion: %s %s", FormatVersion(7), FormatVersion(21))
 	}

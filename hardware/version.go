@@ -61,17 +61,23 @@ func ItemNeed(resourceType int, subtype string) (version int, what string, ok bo
 	return 0, "", false
 }
 
-var vmxRE = regexp.MustCompile(`^vmx-0*([0-9]{1,3})$`)
+var vmxRE = regexp.MustCompile(`^(vmx-)?0*([0-9]{1,3})$`)
 
-// ParseVMX reads a hardware version written "vmx-N" (vSphere writes both
-// vmx-07 and vmx-21), as an OVF's VirtualSystemType and the plugin's
-// hardware_version options write it, and returns N.
-func ParseVMX(s string) (int, error) {
+// ParseVersion reads a hardware version option: "vmx-N" (vSphere writes
+// both vmx-07 and vmx-21) or "N", which is how an HCL number (`vm_version =
+// 19` in vsphere-iso) reaches a string option. It returns N.
+func ParseVersion(s string) (int, error) { return parse(s, false) }
+
+// ParseVMX is ParseVersion for the "vmx-N" spelling only, as an OVF's
+// VirtualSystemType writes it.
+func ParseVMX(s string) (int, error) { return parse(s, true) }
+
+func parse(s string, vmxOnly bool) (int, error) {
 	m := vmxRE.FindStringSubmatch(strings.TrimSpace(s))
-	if m == nil {
-		return 0, fmt.Errorf("%q is not a VMware hardware version; write vmx-N, for example vmx-19", s)
+	if m == nil || vmxOnly && m[1] == "" {
+		return 0, fmt.Errorf("%q is not a VMware hardware version; write vmx-N or N, for example vmx-19 or 19", s)
 	}
-	n, _ := strconv.Atoi(m[1])
+	n, _ := strconv.Atoi(m[2])
 	if n < MinVersion {
 		return 0, fmt.Errorf("%q: hardware versions below vmx-%d cannot be written to OVF", s, MinVersion)
 	}

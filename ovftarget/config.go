@@ -39,17 +39,18 @@ type Customization struct {
 	// File holding the end-user license agreement text (UTF-8). Conflicts
 	// with `eula`.
 	EULAFile string `mapstructure:"eula_file"`
-	// Exact virtual hardware version to declare, `vmx-N` (for example
-	// `vmx-19`). It must not be below what the export's devices need; the
+	// Exact virtual hardware version to declare: `vmx-19`, `19` or the
+	// number 19. It must not be below what the export's devices need; the
 	// error names the device. Conflicts with `max_hardware_version`.
 	HardwareVersion string `mapstructure:"hardware_version"`
-	// Highest virtual hardware version the OVA may declare, `vmx-N`. An
-	// export above it is lowered to it; the `workstation` and `portable`
-	// targets write the list form (`vmx-21 vmx-22`) so that vSphere still
-	// deploys the original version. Defaults to `vmx-22` (the highest
-	// Workstation Pro 25H2 documents) for `workstation` and `portable`, and
-	// to no cap for `vsphere` and `virtualbox`. Workstation 17.5 and 17.6
-	// stop at `vmx-21`.
+	// Highest virtual hardware version the OVA may declare: `vmx-19`, `19`
+	// or the number 19. A hard ceiling: an export above it is lowered to it
+	// and declares that version only. Without it, the `workstation` and
+	// `portable` targets cap at `vmx-22` (the highest Workstation Pro 25H2
+	// documents) and write the list form (`vmx-22 vmx-23`), so that vSphere
+	// still deploys the original version; `vsphere` and `virtualbox` have
+	// no cap of their own. Workstation 17.5 and 17.6 stop at `vmx-21`: set
+	// `max_hardware_version = 21` for them.
 	MaxHardwareVersion string `mapstructure:"max_hardware_version"`
 	// `keep` or `drop` the exported `.nvram` file (the EFI variable store)
 	// and every reference to it. Some importers (pyvmomi-based tools,
@@ -110,7 +111,10 @@ func (p Product) empty() bool { return p == Product{} }
 
 // Property is one vApp property.
 type Property struct {
-	// Key the guest reads the value by. OVF forbids `.` and `:` in it.
+	// Key the guest reads the value by. `:` is refused; a `.` (as in
+	// `guestinfo.cis.appliance.net.addr`) is accepted with a warning:
+	// vSphere and ovftool take it, though the OVF standard (DSP0243) does
+	// not allow it.
 	Key string `mapstructure:"key" required:"true"`
 	// OVF type: `string` (default), `boolean`, `uint8`, `sint8`, `uint16`,
 	// `sint16`, `uint32`, `sint32`, `uint64`, `sint64`, `real32` or `real64`.
@@ -178,12 +182,12 @@ func (c *Customization) Prepare() []error {
 		}
 	}
 	if c.HardwareVersion != "" {
-		if _, err := hardware.ParseVMX(c.HardwareVersion); err != nil {
+		if _, err := hardware.ParseVersion(c.HardwareVersion); err != nil {
 			add("hardware_version: %v", err)
 		}
 	}
 	if c.MaxHardwareVersion != "" {
-		if _, err := hardware.ParseVMX(c.MaxHardwareVersion); err != nil {
+		if _, err := hardware.ParseVersion(c.MaxHardwareVersion); err != nil {
 			add("max_hardware_version: %v", err)
 		}
 	}
@@ -297,21 +301,33 @@ func (p Property) check() error {
 	return nil
 }
 
-// checkPropertyKey applies DSP0243 9.5: "The ovf:key attribute [...] shall
-// not contain the period character ('.') or the colon character (':')".
-// White space and control characters are refused as well: the guest reads
-// the key back from XML and from guestinfo, where they do not survive.
+// checkPropertyKey refuses what cannot reach the guest: ':' (the OVF
+// environment's class separator), white space and control characters,
+// which do not survive XML and guestinfo. A '.' is accepted though DSP0243
+// 9.5 forbids it ("shall not contain the period character ('.') or the
+// colon character (':')"): vSphere, ovftool (--prop:guestinfo.x=) and
+// VMware's own appliances (guestinfo.cis.appliance.net.addr) use dotted
+// keys. dottedKeyWarning says so in the build output.
 func checkPropertyKey(k string) error {
 	if k == "" {
 		return errors.New("key is empty")
 	}
 	for _, r := range k {
 		switch {
-		case r == '.' || r == ':':
-			return fmt.Errorf("key %q contains %q, which OVF forbids in property keys (DSP0243 9.5); use '-' or '_'", k, r)
+		case r == ':':
+			return fmt.Errorf("key %q contains %q, which OVF forbids in property keys (DSP0243 9.5) and vSphere reads as the class separator; use '.', '-' or '_'", k, r)
 		case r <= ' ' || r == 0x7f:
 			return fmt.Errorf("key %q contains white space or a control character", k)
 		}
 	}
 	return nil
+}
+
+// dottedKeyWarning is the build output's note on a key with a '.', "" for
+// other keys.
+func dottedKeyWarning(k string) string {
+	if !strings.Contains(k, ".") {
+		return ""
+	}
+	return fmt.Sprintf("property key %q contains '.', which DSP0243 9.5 does not allow in ovf:key; vSphere and ovftool accept it, an importer that follows the standard strictly may refuse the OVA", k)
 }

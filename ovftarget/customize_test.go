@@ -115,11 +115,14 @@ func TestHardwareVersionCap(t *testing.T) {
 	}{
 		{VSphere, Customization{}, "vmx-21"},
 		{Workstation, Customization{}, "vmx-21"}, // at or below the default cap
-		{Workstation, Customization{MaxHardwareVersion: "vmx-19"}, "vmx-19 vmx-21"},
-		{Portable, Customization{MaxHardwareVersion: "vmx-19"}, "vmx-19 vmx-21"},
+		// An explicit max_hardware_version is a hard ceiling: no list form.
+		{Workstation, Customization{MaxHardwareVersion: "vmx-19"}, "vmx-19"},
+		{Portable, Customization{MaxHardwareVersion: "19"}, "vmx-19"},
+		{Workstation, Customization{MaxHardwareVersion: "vmx-21"}, "vmx-21"},
 		{VSphere, Customization{MaxHardwareVersion: "vmx-19"}, "vmx-19"},
 		{VirtualBox, Customization{MaxHardwareVersion: "vmx-19"}, "vmx-19"},
 		{Workstation, Customization{HardwareVersion: "vmx-20"}, "vmx-20"},
+		{Workstation, Customization{HardwareVersion: "20"}, "vmx-20"},
 		{VSphere, Customization{HardwareVersion: "vmx-22"}, "vmx-22"},
 	} {
 		r := customize(t, efi, tc.target, prepared(t, tc.c))
@@ -313,10 +316,9 @@ func TestPrepareNamesTheOption(t *testing.T) {
 	}{
 		{Customization{Targets: []string{"vsphere", "hyperv"}}, `target[1]: unknown target "hyperv"`},
 		{Customization{Targets: []string{"vsphere", "VSphere"}}, "listed twice"},
-		{Customization{HardwareVersion: "21"}, `hardware_version: "21" is not a VMware hardware version`},
+		{Customization{HardwareVersion: "vmx21"}, `hardware_version: "vmx21" is not a VMware hardware version`},
 		{Customization{MaxHardwareVersion: "vmx21"}, "max_hardware_version:"},
 		{Customization{HardwareVersion: "vmx-19", MaxHardwareVersion: "vmx-20"}, "set one, not both"},
-		{Customization{Properties: []Property{{Key: "guestinfo.ip"}}}, `property[0] (key "guestinfo.ip"): key "guestinfo.ip" contains '.'`},
 		{Customization{Properties: []Property{{Key: "a:b"}}}, "contains ':'"},
 		{Customization{Properties: []Property{{Key: "x", Type: "int"}}}, `type "int" is not an OVF property type`},
 		{Customization{Properties: []Property{{Key: "x", Type: "uint8", Value: "300"}}}, "not a valid uint8"},
@@ -349,6 +351,29 @@ func TestPrepareNamesTheOption(t *testing.T) {
 	}
 	if _, err := Customize(ovftest.Basic(), "hyperv", nil); err == nil || !strings.Contains(err.Error(), "target: unknown") {
 		t.Errorf("Customize with an unknown target: %v", err)
+	}
+}
+
+// A dotted key (ovftool's --prop:guestinfo.x=, VMware's appliances) lands in
+// the OVF as written, with a warning that names the standard it breaks.
+func TestDottedPropertyKey(t *testing.T) {
+	c := prepared(t, Customization{Targets: []string{"vsphere", "workstation"},
+		Properties: []Property{{Key: "guestinfo.cis.appliance.net.addr", Value: "10.0.0.5"}, {Key: "plain"}}})
+	for _, target := range []Target{VSphere, Workstation} {
+		r := customize(t, ovftest.Basic(), target, c)
+		if !strings.Contains(string(r.Descriptor), `<Property ovf:key="guestinfo.cis.appliance.net.addr" ovf:type="string" ovf:userConfigurable="true" ovf:value="10.0.0.5"/>`) {
+			t.Errorf("%s: dotted property not in the OVF:\n%s", target, r.Descriptor)
+		}
+		var warned []string
+		for _, w := range r.Warnings {
+			if strings.Contains(w, "property key") {
+				warned = append(warned, w)
+			}
+		}
+		want := string(target) + `: property key "guestinfo.cis.appliance.net.addr" contains '.', which DSP0243 9.5 does not allow`
+		if len(warned) != 1 || !strings.HasPrefix(warned[0], want) {
+			t.Errorf("%s: warnings %q, want one starting %q", target, r.Warnings, want)
+		}
 	}
 }
 

@@ -53,13 +53,13 @@ func (s *session) hardwareVersion() error {
 	need := hardwareNeeds(s.doc)
 	exact, cap, option := 0, s.rules.maxHardware, fmt.Sprintf("max_hardware_version (default vmx-%d for target %s)", s.rules.maxHardware, s.target)
 	if s.c.HardwareVersion != "" {
-		n, err := hardware.ParseVMX(s.c.HardwareVersion)
+		n, err := hardware.ParseVersion(s.c.HardwareVersion)
 		if err != nil {
 			return fmt.Errorf("hardware_version: %w", err)
 		}
 		exact, option = n, "hardware_version"
 	} else if s.c.MaxHardwareVersion != "" {
-		n, err := hardware.ParseVMX(s.c.MaxHardwareVersion)
+		n, err := hardware.ParseVersion(s.c.MaxHardwareVersion)
 		if err != nil {
 			return fmt.Errorf("max_hardware_version: %w", err)
 		}
@@ -97,7 +97,9 @@ func (s *session) hardwareVersion() error {
 			if need.version > cap {
 				return fmt.Errorf("%s: vmx-%02d is below vmx-%02d, which the export's %s needs; raise %s to vmx-%02d or remove the device", option, cap, need.version, need.what, strings.Fields(option)[0], need.version)
 			}
-			want = capFamilies(families, cap, s.rules.listForm && s.c.HardwareVersion == "")
+			// An explicit max_hardware_version is a hard ceiling: only a
+			// target's default cap keeps the original family listed.
+			want = capFamilies(families, cap, s.rules.listForm && s.c.MaxHardwareVersion == "")
 		}
 		if got := strings.Join(want, " "); got != strings.TrimSpace(vst.Text()) {
 			ed.SetText(vst, got)

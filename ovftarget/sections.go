@@ -144,6 +144,11 @@ func (s *session) properties() []Property {
 // existing one edited in place, which share the field order and options.
 func (s *session) product() error {
 	props := s.properties()
+	for _, p := range props {
+		if w := dottedKeyWarning(p.Key); w != "" {
+			s.warn("%s", w)
+		}
+	}
 	if s.c.Product.empty() && len(props) == 0 {
 		return nil
 	}

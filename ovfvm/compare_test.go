@@ -86,6 +86,12 @@ func shapeOf(it *ovf.Element) itemShape {
 	for _, c := range it.Children() {
 		switch c.Name.Space {
 		case ovf.NamespaceRASD:
+			// A NIC's static MAC (mac_address) is rasd:Address, which the
+			// reference exports, made without vCenter's "mac" export
+			// option, do not carry.
+			if rt := it.Child(ovf.NamespaceRASD, "ResourceType"); c.Name.Local == "Address" && rt != nil && strings.TrimSpace(rt.Text()) == "10" {
+				continue
+			}
 			rasd = append(rasd, c.Name.Local)
 			switch c.Name.Local {
 			case "ResourceType":

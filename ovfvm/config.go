@@ -1,4 +1,4 @@
-//go:generate packer-sdc mapstructure-to-hcl2 -type Config,Network
+//go:generate packer-sdc mapstructure-to-hcl2 -type Config,NetworkAdapter,RenamedNetwork
 //go:generate packer-sdc struct-markdown
 
 package ovfvm
@@ -6,68 +6,70 @@ package ovfvm
 import (
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 
 	"github.com/ovakit/packer-plugin-vsphere-ova/hardware"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/renamed"
 )
 
 // For developers: the post-processor holds Config as a `vm` block
-// (`mapstructure:"vm"`, not squashed: its hardware_version would clash with
-// the descriptor option of the same name), calls Prepare from Configure,
+// (`mapstructure:"vm"`, not squashed: it describes the VM, apart from the
+// descriptor options), calls Prepare from Configure,
 // and once it knows the artifact's files: Classify, MergeVMX when the
 // artifact had a .vmx, OrderDisks, then Generate with the converted disks.
 
 // Config describes the virtual machine the OVF is written for, when the
 // input artifact has disks but no OVF (Packer's qemu builder, vmware-iso,
 // file or artifice). Options left unset take the value of the artifact's
-// `.vmx` when there is one (vmware-iso), else the default given here.
+// `.vmx` when there is one (vmware-iso), else the default given here. The
+// names are vsphere-iso's.
 type Config struct {
 	// VM name, shown by the importer and used as the OVF's VirtualSystem id.
 	// Defaults to the .vmx's `displayName`, else to the first disk's file
 	// name without its extension (the qemu builder's `vm_name`).
 	Name string `mapstructure:"name"`
 	// Number of virtual CPUs, 1 to 768. Defaults to 2.
-	CPUs int `mapstructure:"cpus"`
-	// Cores per virtual socket; `cpus` must be a multiple of it. Defaults
+	CPUs int `mapstructure:"CPUs"`
+	// Cores per virtual socket; `CPUs` must be a multiple of it. Defaults
 	// to 1 (one socket per CPU), as vSphere creates VMs.
-	CoresPerSocket int `mapstructure:"cores_per_socket"`
+	CoresPerSocket int `mapstructure:"cpu_cores"`
 	// Memory in MiB, a multiple of 4 (vSphere refuses other sizes), at
 	// least 4. Defaults to 2048.
-	Memory int `mapstructure:"memory"`
-	// Firmware: `bios` or `efi`. Defaults to `bios`, or to `efi` when
-	// `secure_boot` is true. The guest's disk must have been installed for
-	// it: a disk partitioned and installed under BIOS does not boot with
-	// EFI, nor the other way round.
+	Memory int `mapstructure:"RAM"`
+	// Firmware: `bios`, `efi`, or `efi-secure` (EFI with UEFI Secure Boot,
+	// which needs `vm_version` 13 or later). Defaults to `bios`. The
+	// guest's disk must have been installed for it: a disk partitioned and
+	// installed under BIOS does not boot with EFI, nor the other way round.
 	Firmware string `mapstructure:"firmware"`
-	// Turn UEFI Secure Boot on. Needs `firmware = "efi"` and
-	// `hardware_version` vmx-13 or later. Defaults to false.
-	SecureBoot *bool `mapstructure:"secure_boot"`
 	// vSphere guest OS identifier, for example `debian12_64Guest`,
 	// `ubuntu64Guest`, `rhel9_64Guest`, `windows2019srv_64Guest`: the
 	// values of vSphere's VirtualMachineGuestOsIdentifier (not the
 	// Workstation `.vmx` names such as `ubuntu-64`). The OVF carries it
 	// with the matching numeric CIM operating system id, as vSphere's
 	// export does. Defaults to `otherLinux64Guest`.
-	OSType string `mapstructure:"os_type"`
-	// Virtual hardware version, `vmx-N`. Defaults to `vmx-14` (ESXi 6.7,
+	OSType string `mapstructure:"guest_os_type"`
+	// Virtual hardware version: a number (`vm_version = 19`, as in
+	// vsphere-iso), `"19"` or `"vmx-19"`. Defaults to 14 (ESXi 6.7,
 	// Workstation 14, Fusion 10 and later all run it, and it has every
 	// device these options offer). It must not be below what the devices
-	// need: `nvme` and `secure_boot` need vmx-13, `sata` vmx-10, `e1000e`
-	// vmx-8. The descriptor option `hardware_version` outside this block,
-	// when set, overrides it in each target's OVA.
-	HardwareVersion string `mapstructure:"hardware_version"`
-	// Controller the disks are attached to: `pvscsi` (VMware Paravirtual
-	// SCSI), `lsilogic` (LSI Logic Parallel SCSI), `sata` (AHCI) or `nvme`.
-	// Defaults to `pvscsi`. The guest needs a driver for it in its initial
-	// ramdisk (Linux: vmw_pvscsi, mptspi, ahci, nvme); a disk built with
-	// qemu's virtio only may lack it.
-	DiskController string `mapstructure:"disk_controller"`
+	// need: `nvme` and `efi-secure` need 13, `sata` 10, `e1000e` 8. The
+	// descriptor option `hardware_version` outside this block, when set,
+	// overrides it in each target's OVA.
+	HardwareVersion string `mapstructure:"vm_version"`
+	// Controller the disks are attached to, as a list of one (vsphere-iso's
+	// shape; every disk goes on that controller): `pvscsi` (VMware
+	// Paravirtual SCSI), `lsilogic` (LSI Logic Parallel SCSI), `sata` (AHCI)
+	// or `nvme`. Defaults to `["pvscsi"]`. The guest needs a driver for it
+	// in its initial ramdisk (Linux: vmw_pvscsi, mptspi, ahci, nvme); a disk
+	// built with qemu's virtio only may lack it.
+	DiskControllerType []string `mapstructure:"disk_controller_type"`
 	// Network adapters, in order (the first is the guest's first NIC).
 	// Repeat the block for each adapter, up to 10. Defaults to one
 	// `vmxnet3` adapter on `VM Network`.
-	Networks []Network `mapstructure:"network"`
+	Networks []NetworkAdapter `mapstructure:"network_adapters"`
 	// The artifact's disk files in the order the VM sees them, by file name
 	// or path; the first is the boot disk. Needed when the artifact has
 	// more than one disk and the natural order of their names is not the
@@ -75,17 +77,65 @@ type Config struct {
 	// .vmx's order (vmware-iso), else to the file names' natural order
 	// (`disk`, `disk-1`, `disk-2`, `disk-10`).
 	Disks []string `mapstructure:"disks"`
+
+	// Renamed options (see internal/renamed): kept only so that Prepare
+	// names their replacements.
+	RenamedCPUs            *string          `mapstructure:"cpus" undocumented:"true"`
+	RenamedCoresPerSocket  *string          `mapstructure:"cores_per_socket" undocumented:"true"`
+	RenamedMemory          *string          `mapstructure:"memory" undocumented:"true"`
+	RenamedSecureBoot      *string          `mapstructure:"secure_boot" undocumented:"true"`
+	RenamedOSType          *string          `mapstructure:"os_type" undocumented:"true"`
+	RenamedHardwareVersion *string          `mapstructure:"hardware_version" undocumented:"true"`
+	RenamedDiskController  *string          `mapstructure:"disk_controller" undocumented:"true"`
+	RenamedNetworks        []RenamedNetwork `mapstructure:"network" undocumented:"true"`
 }
 
-// Network is one virtual network adapter.
-type Network struct {
+// NetworkAdapter is one virtual network adapter, as vsphere-iso's
+// `network_adapters` block describes it.
+type NetworkAdapter struct {
 	// Name of the network the adapter connects to. The deployer maps it to
 	// one of their networks at import. Defaults to `VM Network`.
-	Name string `mapstructure:"name"`
+	Network string `mapstructure:"network"`
 	// Adapter type: `vmxnet3` (paravirtual; Linux has the driver, Windows
 	// gets it with VMware Tools) or `e1000e` (emulated Intel 82574, which
 	// every guest drives without VMware Tools). Defaults to `vmxnet3`.
-	Adapter string `mapstructure:"adapter"`
+	NetworkCard string `mapstructure:"network_card"`
+	// A static MAC address, such as `00:50:56:00:12:34`, written as the
+	// adapter's `rasd:Address`, where vSphere's export with its `mac`
+	// option writes it. It must be a unicast address. With VMware's prefix
+	// use 00:50:56:00:00:00 to 00:50:56:3f:ff:ff (vCenter generates the
+	// addresses above); vSphere 6.5 and later take other unique addresses
+	// too. Every VM deployed from the OVA gets the same address. Defaults
+	// to none: the importer generates one.
+	MACAddress string `mapstructure:"mac_address"`
+}
+
+// RenamedNetwork is the removed `network` block's shape, kept so that its
+// options decode and Prepare can name their replacements.
+type RenamedNetwork struct {
+	Name    *string `mapstructure:"name" undocumented:"true"`
+	Adapter *string `mapstructure:"adapter" undocumented:"true"`
+}
+
+// renamed lists the removed names; the new ones are vsphere-iso's.
+func (c *Config) renamed() []error {
+	iso := func(old string, set bool, new string) renamed.Option {
+		return renamed.Option{Old: "vm." + old, Set: set, New: "vm." + new, From: "vsphere-iso"}
+	}
+	opts := []renamed.Option{
+		iso("cpus", renamed.IsSet(c.RenamedCPUs), "CPUs"),
+		iso("cores_per_socket", renamed.IsSet(c.RenamedCoresPerSocket), "cpu_cores"),
+		iso("memory", renamed.IsSet(c.RenamedMemory), "RAM"),
+		{Old: "vm.secure_boot", Set: renamed.IsSet(c.RenamedSecureBoot), New: `vm.firmware = "efi-secure"`, From: "vsphere-iso",
+			Hint: "firmware takes bios, efi or efi-secure"},
+		iso("os_type", renamed.IsSet(c.RenamedOSType), "guest_os_type"),
+		iso("hardware_version", renamed.IsSet(c.RenamedHardwareVersion), "vm_version"),
+		{Old: "vm.disk_controller", Set: renamed.IsSet(c.RenamedDiskController), New: "vm.disk_controller_type", From: "vsphere-iso",
+			Hint: `a list of one, such as disk_controller_type = ["pvscsi"]`},
+		{Old: "vm.network", Set: len(c.RenamedNetworks) > 0, New: "vm.network_adapters", From: "vsphere-iso",
+			Hint: "in its blocks network replaces name and network_card replaces adapter"},
+	}
+	return renamed.Refuse(opts...)
 }
 
 // Defaults and limits, documented on the options above.
@@ -109,10 +159,11 @@ const (
 	MaxNetworks = 10
 )
 
-// Firmware values.
+// Firmware values (vsphere-iso's).
 const (
-	FirmwareBIOS = "bios"
-	FirmwareEFI  = "efi"
+	FirmwareBIOS      = "bios"
+	FirmwareEFI       = "efi"
+	FirmwareEFISecure = "efi-secure"
 )
 
 // Adapter values.
@@ -127,7 +178,7 @@ const (
 // supply them first. It is long because it checks each option in the
 // order the struct declares them, one short block per option.
 func (c *Config) Prepare() []error {
-	var errs []error
+	errs := c.renamed()
 	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf("vm."+format, args...)) }
 	if c.Name != "" {
 		if err := checkText(c.Name); err != nil {
@@ -135,62 +186,48 @@ func (c *Config) Prepare() []error {
 		}
 	}
 	if c.CPUs < 0 || c.CPUs > MaxCPUs {
-		add("cpus: %d is out of range; use 1 to %d", c.CPUs, MaxCPUs)
+		add("CPUs: %d is out of range; use 1 to %d", c.CPUs, MaxCPUs)
 	}
 	if c.CoresPerSocket < 0 {
-		add("cores_per_socket: %d is negative; use 1 or more", c.CoresPerSocket)
+		add("cpu_cores: %d is negative; use 1 or more", c.CoresPerSocket)
 	}
 	if c.CPUs > 0 && c.CoresPerSocket > 0 && c.CPUs%c.CoresPerSocket != 0 {
-		add("cores_per_socket: cpus (%d) is not a multiple of cores_per_socket (%d); use a divisor of cpus, such as %s",
+		add("cpu_cores: CPUs (%d) is not a multiple of cpu_cores (%d); use a divisor of CPUs, such as %s",
 			c.CPUs, c.CoresPerSocket, divisors(c.CPUs))
 	}
 	if c.Memory != 0 {
 		if err := checkMemory(c.Memory); err != nil {
-			add("memory: %v", err)
+			add("RAM: %v", err)
 		}
 	}
-	fw := strings.ToLower(c.Firmware)
-	switch fw {
-	case "", FirmwareBIOS, FirmwareEFI:
+	switch strings.ToLower(c.Firmware) {
+	case "", FirmwareBIOS, FirmwareEFI, FirmwareEFISecure:
 	default:
-		add("firmware: %q is not %q or %q", c.Firmware, FirmwareBIOS, FirmwareEFI)
-	}
-	if c.SecureBoot != nil && *c.SecureBoot && fw == FirmwareBIOS {
-		add("secure_boot: UEFI Secure Boot needs firmware = %q, but firmware is %q", FirmwareEFI, c.Firmware)
+		add("firmware: %q is not %q, %q or %q", c.Firmware, FirmwareBIOS, FirmwareEFI, FirmwareEFISecure)
 	}
 	if c.OSType != "" {
 		if _, err := lookupGuest(c.OSType); err != nil {
-			add("os_type: %v", err)
+			add("guest_os_type: %v", err)
 		}
 	}
 	hw := 0
 	if c.HardwareVersion != "" {
-		n, err := hardware.ParseVMX(c.HardwareVersion)
+		n, err := hardware.ParseVersion(c.HardwareVersion)
 		if err != nil {
-			add("hardware_version: %v", err)
+			add("vm_version: %v", err)
 		}
 		hw = n
 	}
-	if c.DiskController != "" {
-		if _, ok := lookupDiskController(c.DiskController); !ok {
-			add("disk_controller: %q is not one of %s", c.DiskController, controllerNames())
+	switch len(c.DiskControllerType) {
+	case 0:
+	case 1:
+		if _, ok := lookupDiskController(c.DiskControllerType[0]); !ok {
+			add("disk_controller_type: %q is not one of %s", c.DiskControllerType[0], controllerNames())
 		}
+	default:
+		add("disk_controller_type: %d controllers; every disk goes on one controller, so give one, such as [%q]", len(c.DiskControllerType), DefaultDiskController)
 	}
-	if len(c.Networks) > MaxNetworks {
-		add("network: %d adapters; vSphere allows at most %d", len(c.Networks), MaxNetworks)
-	}
-	for i, n := range c.Networks {
-		if n.Name != "" {
-			if err := checkText(n.Name); err != nil {
-				add("network[%d].name: %v", i, err)
-			}
-		}
-		switch strings.ToLower(n.Adapter) {
-		case "", AdapterVMXNET3, AdapterE1000E:
-		default:
-			add("network[%d].adapter: %q is not %q or %q", i, n.Adapter, AdapterVMXNET3, AdapterE1000E)
-		}
-	}
+	errs = append(errs, checkNetworks(c.Networks)...)
 	seen := map[string]int{}
 	for i, d := range c.Disks {
 		if strings.TrimSpace(d) == "" {
@@ -205,10 +242,68 @@ func (c *Config) Prepare() []error {
 	if hw > 0 && len(errs) == 0 {
 		// Only the options set here; Generate checks the resolved VM again.
 		if err := c.resolved().checkHardwareVersion(hw); err != nil {
-			add("hardware_version: %v", err)
+			add("vm_version: %v", err)
 		}
 	}
 	return errs
+}
+
+// DiskController is the disk_controller_type given, "" when none.
+func (c *Config) DiskController() string {
+	if len(c.DiskControllerType) == 0 {
+		return ""
+	}
+	return c.DiskControllerType[0]
+}
+
+// checkNetworks checks the network_adapters blocks.
+func checkNetworks(nets []NetworkAdapter) []error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf("vm."+format, args...)) }
+	if len(nets) > MaxNetworks {
+		add("network_adapters: %d adapters; vSphere allows at most %d", len(nets), MaxNetworks)
+	}
+	macs := map[string]int{}
+	for i, n := range nets {
+		if n.Network != "" {
+			if err := checkText(n.Network); err != nil {
+				add("network_adapters[%d].network: %v", i, err)
+			}
+		}
+		switch strings.ToLower(n.NetworkCard) {
+		case "", AdapterVMXNET3, AdapterE1000E:
+		default:
+			add("network_adapters[%d].network_card: %q is not %q or %q", i, n.NetworkCard, AdapterVMXNET3, AdapterE1000E)
+		}
+		if n.MACAddress == "" {
+			continue
+		}
+		mac, err := normalizeMAC(n.MACAddress)
+		if err != nil {
+			add("network_adapters[%d].mac_address: %v", i, err)
+			continue
+		}
+		if j, dup := macs[mac]; dup {
+			add("network_adapters[%d].mac_address: %s is also network_adapters[%d]'s; each adapter needs its own", i, mac, j)
+		}
+		macs[mac] = i
+	}
+	return errs
+}
+
+// normalizeMAC checks a static MAC address and writes it as vSphere's
+// export does: six lower-case hex pairs joined by ':'.
+func normalizeMAC(s string) (string, error) {
+	hw, err := net.ParseMAC(s)
+	switch {
+	case err != nil || len(hw) != 6:
+		return "", fmt.Errorf("%q is not a MAC address; write six hex pairs, such as 00:50:56:00:12:34", s)
+	case hw[0]&1 == 1:
+		return "", fmt.Errorf("%q is a multicast address; a network adapter needs a unicast one, such as 00:50:56:00:12:34", s)
+	case hw.String() == "00:00:00:00:00:00":
+		return "", fmt.Errorf("%q is all zeros; give the adapter's address, such as 00:50:56:00:12:34", s)
+	}
+	return hw.String(), nil
 }
 
 // checkMemory applies vSphere's rules for memoryMB.

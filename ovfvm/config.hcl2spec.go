@@ -10,17 +10,24 @@ import (
 // FlatConfig is an auto-generated flat version of Config.
 // Where the contents of a field with a `mapstructure:,squash` tag are bubbled up.
 type FlatConfig struct {
-	Name            *string       `mapstructure:"name" cty:"name" hcl:"name"`
-	CPUs            *int          `mapstructure:"cpus" cty:"cpus" hcl:"cpus"`
-	CoresPerSocket  *int          `mapstructure:"cores_per_socket" cty:"cores_per_socket" hcl:"cores_per_socket"`
-	Memory          *int          `mapstructure:"memory" cty:"memory" hcl:"memory"`
-	Firmware        *string       `mapstructure:"firmware" cty:"firmware" hcl:"firmware"`
-	SecureBoot      *bool         `mapstructure:"secure_boot" cty:"secure_boot" hcl:"secure_boot"`
-	OSType          *string       `mapstructure:"os_type" cty:"os_type" hcl:"os_type"`
-	HardwareVersion *string       `mapstructure:"hardware_version" cty:"hardware_version" hcl:"hardware_version"`
-	DiskController  *string       `mapstructure:"disk_controller" cty:"disk_controller" hcl:"disk_controller"`
-	Networks        []FlatNetwork `mapstructure:"network" cty:"network" hcl:"network"`
-	Disks           []string      `mapstructure:"disks" cty:"disks" hcl:"disks"`
+	Name                   *string              `mapstructure:"name" cty:"name" hcl:"name"`
+	CPUs                   *int                 `mapstructure:"CPUs" cty:"CPUs" hcl:"CPUs"`
+	CoresPerSocket         *int                 `mapstructure:"cpu_cores" cty:"cpu_cores" hcl:"cpu_cores"`
+	Memory                 *int                 `mapstructure:"RAM" cty:"RAM" hcl:"RAM"`
+	Firmware               *string              `mapstructure:"firmware" cty:"firmware" hcl:"firmware"`
+	OSType                 *string              `mapstructure:"guest_os_type" cty:"guest_os_type" hcl:"guest_os_type"`
+	HardwareVersion        *string              `mapstructure:"vm_version" cty:"vm_version" hcl:"vm_version"`
+	DiskControllerType     []string             `mapstructure:"disk_controller_type" cty:"disk_controller_type" hcl:"disk_controller_type"`
+	Networks               []FlatNetworkAdapter `mapstructure:"network_adapters" cty:"network_adapters" hcl:"network_adapters"`
+	Disks                  []string             `mapstructure:"disks" cty:"disks" hcl:"disks"`
+	RenamedCPUs            *string              `mapstructure:"cpus" undocumented:"true" cty:"cpus" hcl:"cpus"`
+	RenamedCoresPerSocket  *string              `mapstructure:"cores_per_socket" undocumented:"true" cty:"cores_per_socket" hcl:"cores_per_socket"`
+	RenamedMemory          *string              `mapstructure:"memory" undocumented:"true" cty:"memory" hcl:"memory"`
+	RenamedSecureBoot      *string              `mapstructure:"secure_boot" undocumented:"true" cty:"secure_boot" hcl:"secure_boot"`
+	RenamedOSType          *string              `mapstructure:"os_type" undocumented:"true" cty:"os_type" hcl:"os_type"`
+	RenamedHardwareVersion *string              `mapstructure:"hardware_version" undocumented:"true" cty:"hardware_version" hcl:"hardware_version"`
+	RenamedDiskController  *string              `mapstructure:"disk_controller" undocumented:"true" cty:"disk_controller" hcl:"disk_controller"`
+	RenamedNetworks        []FlatRenamedNetwork `mapstructure:"network" undocumented:"true" cty:"network" hcl:"network"`
 }
 
 // FlatMapstructure returns a new FlatConfig.
@@ -35,39 +42,73 @@ func (*Config) FlatMapstructure() interface{ HCL2Spec() map[string]hcldec.Spec }
 // The decoded values from this spec will then be applied to a FlatConfig.
 func (*FlatConfig) HCL2Spec() map[string]hcldec.Spec {
 	s := map[string]hcldec.Spec{
-		"name":             &hcldec.AttrSpec{Name: "name", Type: cty.String, Required: false},
-		"cpus":             &hcldec.AttrSpec{Name: "cpus", Type: cty.Number, Required: false},
-		"cores_per_socket": &hcldec.AttrSpec{Name: "cores_per_socket", Type: cty.Number, Required: false},
-		"memory":           &hcldec.AttrSpec{Name: "memory", Type: cty.Number, Required: false},
-		"firmware":         &hcldec.AttrSpec{Name: "firmware", Type: cty.String, Required: false},
-		"secure_boot":      &hcldec.AttrSpec{Name: "secure_boot", Type: cty.Bool, Required: false},
-		"os_type":          &hcldec.AttrSpec{Name: "os_type", Type: cty.String, Required: false},
-		"hardware_version": &hcldec.AttrSpec{Name: "hardware_version", Type: cty.String, Required: false},
-		"disk_controller":  &hcldec.AttrSpec{Name: "disk_controller", Type: cty.String, Required: false},
-		"network":          &hcldec.BlockListSpec{TypeName: "network", Nested: hcldec.ObjectSpec((*FlatNetwork)(nil).HCL2Spec())},
-		"disks":            &hcldec.AttrSpec{Name: "disks", Type: cty.List(cty.String), Required: false},
+		"name":                 &hcldec.AttrSpec{Name: "name", Type: cty.String, Required: false},
+		"CPUs":                 &hcldec.AttrSpec{Name: "CPUs", Type: cty.Number, Required: false},
+		"cpu_cores":            &hcldec.AttrSpec{Name: "cpu_cores", Type: cty.Number, Required: false},
+		"RAM":                  &hcldec.AttrSpec{Name: "RAM", Type: cty.Number, Required: false},
+		"firmware":             &hcldec.AttrSpec{Name: "firmware", Type: cty.String, Required: false},
+		"guest_os_type":        &hcldec.AttrSpec{Name: "guest_os_type", Type: cty.String, Required: false},
+		"vm_version":           &hcldec.AttrSpec{Name: "vm_version", Type: cty.String, Required: false},
+		"disk_controller_type": &hcldec.AttrSpec{Name: "disk_controller_type", Type: cty.List(cty.String), Required: false},
+		"network_adapters":     &hcldec.BlockListSpec{TypeName: "network_adapters", Nested: hcldec.ObjectSpec((*FlatNetworkAdapter)(nil).HCL2Spec())},
+		"disks":                &hcldec.AttrSpec{Name: "disks", Type: cty.List(cty.String), Required: false},
+		"cpus":                 &hcldec.AttrSpec{Name: "cpus", Type: cty.String, Required: false},
+		"cores_per_socket":     &hcldec.AttrSpec{Name: "cores_per_socket", Type: cty.String, Required: false},
+		"memory":               &hcldec.AttrSpec{Name: "memory", Type: cty.String, Required: false},
+		"secure_boot":          &hcldec.AttrSpec{Name: "secure_boot", Type: cty.String, Required: false},
+		"os_type":              &hcldec.AttrSpec{Name: "os_type", Type: cty.String, Required: false},
+		"hardware_version":     &hcldec.AttrSpec{Name: "hardware_version", Type: cty.String, Required: false},
+		"disk_controller":      &hcldec.AttrSpec{Name: "disk_controller", Type: cty.String, Required: false},
+		"network":              &hcldec.BlockListSpec{TypeName: "network", Nested: hcldec.ObjectSpec((*FlatRenamedNetwork)(nil).HCL2Spec())},
 	}
 	return s
 }
 
-// FlatNetwork is an auto-generated flat version of Network.
+// FlatNetworkAdapter is an auto-generated flat version of NetworkAdapter.
 // Where the contents of a field with a `mapstructure:,squash` tag are bubbled up.
-type FlatNetwork struct {
-	Name    *string `mapstructure:"name" cty:"name" hcl:"name"`
-	Adapter *string `mapstructure:"adapter" cty:"adapter" hcl:"adapter"`
+type FlatNetworkAdapter struct {
+	Network     *string `mapstructure:"network" cty:"network" hcl:"network"`
+	NetworkCard *string `mapstructure:"network_card" cty:"network_card" hcl:"network_card"`
+	MACAddress  *string `mapstructure:"mac_address" cty:"mac_address" hcl:"mac_address"`
 }
 
-// FlatMapstructure returns a new FlatNetwork.
-// FlatNetwork is an auto-generated flat version of Network.
+// FlatMapstructure returns a new FlatNetworkAdapter.
+// FlatNetworkAdapter is an auto-generated flat version of NetworkAdapter.
 // Where the contents a fields with a `mapstructure:,squash` tag are bubbled up.
-func (*Network) FlatMapstructure() interface{ HCL2Spec() map[string]hcldec.Spec } {
-	return new(FlatNetwork)
+func (*NetworkAdapter) FlatMapstructure() interface{ HCL2Spec() map[string]hcldec.Spec } {
+	return new(FlatNetworkAdapter)
 }
 
-// HCL2Spec returns the hcl spec of a Network.
-// This spec is used by HCL to read the fields of Network.
-// The decoded values from this spec will then be applied to a FlatNetwork.
-func (*FlatNetwork) HCL2Spec() map[string]hcldec.Spec {
+// HCL2Spec returns the hcl spec of a NetworkAdapter.
+// This spec is used by HCL to read the fields of NetworkAdapter.
+// The decoded values from this spec will then be applied to a FlatNetworkAdapter.
+func (*FlatNetworkAdapter) HCL2Spec() map[string]hcldec.Spec {
+	s := map[string]hcldec.Spec{
+		"network":      &hcldec.AttrSpec{Name: "network", Type: cty.String, Required: false},
+		"network_card": &hcldec.AttrSpec{Name: "network_card", Type: cty.String, Required: false},
+		"mac_address":  &hcldec.AttrSpec{Name: "mac_address", Type: cty.String, Required: false},
+	}
+	return s
+}
+
+// FlatRenamedNetwork is an auto-generated flat version of RenamedNetwork.
+// Where the contents of a field with a `mapstructure:,squash` tag are bubbled up.
+type FlatRenamedNetwork struct {
+	Name    *string `mapstructure:"name" undocumented:"true" cty:"name" hcl:"name"`
+	Adapter *string `mapstructure:"adapter" undocumented:"true" cty:"adapter" hcl:"adapter"`
+}
+
+// FlatMapstructure returns a new FlatRenamedNetwork.
+// FlatRenamedNetwork is an auto-generated flat version of RenamedNetwork.
+// Where the contents a fields with a `mapstructure:,squash` tag are bubbled up.
+func (*RenamedNetwork) FlatMapstructure() interface{ HCL2Spec() map[string]hcldec.Spec } {
+	return new(FlatRenamedNetwork)
+}
+
+// HCL2Spec returns the hcl spec of a RenamedNetwork.
+// This spec is used by HCL to read the fields of RenamedNetwork.
+// The decoded values from this spec will then be applied to a FlatRenamedNetwork.
+func (*FlatRenamedNetwork) HCL2Spec() map[string]hcldec.Spec {
 	s := map[string]hcldec.Spec{
 		"name":    &hcldec.AttrSpec{Name: "name", Type: cty.String, Required: false},
 		"adapter": &hcldec.AttrSpec{Name: "adapter", Type: cty.String, Required: false},

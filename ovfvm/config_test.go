@@ -25,31 +25,35 @@ func TestPrepareErrorsNameTheOption(t *testing.T) {
 		cfg  Config
 		want []string
 	}{
-		{Config{CPUs: -1}, []string{"vm.cpus", "1 to 768"}},
-		{Config{CPUs: 1000}, []string{"vm.cpus", "1 to 768"}},
-		{Config{CPUs: 6, CoresPerSocket: 4}, []string{"vm.cores_per_socket", "not a multiple", "1, 2, 3, 6"}},
-		{Config{CoresPerSocket: -2}, []string{"vm.cores_per_socket", "negative"}},
-		{Config{Memory: 1001}, []string{"vm.memory", "multiple of 4", "1000 or 1004"}},
-		{Config{Memory: 2}, []string{"vm.memory", "at least 4"}},
-		{Config{Memory: MaxMemory + 4}, []string{"vm.memory", "maximum"}},
-		{Config{Firmware: "uefi"}, []string{"vm.firmware", `"uefi"`, `"bios"`, `"efi"`}},
-		{Config{Firmware: "bios", SecureBoot: boolp(true)}, []string{"vm.secure_boot", `firmware = "efi"`}},
-		{Config{OSType: "ubuntu-64"}, []string{"vm.os_type", "Workstation", `"ubuntu64Guest"`}},
-		{Config{OSType: "Debian12_64Guest"}, []string{"vm.os_type", "case-sensitive", `"debian12_64Guest"`}},
-		{Config{OSType: "linux"}, []string{"vm.os_type", "not a vSphere guest id", "otherLinux64Guest"}},
-		{Config{HardwareVersion: "19"}, []string{"vm.hardware_version", "vmx-N"}},
-		{Config{HardwareVersion: "vmx-3"}, []string{"vm.hardware_version", "below vmx-4"}},
-		{Config{HardwareVersion: "vmx-11", DiskController: "nvme"}, []string{"vm.hardware_version", "vmx-11 is below vmx-13", "nvme"}},
-		{Config{HardwareVersion: "vmx-12", Firmware: "efi", SecureBoot: boolp(true)}, []string{"vm.hardware_version", "vmx-13", "secure_boot"}},
-		{Config{HardwareVersion: "vmx-09", DiskController: "sata"}, []string{"vm.hardware_version", "vmx-10", "sata"}},
-		{Config{HardwareVersion: "vmx-07", Networks: []Network{{Adapter: "e1000e"}}}, []string{"vm.hardware_version", "vmx-08", "network[0]"}},
-		{Config{DiskController: "ide"}, []string{"vm.disk_controller", `"ide"`, `"pvscsi"`, `"nvme"`}},
-		{Config{Networks: []Network{{}, {Adapter: "e1000"}}}, []string{"vm.network[1].adapter", `"e1000"`, `"vmxnet3"`, `"e1000e"`}},
-		{Config{Networks: make([]Network, 11)}, []string{"vm.network", "at most 10"}},
-		{Config{Networks: []Network{{Name: "bad\x01name"}}}, []string{"vm.network[0].name", "control character"}},
+		{Config{CPUs: -1}, []string{"vm.CPUs", "1 to 768"}},
+		{Config{CPUs: 1000}, []string{"vm.CPUs", "1 to 768"}},
+		{Config{CPUs: 6, CoresPerSocket: 4}, []string{"vm.cpu_cores", "not a multiple", "1, 2, 3, 6"}},
+		{Config{CoresPerSocket: -2}, []string{"vm.cpu_cores", "negative"}},
+		{Config{Memory: 1001}, []string{"vm.RAM", "multiple of 4", "1000 or 1004"}},
+		{Config{Memory: 2}, []string{"vm.RAM", "at least 4"}},
+		{Config{Memory: MaxMemory + 4}, []string{"vm.RAM", "maximum"}},
+		{Config{Firmware: "uefi"}, []string{"vm.firmware", `"uefi"`, `"bios"`, `"efi"`, `"efi-secure"`}},
+		{Config{OSType: "ubuntu-64"}, []string{"vm.guest_os_type", "Workstation", `"ubuntu64Guest"`}},
+		{Config{OSType: "Debian12_64Guest"}, []string{"vm.guest_os_type", "case-sensitive", `"debian12_64Guest"`}},
+		{Config{OSType: "linux"}, []string{"vm.guest_os_type", "not a vSphere guest id", "otherLinux64Guest"}},
+		{Config{HardwareVersion: "vmx19"}, []string{"vm.vm_version", "vmx-N or N"}},
+		{Config{HardwareVersion: "vmx-3"}, []string{"vm.vm_version", "below vmx-4"}},
+		{Config{HardwareVersion: "vmx-11", DiskControllerType: []string{"nvme"}}, []string{"vm.vm_version", "vmx-11 is below vmx-13", "nvme"}},
+		{Config{HardwareVersion: "vmx-12", Firmware: "efi-secure"}, []string{"vm.vm_version", "vmx-13", `firmware "efi-secure"`}},
+		{Config{HardwareVersion: "vmx-09", DiskControllerType: []string{"sata"}}, []string{"vm.vm_version", "vmx-10", "sata"}},
+		{Config{HardwareVersion: "vmx-07", Networks: []NetworkAdapter{{NetworkCard: "e1000e"}}}, []string{"vm.vm_version", "vmx-08", "network_adapters[0] network_card"}},
+		{Config{DiskControllerType: []string{"ide"}}, []string{"vm.disk_controller_type", `"ide"`, `"pvscsi"`, `"nvme"`}},
+		{Config{Networks: []NetworkAdapter{{}, {NetworkCard: "e1000"}}}, []string{"vm.network_adapters[1].network_card", `"e1000"`, `"vmxnet3"`, `"e1000e"`}},
+		{Config{Networks: make([]NetworkAdapter, 11)}, []string{"vm.network_adapters", "at most 10"}},
+		{Config{Networks: []NetworkAdapter{{Network: "bad\x01name"}}}, []string{"vm.network_adapters[0].network", "control character"}},
 		{Config{Name: " padded"}, []string{"vm.name", "white space"}},
 		{Config{Name: "a\nb"}, []string{"vm.name", "control character"}},
 		{Config{Name: "\xff"}, []string{"vm.name", "UTF-8"}},
+		{Config{DiskControllerType: []string{"sata", "nvme"}}, []string{"vm.disk_controller_type", "2 controllers", `["pvscsi"]`}},
+		{Config{Networks: []NetworkAdapter{{MACAddress: "00:50:56:zz:00:01"}}}, []string{"vm.network_adapters[0].mac_address", "not a MAC address"}},
+		{Config{Networks: []NetworkAdapter{{MACAddress: "01:00:5e:00:00:01"}}}, []string{"vm.network_adapters[0].mac_address", "multicast"}},
+		{Config{Networks: []NetworkAdapter{{MACAddress: "00:00:00:00:00:00"}}}, []string{"vm.network_adapters[0].mac_address", "all zeros"}},
+		{Config{Networks: []NetworkAdapter{{MACAddress: "00:50:56:00:00:01"}, {MACAddress: "00-50-56-00-00-01"}}}, []string{"vm.network_adapters[1].mac_address", "also network_adapters[0]"}},
 		{Config{Disks: []string{"a", ""}}, []string{"vm.disks[1]", "empty"}},
 		{Config{Disks: []string{"a", "a"}}, []string{"vm.disks[1]", "also disks[0]"}},
 	}
@@ -73,18 +77,18 @@ func TestDefaults(t *testing.T) {
 	v := c.resolved()
 	if v.cpus != 2 || v.cores != 1 || v.memory != 2048 || v.firmware != "bios" || v.secureBoot ||
 		v.guest.id != "otherLinux64Guest" || v.hwVersion != 14 || v.controllerName != "pvscsi" ||
-		len(v.networks) != 1 || v.networks[0] != (Network{Name: "VM Network", Adapter: "vmxnet3"}) {
+		len(v.networks) != 1 || v.networks[0] != (NetworkAdapter{Network: "VM Network", NetworkCard: "vmxnet3"}) {
 		t.Errorf("defaults: %+v", v)
 	}
-	// secure_boot alone implies EFI.
-	c.SecureBoot = boolp(true)
+	// efi-secure is EFI with Secure Boot.
+	c.Firmware = "EFI-Secure"
 	if errs := c.Prepare(); len(errs) > 0 {
 		t.Fatal(errs)
 	}
 	if v := c.resolved(); v.firmware != "efi" || !v.secureBoot {
-		t.Errorf("secure_boot without firmware: firmware %q", v.firmware)
+		t.Errorf("efi-secure: firmware %q, secure boot %v", v.firmware, v.secureBoot)
 	}
-	if s := (&Config{Name: "x", SecureBoot: boolp(true)}).Summary(); !strings.Contains(s, "EFI with Secure Boot") || !strings.Contains(s, "vmx-14") {
+	if s := (&Config{Name: "x", Firmware: "efi-secure"}).Summary(); !strings.Contains(s, "EFI with Secure Boot") || !strings.Contains(s, "vmx-14") {
 		t.Errorf("Summary: %s", s)
 	}
 }
@@ -103,7 +107,7 @@ func TestGenerateRefusesBadDisks(t *testing.T) {
 		{Config{Name: "x"}, []Disk{{Href: "a.vmdk", Size: 0, Capacity: 512}}, "file size"},
 		{Config{Name: "x"}, []Disk{{Href: "a.vmdk", Size: 1, Capacity: 1000}}, "multiple of 512"},
 		{Config{Name: "x"}, []Disk{{Href: "a.vmdk", Size: 1, Capacity: 512, PopulatedSize: 1024}}, "populated size"},
-		{Config{Name: "x", DiskController: "nvme"}, manyDisks(16), "do not fit"},
+		{Config{Name: "x", DiskControllerType: []string{"nvme"}}, manyDisks(16), "do not fit"},
 		{Config{Name: "x", Firmware: "nope"}, []Disk{good}, "vm.firmware"},
 	}
 	for _, c := range cases {

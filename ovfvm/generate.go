@@ -66,10 +66,10 @@ func Generate(c *Config, disks []Disk) ([]byte, error) {
 		return nil, errors.New("vm.name: the VM has no name; set name in the vm block (Resolve takes it from the artifact)")
 	}
 	if v.cpus%v.cores != 0 {
-		return nil, fmt.Errorf("vm.cores_per_socket: cpus (%d) is not a multiple of cores_per_socket (%d); use a divisor of cpus, such as %s", v.cpus, v.cores, divisors(v.cpus))
+		return nil, fmt.Errorf("vm.cpu_cores: CPUs (%d) is not a multiple of cpu_cores (%d); use a divisor of CPUs, such as %s", v.cpus, v.cores, divisors(v.cpus))
 	}
 	if err := v.checkHardwareVersion(v.hwVersion); err != nil {
-		return nil, fmt.Errorf("vm.hardware_version: %w", err)
+		return nil, fmt.Errorf("vm.vm_version: %w", err)
 	}
 	if err := checkDisks(disks, v); err != nil {
 		return nil, err
@@ -91,7 +91,7 @@ func checkDisks(disks []Disk, v vm) error {
 		return errors.New("ovfvm: no disks to describe; the OVA needs at least one disk")
 	}
 	if max := len(v.controller.Units); len(disks) > max {
-		return fmt.Errorf("vm.disk_controller: %d disks do not fit on one %s, which takes %d; use fewer disks (vm.disks selects them) or another disk_controller",
+		return fmt.Errorf("vm.disk_controller_type: %d disks do not fit on one %s, which takes %d; use fewer disks (vm.disks selects them) or another disk_controller_type",
 			len(disks), v.controller.What, max)
 	}
 	seen := map[string]int{}
@@ -153,11 +153,11 @@ func envelope(v vm, disks []Disk) *node {
 	netSection := el("NetworkSection", textEl("Info", "The list of logical networks"))
 	named := map[string]bool{}
 	for _, n := range v.networks {
-		if named[n.Name] {
+		if named[n.Network] {
 			continue
 		}
-		named[n.Name] = true
-		netSection.add(el("Network", textEl("Description", "The "+n.Name+" network")).attr("ovf:name", n.Name))
+		named[n.Network] = true
+		netSection.add(el("Network", textEl("Description", "The "+n.Network+" network")).attr("ovf:name", n.Network))
 	}
 	env.add(netSection)
 

@@ -45,6 +45,7 @@ type want struct {
 	resourceType        int
 	nics                []string // Go type names of the NICs
 	networks            []string // Connection of each NIC
+	macs                []string // rasd:Address of each NIC, "" for none
 	videoKB             int64
 }
 
@@ -64,17 +65,17 @@ func genCases() []genCase {
 		},
 		{
 			name: "efi-secureboot-nvme-2nics-2disks",
-			cfg: Config{Name: "appliance", CPUs: 4, CoresPerSocket: 2, Memory: 4096, Firmware: "efi", SecureBoot: boolp(true),
-				OSType: "debian12_64Guest", HardwareVersion: "vmx-19", DiskController: "nvme",
-				Networks: []Network{{Name: "VM Network", Adapter: "vmxnet3"}, {Name: "Lab & \"Test\" <net>", Adapter: "e1000e"}}},
+			cfg: Config{Name: "appliance", CPUs: 4, CoresPerSocket: 2, Memory: 4096, Firmware: "efi-secure",
+				OSType: "debian12_64Guest", HardwareVersion: "vmx-19", DiskControllerType: []string{"nvme"},
+				Networks: []NetworkAdapter{{Network: "VM Network", NetworkCard: "vmxnet3"}, {Network: "Lab & \"Test\" <net>", NetworkCard: "e1000e", MACAddress: "00:50:56:3F:00:0A"}}},
 			disks: []Disk{diskOf("appliance-disk-0.vmdk", 5555, 8<<30, 1<<30), diskOf("appliance-disk-1.vmdk", 4444, 1<<30, 0)},
 			want: want{cpus: 4, cores: 2, memory: 4096, firmware: "efi", secureBoot: true, osType: "debian12_64Guest", cim: 96, osVersion: "12",
 				hw: "vmx-19", controller: "VirtualNVMEController", subtype: "vmware.nvme.controller", resourceType: 20,
-				nics: []string{"VirtualVmxnet3", "VirtualE1000e"}, networks: []string{"VM Network", "Lab & \"Test\" <net>"}, videoKB: 8192},
+				nics: []string{"VirtualVmxnet3", "VirtualE1000e"}, networks: []string{"VM Network", "Lab & \"Test\" <net>"}, macs: []string{"", "00:50:56:3f:00:0a"}, videoKB: 8192},
 		},
 		{
 			name:  "efi-lsilogic",
-			cfg:   Config{Name: "ubu", Firmware: "efi", OSType: "ubuntu64Guest", DiskController: "lsilogic", Memory: 1024, CPUs: 1},
+			cfg:   Config{Name: "ubu", Firmware: "efi", OSType: "ubuntu64Guest", DiskControllerType: []string{"lsilogic"}, Memory: 1024, CPUs: 1},
 			disks: []Disk{diskOf("ubu-disk-0.vmdk", 999, 20<<30, 5<<30)},
 			want: want{cpus: 1, cores: 1, memory: 1024, firmware: "efi", osType: "ubuntu64Guest", cim: 94,
 				hw: "vmx-14", controller: "VirtualLsiLogicController", subtype: "lsilogic", resourceType: 6,
@@ -82,8 +83,8 @@ func genCases() []genCase {
 		},
 		{
 			name: "sata-windows-e1000e",
-			cfg: Config{Name: "win", OSType: "windows2019srv_64Guest", DiskController: "sata", Memory: 8192, CPUs: 8, CoresPerSocket: 4,
-				Networks: []Network{{Adapter: "e1000e"}, {Name: "Backup", Adapter: "e1000e"}}},
+			cfg: Config{Name: "win", OSType: "windows2019srv_64Guest", DiskControllerType: []string{"sata"}, Memory: 8192, CPUs: 8, CoresPerSocket: 4,
+				Networks: []NetworkAdapter{{NetworkCard: "e1000e"}, {Network: "Backup", NetworkCard: "e1000e"}}},
 			disks: []Disk{diskOf("win-disk-0.vmdk", 7777, 40<<30, 9<<30), diskOf("win-disk-1.vmdk", 512, 512, 0)},
 			want: want{cpus: 8, cores: 4, memory: 8192, firmware: "bios", osType: "windows2019srv_64Guest", cim: 112,
 				hw: "vmx-14", controller: "VirtualAHCIController", subtype: "vmware.sata.ahci", resourceType: 20,
@@ -217,6 +218,13 @@ func checkEnvelope(t *testing.T, env *govmomiovf.Envelope, c genCase) {
 	for i, n := range nics {
 		if len(n.Connection) != 1 || n.Connection[0] != w.networks[i] || n.AutomaticAllocation == nil || !*n.AutomaticAllocation {
 			t.Errorf("NIC %d connection %v automatic %v; want %q", i, n.Connection, n.AutomaticAllocation, w.networks[i])
+		}
+		mac := ""
+		if n.Address != nil {
+			mac = *n.Address
+		}
+		if want := ""; len(w.macs) > i && w.macs[i] != mac || len(w.macs) <= i && mac != want {
+			t.Errorf("NIC %d rasd:Address %q; want %v", i, mac, w.macs)
 		}
 	}
 	names := map[string]bool{}

@@ -7,7 +7,7 @@ import (
 	"github.com/ovakit/packer-plugin-vsphere-ova/hardware"
 )
 
-// Controller values for disk_controller: the catalog's names of the
+// Controller values for disk_controller_type: the catalog's names of the
 // controllers a vSphere export offers for new disks.
 const (
 	ControllerPVSCSI   = hardware.PVSCSI
@@ -16,10 +16,10 @@ const (
 	ControllerNVMe     = hardware.NVMe
 )
 
-// diskControllers are the values disk_controller takes.
+// diskControllers are the values disk_controller_type takes.
 var diskControllers = []string{ControllerPVSCSI, ControllerLSILogic, ControllerSATA, ControllerNVMe}
 
-// lookupDiskController returns the catalog entry of a disk_controller value.
+// lookupDiskController returns the catalog entry of a disk_controller_type value.
 func lookupDiskController(name string) (hardware.Controller, bool) {
 	n := strings.ToLower(name)
 	for _, c := range diskControllers {
@@ -45,7 +45,7 @@ type vm struct {
 	hwVersion      int
 	controllerName string
 	controller     hardware.Controller
-	networks       []Network
+	networks       []NetworkAdapter
 }
 
 // resolved fills unset options with their defaults. The Config must have
@@ -62,13 +62,12 @@ func (c *Config) resolved() vm {
 	if v.memory == 0 {
 		v.memory = DefaultMemory
 	}
-	v.secureBoot = c.SecureBoot != nil && *c.SecureBoot
 	v.firmware = strings.ToLower(c.Firmware)
-	if v.firmware == "" {
+	switch v.firmware {
+	case "":
 		v.firmware = DefaultFirmware
-		if v.secureBoot {
-			v.firmware = FirmwareEFI
-		}
+	case FirmwareEFISecure:
+		v.firmware, v.secureBoot = FirmwareEFI, true
 	}
 	os := c.OSType
 	if os == "" {
@@ -83,24 +82,28 @@ func (c *Config) resolved() vm {
 	if hw == "" {
 		hw = DefaultHardwareVersion
 	}
-	v.hwVersion, _ = hardware.ParseVMX(hw)
-	v.controllerName = strings.ToLower(c.DiskController)
+	v.hwVersion, _ = hardware.ParseVersion(hw)
+	v.controllerName = strings.ToLower(c.DiskController())
 	if v.controllerName == "" {
 		v.controllerName = DefaultDiskController
 	}
 	v.controller, _ = lookupDiskController(v.controllerName)
 	if len(c.Networks) == 0 {
-		v.networks = []Network{{}}
+		v.networks = []NetworkAdapter{{}}
 	} else {
-		v.networks = append([]Network(nil), c.Networks...)
+		v.networks = append([]NetworkAdapter(nil), c.Networks...)
 	}
 	for i := range v.networks {
-		if v.networks[i].Name == "" {
-			v.networks[i].Name = DefaultNetworkName
+		n := &v.networks[i]
+		if n.Network == "" {
+			n.Network = DefaultNetworkName
 		}
-		v.networks[i].Adapter = strings.ToLower(v.networks[i].Adapter)
-		if v.networks[i].Adapter == "" {
-			v.networks[i].Adapter = DefaultAdapter
+		n.NetworkCard = strings.ToLower(n.NetworkCard)
+		if n.NetworkCard == "" {
+			n.NetworkCard = DefaultAdapter
+		}
+		if mac, err := normalizeMAC(n.MACAddress); err == nil {
+			n.MACAddress = mac
 		}
 	}
 	return v
@@ -109,21 +112,21 @@ func (c *Config) resolved() vm {
 // minHardwareVersion returns the lowest hardware version the VM's devices
 // and firmware settings need, and what needs it.
 func (v vm) minHardwareVersion() (int, string) {
-	version, what := v.controller.MinVersion, fmt.Sprintf("disk_controller %q (%s)", v.controllerName, v.controller.What)
+	version, what := v.controller.MinVersion, fmt.Sprintf("disk_controller_type %q (%s)", v.controllerName, v.controller.What)
 	need := func(n int, w string) {
 		if n > version {
 			version, what = n, w
 		}
 	}
 	for i, n := range v.networks {
-		a, _ := hardware.LookupNIC(n.Adapter)
-		need(a.MinVersion, fmt.Sprintf("network[%d] adapter %q (%s)", i, n.Adapter, a.What))
+		a, _ := hardware.LookupNIC(n.NetworkCard)
+		need(a.MinVersion, fmt.Sprintf("network_adapters[%d] network_card %q (%s)", i, n.NetworkCard, a.What))
 	}
 	if v.firmware == FirmwareEFI {
 		need(hardware.MinVersionEFI, `firmware "efi"`)
 	}
 	if v.secureBoot {
-		need(hardware.MinVersionSecureBoot, "secure_boot (UEFI Secure Boot)")
+		need(hardware.MinVersionSecureBoot, `firmware "efi-secure" (UEFI Secure Boot)`)
 	}
 	return version, what
 }

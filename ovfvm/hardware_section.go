@@ -102,22 +102,28 @@ func hardwareSection(v vm, ndisks int) *node {
 		))
 	}
 	for i, n := range v.networks {
-		nic, _ := hardware.LookupNIC(n.Adapter)
+		nic, _ := hardware.LookupNIC(n.NetworkCard)
 		sub := nic.SubType
 		// vCenter numbers NICs' AddressOnParent from 7 (its PCI slot
-		// order); "Network adapter N" counts from 1.
-		hw.add(item(
+		// order); "Network adapter N" counts from 1. A static MAC goes in
+		// rasd:Address, where vSphere's export (option "mac") and vCloud
+		// Director write it.
+		var kids []*node
+		if n.MACAddress != "" {
+			kids = append(kids, textEl("rasd:Address", n.MACAddress))
+		}
+		hw.add(item(append(kids,
 			textEl("rasd:AddressOnParent", strconv.Itoa(7+i)),
 			textEl("rasd:AutomaticAllocation", "true"),
-			textEl("rasd:Connection", n.Name),
-			textEl("rasd:Description", sub+" ethernet adapter on \""+n.Name+"\""),
+			textEl("rasd:Connection", n.Network),
+			textEl("rasd:Description", sub+" ethernet adapter on \""+n.Network+"\""),
 			textEl("rasd:ElementName", fmt.Sprintf("Network adapter %d", i+1)),
 			textEl("rasd:InstanceID", next()),
 			textEl("rasd:ResourceSubType", sub),
 			textEl("rasd:ResourceType", "10"),
 			vmwConfig("wakeOnLanEnabled", "true"),
 			vmwConfig("connectable.allowGuestControl", "true"),
-		))
+		)...))
 	}
 	// VM-wide settings vCenter 7/8 exports always carry. firmware and
 	// bootOptions.efiSecureBootEnabled are how vSphere's export spells the

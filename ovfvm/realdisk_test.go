@@ -77,9 +77,9 @@ func TestVirtV2VReadsGeneratedVM(t *testing.T) {
 		want []string
 	}{
 		{
-			Config{Name: "efi-sata", CPUs: 4, CoresPerSocket: 2, Memory: 3072, Firmware: "efi", SecureBoot: boolp(true),
-				OSType: "debian12_64Guest", DiskController: "sata",
-				Networks: []Network{{Name: "VM Network"}, {Name: "Lab", Adapter: "e1000e"}}},
+			Config{Name: "efi-sata", CPUs: 4, CoresPerSocket: 2, Memory: 3072, Firmware: "efi-secure",
+				OSType: "debian12_64Guest", DiskControllerType: []string{"sata"},
+				Networks: []NetworkAdapter{{Network: "VM Network"}, {Network: "Lab", NetworkCard: "e1000e"}}},
 			[]string{"source name: efi-sata", "memory: 3221225472 (bytes)", "nr vCPUs: 4", "sockets: 2 cores/socket: 2",
 				"firmware: uefi", "\t0 [sata]", "\t1 [sata]", `Bridge "VM Network" [vmxnet3]`, `Bridge "Lab" [e1000e]`},
 		},
@@ -90,7 +90,7 @@ func TestVirtV2VReadsGeneratedVM(t *testing.T) {
 		},
 		{
 			// virt-v2v reports every ResourceType 20 controller as SATA.
-			Config{Name: "nvme", Firmware: "efi", DiskController: "nvme", Memory: 1024, CPUs: 1, Networks: []Network{{Adapter: "e1000e"}}},
+			Config{Name: "nvme", Firmware: "efi", DiskControllerType: []string{"nvme"}, Memory: 1024, CPUs: 1, Networks: []NetworkAdapter{{NetworkCard: "e1000e"}}},
 			[]string{"source name: nvme", "memory: 1073741824 (bytes)", "nr vCPUs: 1", "firmware: uefi", "\t0 [sata]", "\t1 [sata]",
 				`Bridge "VM Network" [e1000e]`},
 		},

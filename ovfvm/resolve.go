@@ -31,8 +31,9 @@ func (c *Config) Resolve(in *Input) (*Plan, error) {
 		return nil, errors.New("ovfvm: Resolve needs an artifact of disk images or a .vmx; an OVF export is packed as it is")
 	}
 	p := &Plan{VM: *c}
-	p.VM.Networks = append([]Network(nil), c.Networks...)
+	p.VM.Networks = append([]NetworkAdapter(nil), c.Networks...)
 	p.VM.Disks = append([]string(nil), c.Disks...)
+	p.VM.DiskControllerType = append([]string(nil), c.DiskControllerType...)
 	if in.VMX != nil {
 		p.Notes = p.VM.mergeVMX(in.VMX)
 	}
@@ -120,7 +121,7 @@ func (c *Config) Summary() string {
 	}
 	var nics []string
 	for _, n := range v.networks {
-		nics = append(nics, fmt.Sprintf("%s on %q", n.Adapter, n.Name))
+		nics = append(nics, fmt.Sprintf("%s on %q", n.NetworkCard, n.Network))
 	}
 	return fmt.Sprintf("%q: %d vCPUs (%d per socket), %d MiB, %s, %s (CIM OS %d), %s, %s, NICs: %s",
 		v.name, v.cpus, v.cores, v.memory, fw, v.guest.id, v.guest.cim, hardware.FormatVersion(v.hwVersion), v.controllerName, strings.Join(nics, ", "))

@@ -28,8 +28,8 @@ func TestImportIntoVCSimulator(t *testing.T) {
 	}{
 		{Config{Name: "sim-default"}, "ParaVirtualSCSIController", []string{"VirtualVmxnet3"}},
 		{Config{Name: "sim-lsi", CPUs: 4, CoresPerSocket: 2, Memory: 3072, OSType: "debian12_64Guest", HardwareVersion: "vmx-17",
-			DiskController: "lsilogic", Firmware: "efi", SecureBoot: boolp(true),
-			Networks: []Network{{Name: "VM Network"}, {Name: "DC0_DVPG0", Adapter: "e1000e"}}},
+			DiskControllerType: []string{"lsilogic"}, Firmware: "efi-secure",
+			Networks: []NetworkAdapter{{Network: "VM Network"}, {Network: "DC0_DVPG0", NetworkCard: "e1000e"}}},
 			"VirtualLsiLogicController", []string{"VirtualVmxnet3", "VirtualE1000e"}},
 	}
 	simimport.Run(t, func(ctx context.Context, sim *simimport.Env) error {
@@ -39,7 +39,7 @@ func TestImportIntoVCSimulator(t *testing.T) {
 			p := writeOVF(t, dir, c.cfg, disks)
 			var mapping []importer.Network
 			for _, n := range c.cfg.resolved().networks {
-				mapping = append(mapping, importer.Network{Name: n.Name, Network: n.Name})
+				mapping = append(mapping, importer.Network{Name: n.Network, Network: n.Network})
 			}
 			ref, log, err := sim.Import(ctx, p, importer.Options{Name: &c.cfg.Name, NetworkMapping: mapping}, false)
 			if err != nil {

@@ -41,7 +41,7 @@ func TestVCSimExportOfImportedVMMatches(t *testing.T) {
 	}
 
 	cfg := Config{Name: "roundtrip", CPUs: 4, CoresPerSocket: 2, Memory: 3072, OSType: "ubuntu64Guest", HardwareVersion: "vmx-17",
-		Networks: []Network{{Name: "VM Network"}, {Name: "VM Network", Adapter: "e1000e"}}}
+		Networks: []NetworkAdapter{{Network: "VM Network"}, {Network: "VM Network", NetworkCard: "e1000e"}}}
 	dir := t.TempDir()
 	disks := realDisks(t, dir, DiskHref(cfg.Name, 0), DiskHref(cfg.Name, 1))
 	p := writeOVF(t, dir, cfg, disks)

@@ -44,7 +44,7 @@ func (c *Config) mergeVMX(v *VMX) []string {
 			skip("%v; kept the default", err)
 		} else if ok && n >= 1 && n <= MaxCPUs {
 			c.CPUs = n
-			took("cpus", strconv.Itoa(n), "numvcpus")
+			took("CPUs", strconv.Itoa(n), "numvcpus")
 		}
 	}
 	if c.CoresPerSocket == 0 {
@@ -57,9 +57,9 @@ func (c *Config) mergeVMX(v *VMX) []string {
 			}
 			if cpus%n == 0 {
 				c.CoresPerSocket = n
-				took("cores_per_socket", strconv.Itoa(n), "cpuid.coresPerSocket")
+				took("cpu_cores", strconv.Itoa(n), "cpuid.coresPerSocket")
 			} else {
-				skip("cpuid.coresPerSocket = %d does not divide cpus (%d); kept 1", n, cpus)
+				skip("cpuid.coresPerSocket = %d does not divide CPUs (%d); kept 1", n, cpus)
 			}
 		}
 	}
@@ -71,7 +71,7 @@ func (c *Config) mergeVMX(v *VMX) []string {
 				skip("memsize: %v; kept the default", err)
 			} else {
 				c.Memory = n
-				took("memory", strconv.Itoa(n), "memsize")
+				took("RAM", strconv.Itoa(n), "memsize")
 			}
 		}
 	}
@@ -79,32 +79,14 @@ func (c *Config) mergeVMX(v *VMX) []string {
 		if s, ok := v.Get("guestOS"); ok {
 			if g, ok := vmxGuestToVSphere(s); ok {
 				c.OSType = g
-				took("os_type", strconv.Quote(g), fmt.Sprintf("guestOS %q", s))
+				took("guest_os_type", strconv.Quote(g), fmt.Sprintf("guestOS %q", s))
 			} else {
-				skip("guestOS %q has no vSphere guest id; kept os_type %s (set vm.os_type)", s, DefaultOSType)
+				skip("guestOS %q has no vSphere guest id; kept guest_os_type %s (set vm.guest_os_type)", s, DefaultOSType)
 			}
 		}
 	}
 	if c.Firmware == "" {
-		if s, ok := v.Get("firmware"); ok {
-			switch fw := strings.ToLower(strings.TrimSpace(s)); fw {
-			case FirmwareBIOS, FirmwareEFI:
-				c.Firmware = fw
-				took("firmware", strconv.Quote(fw), "firmware")
-			default:
-				skip("firmware %q is neither bios nor efi; kept the default", s)
-			}
-		}
-	}
-	if c.SecureBoot == nil {
-		if on, ok := v.Bool("uefi.secureBoot.enabled"); ok {
-			if on && strings.ToLower(c.Firmware) == FirmwareBIOS {
-				skip("uefi.secureBoot.enabled is TRUE but the firmware is BIOS; left Secure Boot off")
-			} else {
-				c.SecureBoot = &on
-				took("secure_boot", strconv.FormatBool(on), "uefi.secureBoot.enabled")
-			}
-		}
+		notes = append(notes, c.mergeFirmware(v, src)...)
 	}
 	hwFromVMX := ""
 	if c.HardwareVersion == "" {
@@ -114,11 +96,11 @@ func (c *Config) mergeVMX(v *VMX) []string {
 			hw := hardware.FormatVersion(n)
 			if _, err := hardware.ParseVMX(hw); err == nil {
 				c.HardwareVersion, hwFromVMX = hw, hw
-				took("hardware_version", hw, "virtualHW.version")
+				took("vm_version", hw, "virtualHW.version")
 			}
 		}
 	}
-	if c.DiskController == "" {
+	if c.DiskController() == "" {
 		notes = append(notes, c.mergeController(v, src)...)
 	}
 	if len(c.Networks) == 0 {
@@ -148,23 +130,46 @@ func (c *Config) mergeController(v *VMX, src string) []string {
 	key := fmt.Sprintf("%s%d.virtualDev", d.bus, d.busNum)
 	switch d.bus {
 	case "sata", "nvme":
-		c.DiskController = d.bus
-		return []string{fmt.Sprintf("disk_controller = %q (the first disk, %s, in %s)", d.bus, d.slot(), src)}
+		c.DiskControllerType = []string{d.bus}
+		return []string{fmt.Sprintf("disk_controller_type = %q (the first disk, %s, in %s)", d.bus, d.slot(), src)}
 	case "ide":
-		c.DiskController = ControllerSATA
-		return []string{fmt.Sprintf("disk_controller = %q: the first disk (%s) is on IDE, which vSphere exports do not offer for new disks; SATA is the closest (the guest needs the ahci driver) - set vm.disk_controller to choose (%s)", ControllerSATA, d.slot(), src)}
+		c.DiskControllerType = []string{ControllerSATA}
+		return []string{fmt.Sprintf("disk_controller_type = %q: the first disk (%s) is on IDE, which vSphere exports do not offer for new disks; SATA is the closest (the guest needs the ahci driver) - set vm.disk_controller_type to choose (%s)", ControllerSATA, d.slot(), src)}
 	}
 	dev, ok := v.Get(key)
-	// scsiN.virtualDev names the controller as disk_controller does.
+	// scsiN.virtualDev names the controller as disk_controller_type does.
 	if ctl, known := lookupDiskController(dev); ok && known && ctl.ResourceType == hardware.TypeSCSIHBA {
 		ctrl := ctl.Name
-		c.DiskController = ctrl
-		return []string{fmt.Sprintf("disk_controller = %q (from %s in %s)", ctrl, key, src)}
+		c.DiskControllerType = []string{ctrl}
+		return []string{fmt.Sprintf("disk_controller_type = %q (from %s in %s)", ctrl, key, src)}
 	}
 	if !ok {
-		return []string{fmt.Sprintf("%s is not set in %s; kept disk_controller %q - set vm.disk_controller if the guest lacks its driver", key, src, DefaultDiskController)}
+		return []string{fmt.Sprintf("%s is not set in %s; kept disk_controller_type %q - set vm.disk_controller_type if the guest lacks its driver", key, src, DefaultDiskController)}
 	}
-	return []string{fmt.Sprintf("%s = %q is not offered (pvscsi, lsilogic, sata, nvme); kept disk_controller %q - set vm.disk_controller if the guest lacks its driver (%s)", key, dev, DefaultDiskController, src)}
+	return []string{fmt.Sprintf("%s = %q is not offered (pvscsi, lsilogic, sata, nvme); kept disk_controller_type %q - set vm.disk_controller_type if the guest lacks its driver (%s)", key, dev, DefaultDiskController, src)}
+}
+
+// mergeFirmware takes firmware and uefi.secureBoot.enabled as one
+// firmware value.
+func (c *Config) mergeFirmware(v *VMX, src string) []string {
+	s, ok := v.Get("firmware")
+	if !ok {
+		return nil
+	}
+	fw := strings.ToLower(strings.TrimSpace(s))
+	secure, _ := v.Bool("uefi.secureBoot.enabled")
+	switch {
+	case fw == FirmwareEFI && secure:
+		c.Firmware = FirmwareEFISecure
+		return []string{fmt.Sprintf("firmware = %q (from firmware and uefi.secureBoot.enabled in %s)", c.Firmware, src)}
+	case fw == FirmwareBIOS && secure:
+		c.Firmware = fw
+		return []string{fmt.Sprintf("firmware = %q (from firmware in %s); uefi.secureBoot.enabled is TRUE but the firmware is BIOS, so Secure Boot is left off", fw, src)}
+	case fw == FirmwareBIOS || fw == FirmwareEFI:
+		c.Firmware = fw
+		return []string{fmt.Sprintf("firmware = %q (from firmware in %s)", fw, src)}
+	}
+	return []string{fmt.Sprintf("firmware %q is neither bios nor efi; kept the default in %s", s, src)}
 }
 
 var ethernetRE = regexp.MustCompile(`^ethernet([0-9]+)\.present$`)
@@ -187,26 +192,36 @@ func (c *Config) mergeNetworks(v *VMX, src string) []string {
 	var notes []string
 	for _, n := range idx {
 		p := fmt.Sprintf("ethernet%d", n)
-		net := Network{}
+		net := NetworkAdapter{}
 		if name, ok := v.Get(p + ".networkName"); ok && checkText(name) == nil && name != "" {
-			net.Name = name
+			net.Network = name
 		}
 		dev, _ := v.Get(p + ".virtualDev")
 		switch d := strings.ToLower(dev); d {
 		case AdapterVMXNET3, AdapterE1000E:
-			net.Adapter = d
+			net.NetworkCard = d
 		case "e1000":
-			net.Adapter = AdapterE1000E
+			net.NetworkCard = AdapterE1000E
 			notes = append(notes, fmt.Sprintf("%s.virtualDev e1000 became e1000e (same Intel driver family; e1000 is not offered) in %s", p, src))
 		case "":
 			notes = append(notes, fmt.Sprintf("%s.virtualDev is not set in %s; used %s", p, src, DefaultAdapter))
 		default:
 			notes = append(notes, fmt.Sprintf("%s.virtualDev %q is not offered (vmxnet3, e1000e); used %s in %s", p, dev, DefaultAdapter, src))
 		}
+		// A static address (Workstation's "ethernetN.addressType = static")
+		// stays the adapter's; generated ones are the importer's to make.
+		if t, _ := v.Get(p + ".addressType"); strings.EqualFold(t, "static") {
+			addr, _ := v.Get(p + ".address")
+			if mac, err := normalizeMAC(addr); err == nil {
+				net.MACAddress = mac
+			} else {
+				notes = append(notes, fmt.Sprintf("%s.address %q is not a usable static MAC address; left it to the importer (%s)", p, addr, src))
+			}
+		}
 		c.Networks = append(c.Networks, net)
 	}
 	if len(c.Networks) > 0 {
-		notes = append(notes, fmt.Sprintf("network: %d adapter(s) from %s", len(c.Networks), src))
+		notes = append(notes, fmt.Sprintf("network_adapters: %d adapter(s) from %s", len(c.Networks), src))
 	}
 	return notes
 }

@@ -125,16 +125,16 @@ func TestMergeVMX(t *testing.T) {
 	v.Path = "/out/web.vmx"
 	var c Config
 	notes := c.mergeVMX(v)
-	if c.Name != `web "prod" | 1` || c.CPUs != 4 || c.CoresPerSocket != 2 || c.Memory != 4096 || c.Firmware != "efi" ||
-		c.SecureBoot == nil || !*c.SecureBoot || c.OSType != "debian12_64Guest" || c.HardwareVersion != "vmx-19" || c.DiskController != "pvscsi" {
+	if c.Name != `web "prod" | 1` || c.CPUs != 4 || c.CoresPerSocket != 2 || c.Memory != 4096 || c.Firmware != "efi-secure" ||
+		c.OSType != "debian12_64Guest" || c.HardwareVersion != "vmx-19" || c.DiskController() != "pvscsi" {
 		t.Errorf("merged %+v", c)
 	}
-	wantNets := []Network{{Adapter: "e1000e"}, {Name: "Storage", Adapter: "vmxnet3"}}
+	wantNets := []NetworkAdapter{{NetworkCard: "e1000e"}, {Network: "Storage", NetworkCard: "vmxnet3"}}
 	if len(c.Networks) != 2 || c.Networks[0] != wantNets[0] || c.Networks[1] != wantNets[1] {
 		t.Errorf("networks %+v; want %+v", c.Networks, wantNets)
 	}
 	joined := strings.Join(notes, "\n")
-	for _, w := range []string{"cpus = 4 (from numvcpus in web.vmx)", `os_type = "debian12_64Guest" (from guestOS "debian12-64"`, "ethernet0.virtualDev e1000 became e1000e"} {
+	for _, w := range []string{"CPUs = 4 (from numvcpus in web.vmx)", `guest_os_type = "debian12_64Guest" (from guestOS "debian12-64"`, "ethernet0.virtualDev e1000 became e1000e"} {
 		if !strings.Contains(joined, w) {
 			t.Errorf("notes lack %q:\n%s", w, joined)
 		}
@@ -143,16 +143,16 @@ func TestMergeVMX(t *testing.T) {
 		t.Errorf("merged config does not pass Prepare: %v", errs)
 	}
 
-	user := Config{Name: "mine", CPUs: 2, Memory: 1024, Firmware: "bios", DiskController: "sata", Networks: []Network{{Name: "X"}}}
+	user := Config{Name: "mine", CPUs: 2, Memory: 1024, Firmware: "bios", DiskControllerType: []string{"sata"}, Networks: []NetworkAdapter{{Network: "X"}}}
 	user.mergeVMX(v)
-	if user.Name != "mine" || user.CPUs != 2 || user.Memory != 1024 || user.Firmware != "bios" || user.DiskController != "sata" ||
-		len(user.Networks) != 1 || user.Networks[0].Name != "X" {
+	if user.Name != "mine" || user.CPUs != 2 || user.Memory != 1024 || user.Firmware != "bios" || user.DiskController() != "sata" ||
+		len(user.Networks) != 1 || user.Networks[0].Network != "X" {
 		t.Errorf("user options were overridden: %+v", user)
 	}
 	// Secure Boot from the .vmx does not come along onto a BIOS VM, and
-	// cores_per_socket 2 still divides 2 CPUs.
-	if user.SecureBoot != nil || user.CoresPerSocket != 2 {
-		t.Errorf("secure boot %v cores %d", user.SecureBoot, user.CoresPerSocket)
+	// cpu_cores 2 still divides 2 CPUs.
+	if user.Firmware != "bios" || user.CoresPerSocket != 2 {
+		t.Errorf("firmware %q cores %d", user.Firmware, user.CoresPerSocket)
 	}
 	if errs := user.Prepare(); len(errs) > 0 {
 		t.Errorf("merged user config does not pass Prepare: %v", errs)
@@ -167,13 +167,16 @@ func TestMergeVMXCarefulDefaults(t *testing.T) {
 	}{
 		{"memsize = \"1002\"\n", func(c Config) bool { return c.Memory == 0 }, "memsize: 1002 MiB is not a multiple of 4"},
 		{"guestOS = \"arm-other\"\n", func(c Config) bool { return c.OSType == "" }, `guestOS "arm-other" has no vSphere guest id`},
-		{"numvcpus = \"3\"\ncpuid.coresPerSocket = \"2\"\n", func(c Config) bool { return c.CPUs == 3 && c.CoresPerSocket == 0 }, "does not divide cpus (3)"},
-		{"scsi0.virtualDev = \"lsisas1068\"\nscsi0:0.fileName = \"a.vmdk\"\n", func(c Config) bool { return c.DiskController == "" }, `"lsisas1068" is not offered`},
-		{"ide0:0.fileName = \"a.vmdk\"\n", func(c Config) bool { return c.DiskController == "sata" }, "IDE"},
-		{"nvme0:0.fileName = \"a.vmdk\"\n", func(c Config) bool { return c.DiskController == "nvme" }, `disk_controller = "nvme"`},
+		{"numvcpus = \"3\"\ncpuid.coresPerSocket = \"2\"\n", func(c Config) bool { return c.CPUs == 3 && c.CoresPerSocket == 0 }, "does not divide CPUs (3)"},
+		{"scsi0.virtualDev = \"lsisas1068\"\nscsi0:0.fileName = \"a.vmdk\"\n", func(c Config) bool { return c.DiskController() == "" }, `"lsisas1068" is not offered`},
+		{"ide0:0.fileName = \"a.vmdk\"\n", func(c Config) bool { return c.DiskController() == "sata" }, "IDE"},
+		{"nvme0:0.fileName = \"a.vmdk\"\n", func(c Config) bool { return c.DiskController() == "nvme" }, `disk_controller_type = "nvme"`},
 		// vmx-10 from the .vmx is raised for the NVMe disk it attaches.
 		{"virtualHW.version = \"10\"\nnvme0:0.fileName = \"a.vmdk\"\n", func(c Config) bool { return c.HardwareVersion == "vmx-13" }, "wrote vmx-13"},
-		{"ethernet0.present = \"TRUE\"\nethernet0.virtualDev = \"vlance\"\n", func(c Config) bool { return c.Networks[0].Adapter == "" }, `"vlance" is not offered`},
+		{"ethernet0.present = \"TRUE\"\nethernet0.addressType = \"static\"\nethernet0.address = \"00:50:56:0A:0B:0C\"\n", func(c Config) bool { return c.Networks[0].MACAddress == "00:50:56:0a:0b:0c" }, "network_adapters: 1 adapter(s)"},
+		{"ethernet0.present = \"TRUE\"\nethernet0.addressType = \"generated\"\nethernet0.generatedAddress = \"00:0c:29:0a:0b:0c\"\n", func(c Config) bool { return c.Networks[0].MACAddress == "" }, "network_adapters: 1 adapter(s)"},
+		{"ethernet0.present = \"TRUE\"\nethernet0.addressType = \"static\"\nethernet0.address = \"01:00:5e:00:00:01\"\n", func(c Config) bool { return c.Networks[0].MACAddress == "" }, "not a usable static MAC address"},
+		{"ethernet0.present = \"TRUE\"\nethernet0.virtualDev = \"vlance\"\n", func(c Config) bool { return c.Networks[0].NetworkCard == "" }, `"vlance" is not offered`},
 	}
 	for _, tc := range cases {
 		v, err := ParseVMX([]byte(tc.vmx))

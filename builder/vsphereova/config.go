@@ -1,4 +1,4 @@
-//go:generate packer-sdc mapstructure-to-hcl2 -type Config,NetworkMapping,ExportConfig
+//go:generate packer-sdc mapstructure-to-hcl2 -type Config,NetworkMapping,ExportConfig,VAppConfig
 //go:generate packer-sdc struct-markdown
 
 package vsphereova

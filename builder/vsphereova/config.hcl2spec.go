@@ -33,8 +33,9 @@ type FlatConfig struct {
 	SourceChecksum            *string              `mapstructure:"source_checksum" cty:"source_checksum" hcl:"source_checksum"`
 	NetworkMapping            []FlatNetworkMapping `mapstructure:"network_mapping" cty:"network_mapping" hcl:"network_mapping"`
 	DeploymentOption          *string              `mapstructure:"deployment_option" cty:"deployment_option" hcl:"deployment_option"`
-	Properties                map[string]string    `mapstructure:"properties" cty:"properties" hcl:"properties"`
+	VApp                      *FlatVAppConfig      `mapstructure:"vapp" cty:"vapp" hcl:"vapp"`
 	DiskProvisioning          *string              `mapstructure:"disk_provisioning" cty:"disk_provisioning" hcl:"disk_provisioning"`
+	RenamedProperties         map[string]string    `mapstructure:"properties" undocumented:"true" cty:"properties" hcl:"properties"`
 	CPUs                      *int                 `mapstructure:"CPUs" cty:"CPUs" hcl:"CPUs"`
 	CpuCores                  *int                 `mapstructure:"cpu_cores" cty:"cpu_cores" hcl:"cpu_cores"`
 	RAM                       *int64               `mapstructure:"RAM" cty:"RAM" hcl:"RAM"`
@@ -136,8 +137,9 @@ func (*FlatConfig) HCL2Spec() map[string]hcldec.Spec {
 		"source_checksum":              &hcldec.AttrSpec{Name: "source_checksum", Type: cty.String, Required: false},
 		"network_mapping":              &hcldec.BlockListSpec{TypeName: "network_mapping", Nested: hcldec.ObjectSpec((*FlatNetworkMapping)(nil).HCL2Spec())},
 		"deployment_option":            &hcldec.AttrSpec{Name: "deployment_option", Type: cty.String, Required: false},
-		"properties":                   &hcldec.AttrSpec{Name: "properties", Type: cty.Map(cty.String), Required: false},
+		"vapp":                         &hcldec.BlockSpec{TypeName: "vapp", Nested: hcldec.ObjectSpec((*FlatVAppConfig)(nil).HCL2Spec())},
 		"disk_provisioning":            &hcldec.AttrSpec{Name: "disk_provisioning", Type: cty.String, Required: false},
+		"properties":                   &hcldec.AttrSpec{Name: "properties", Type: cty.Map(cty.String), Required: false},
 		"CPUs":                         &hcldec.AttrSpec{Name: "CPUs", Type: cty.Number, Required: false},
 		"cpu_cores":                    &hcldec.AttrSpec{Name: "cpu_cores", Type: cty.Number, Required: false},
 		"RAM":                          &hcldec.AttrSpec{Name: "RAM", Type: cty.Number, Required: false},
@@ -209,13 +211,14 @@ func (*FlatConfig) HCL2Spec() map[string]hcldec.Spec {
 // FlatExportConfig is an auto-generated flat version of ExportConfig.
 // Where the contents of a field with a `mapstructure:,squash` tag are bubbled up.
 type FlatExportConfig struct {
-	Name      *string  `mapstructure:"name" cty:"name" hcl:"name"`
-	Force     *bool    `mapstructure:"force" cty:"force" hcl:"force"`
-	Manifest  *string  `mapstructure:"manifest" cty:"manifest" hcl:"manifest"`
-	OutputDir *string  `mapstructure:"output_directory" cty:"output_directory" hcl:"output_directory"`
-	Images    *bool    `mapstructure:"images" cty:"images" hcl:"images"`
-	NVRAM     *bool    `mapstructure:"nvram" cty:"nvram" hcl:"nvram"`
-	Options   []string `mapstructure:"options" cty:"options" hcl:"options"`
+	Name          *string  `mapstructure:"name" cty:"name" hcl:"name"`
+	Force         *bool    `mapstructure:"force" cty:"force" hcl:"force"`
+	Manifest      *string  `mapstructure:"manifest" cty:"manifest" hcl:"manifest"`
+	OutputDir     *string  `mapstructure:"output_directory" cty:"output_directory" hcl:"output_directory"`
+	ImageFiles    *bool    `mapstructure:"image_files" cty:"image_files" hcl:"image_files"`
+	NVRAM         *bool    `mapstructure:"nvram" cty:"nvram" hcl:"nvram"`
+	Options       []string `mapstructure:"options" cty:"options" hcl:"options"`
+	RenamedImages *string  `mapstructure:"images" undocumented:"true" cty:"images" hcl:"images"`
 }
 
 // FlatMapstructure returns a new FlatExportConfig.
@@ -234,9 +237,10 @@ func (*FlatExportConfig) HCL2Spec() map[string]hcldec.Spec {
 		"force":            &hcldec.AttrSpec{Name: "force", Type: cty.Bool, Required: false},
 		"manifest":         &hcldec.AttrSpec{Name: "manifest", Type: cty.String, Required: false},
 		"output_directory": &hcldec.AttrSpec{Name: "output_directory", Type: cty.String, Required: false},
-		"images":           &hcldec.AttrSpec{Name: "images", Type: cty.Bool, Required: false},
+		"image_files":      &hcldec.AttrSpec{Name: "image_files", Type: cty.Bool, Required: false},
 		"nvram":            &hcldec.AttrSpec{Name: "nvram", Type: cty.Bool, Required: false},
 		"options":          &hcldec.AttrSpec{Name: "options", Type: cty.List(cty.String), Required: false},
+		"images":           &hcldec.AttrSpec{Name: "images", Type: cty.String, Required: false},
 	}
 	return s
 }
@@ -262,6 +266,29 @@ func (*FlatNetworkMapping) HCL2Spec() map[string]hcldec.Spec {
 	s := map[string]hcldec.Spec{
 		"name":    &hcldec.AttrSpec{Name: "name", Type: cty.String, Required: false},
 		"network": &hcldec.AttrSpec{Name: "network", Type: cty.String, Required: false},
+	}
+	return s
+}
+
+// FlatVAppConfig is an auto-generated flat version of VAppConfig.
+// Where the contents of a field with a `mapstructure:,squash` tag are bubbled up.
+type FlatVAppConfig struct {
+	Properties map[string]string `mapstructure:"properties" cty:"properties" hcl:"properties"`
+}
+
+// FlatMapstructure returns a new FlatVAppConfig.
+// FlatVAppConfig is an auto-generated flat version of VAppConfig.
+// Where the contents a fields with a `mapstructure:,squash` tag are bubbled up.
+func (*VAppConfig) FlatMapstructure() interface{ HCL2Spec() map[string]hcldec.Spec } {
+	return new(FlatVAppConfig)
+}
+
+// HCL2Spec returns the hcl spec of a VAppConfig.
+// This spec is used by HCL to read the fields of VAppConfig.
+// The decoded values from this spec will then be applied to a FlatVAppConfig.
+func (*FlatVAppConfig) HCL2Spec() map[string]hcldec.Spec {
+	s := map[string]hcldec.Spec{
+		"properties": &hcldec.AttrSpec{Name: "properties", Type: cty.Map(cty.String), Required: false},
 	}
 	return s
 }

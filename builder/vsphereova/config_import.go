@@ -5,6 +5,8 @@ package vsphereova
 import (
 	"fmt"
 	"strings"
+
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/renamed"
 )
 
 // ImportConfig is how vSphere's OVF manager reads the source
@@ -18,13 +20,25 @@ type ImportConfig struct {
 	// The OVF deployment option (configuration) to import, for OVFs that offer
 	// several.
 	DeploymentOption string `mapstructure:"deployment_option"`
-	// OVF properties (`ovf:key` = value) set at import time.
-	Properties map[string]string `mapstructure:"properties"`
+	// vApp properties set at import, in `vsphere-clone`'s shape: `vapp {
+	// properties = { ... } }`.
+	VApp VAppConfig `mapstructure:"vapp"`
 	// Disk provisioning at import: `thin`, `thick`, `eagerZeroedThick`,
 	// `flat`, `monolithicSparse`, `monolithicFlat`, `twoGbMaxExtentSparse`,
 	// `twoGbMaxExtentFlat`, `seSparse` or `sparse`. Defaults to the server's
 	// choice.
 	DiskProvisioning string `mapstructure:"disk_provisioning"`
+
+	// Renamed (see internal/renamed): kept only so that Prepare names the
+	// replacement.
+	RenamedProperties map[string]string `mapstructure:"properties" undocumented:"true"`
+}
+
+// VAppConfig is the `vapp {}` block, `vsphere-clone`'s shape.
+type VAppConfig struct {
+	// Values for the OVF's ProductSection properties (`ovf:key` = value),
+	// set when the OVF is imported, as the vSphere deploy wizard sets them.
+	Properties map[string]string `mapstructure:"properties"`
 }
 
 // NetworkMapping maps one network of the OVF to a vSphere network.
@@ -42,7 +56,8 @@ var provisioningTypes = []string{"thin", "thick", "eagerZeroedThick", "flat", "m
 // Prepare checks the section. Whether the names exist is checked against the
 // OVF and the inventory when the build runs.
 func (c *ImportConfig) Prepare() []error {
-	var errs []error
+	errs := renamed.Refuse(renamed.Option{Old: "properties", Set: c.RenamedProperties != nil,
+		New: "vapp { properties = { ... } }", From: "vsphere-clone"})
 	add := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
 	seen := map[string]bool{}
 	for i, m := range c.NetworkMapping {

@@ -15,15 +15,18 @@ import (
 
 // The HCL option names are the builder's interface: splitting Config into
 // sections must not rename, add or drop one. This list is the set before
-// the split; the SDK's packer_* and communicator options are left out.
+// the split, with vsphere-clone's names since (vapp, export.image_files);
+// the renamed properties and export.images stay in the spec, refused by
+// Prepare with their new names. The SDK's packer_* and communicator
+// options are left out.
 var wantOptions = map[string][]string{
 	"": {"CPUs", "RAM", "cluster", "configuration_parameters", "convert_to_template", "cpu_cores",
 		"datacenter", "datastore", "deployment_option", "disable_shutdown", "disk_provisioning",
 		"disk_size", "disk_sizes", "export", "folder", "host", "insecure_connection",
 		"ip_settle_timeout", "ip_wait_address", "ip_wait_timeout", "keep_vm", "network_mapping",
 		"password", "properties", "resource_pool", "shutdown_command", "shutdown_timeout",
-		"source_checksum", "source_path", "username", "vcenter_server", "vm_name"},
-	"export":          {"force", "images", "manifest", "name", "nvram", "options", "output_directory"},
+		"source_checksum", "source_path", "username", "vapp", "vcenter_server", "vm_name"},
+	"export":          {"force", "image_files", "images", "manifest", "name", "nvram", "options", "output_directory"},
 	"network_mapping": {"name", "network"},
 }
 

@@ -28,5 +28,5 @@ var (
 
 // exportOptions is the export {} block as the driver takes it.
 func (e *ExportConfig) exportOptions() vsphere.ExportOptions {
-	return vsphere.ExportOptions{Name: e.Name, Images: e.Images, NVRAM: e.NVRAM, Options: e.Options}
+	return vsphere.ExportOptions{Name: e.Name, Images: e.ImageFiles, NVRAM: e.NVRAM, Options: e.Options}
 }

@@ -40,7 +40,7 @@ func (s *stepImport) Run(ctx context.Context, state multistep.StateBag) multiste
 		Name:             s.location.VMName,
 		DiskProvisioning: s.config.DiskProvisioning,
 		DeploymentOption: s.config.DeploymentOption,
-		Properties:       s.config.Properties,
+		Properties:       s.config.VApp.Properties,
 	})
 	if err != nil {
 		return halt(state, err)

@@ -20,7 +20,7 @@ func TestImport(t *testing.T) {
 	srv := simvm.Start(t, vcsim.ModeVCenter)
 	r, _ := importVM(t, srv, src, func(raw map[string]interface{}) {
 		raw["vm_name"] = "imported"
-		raw["properties"] = map[string]string{"appliance.hostname": "imp-1"}
+		raw["vapp"] = map[string]interface{}{"properties": map[string]string{"appliance.hostname": "imp-1"}}
 	})
 	vm := r.state.Get("vm").(*vsphere.Machine).VM
 	if _, ok := r.state.Get("machine").(*vsphere.Machine); !ok {

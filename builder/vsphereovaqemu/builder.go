@@ -64,7 +64,7 @@ func (b *Builder) steps() []multistep.Step {
 		&stepDecodeDisks{hw: &c.HardwareConfig},
 		commonsteps.HTTPServerFromHTTPConfig(&c.HTTPConfig),
 		&commonsteps.StepCreateCD{Files: c.CDFiles, Content: c.CDContent, Label: c.CDLabel},
-		&stepOVFEnv{config: &c.VAppConfig},
+		&stepOVFEnv{config: &c.VApp},
 		&stepRun{config: c},
 		&communicator.StepConnect{
 			Config:    &c.Comm,

@@ -1,4 +1,4 @@
-//go:generate packer-sdc mapstructure-to-hcl2 -type Config,ExportConfig
+//go:generate packer-sdc mapstructure-to-hcl2 -type Config,ExportConfig,VAppConfig
 //go:generate packer-sdc struct-markdown
 
 package vsphereovaqemu
@@ -15,6 +15,7 @@ import (
 	"github.com/hashicorp/packer-plugin-sdk/template/interpolate"
 
 	"github.com/ovakit/packer-plugin-vsphere-ova/builder/common"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/renamed"
 )
 
 // Config is the builder's configuration. Each section is its own struct in
@@ -29,7 +30,6 @@ type Config struct {
 	common.SourceConfig       `mapstructure:",squash"`
 	HardwareConfig            `mapstructure:",squash"`
 	QEMUConfig                `mapstructure:",squash"`
-	VAppConfig                `mapstructure:",squash"`
 	Comm                      communicator.Config `mapstructure:",squash"`
 	common.ShutdownConfig     `mapstructure:",squash"`
 
@@ -40,6 +40,13 @@ type Config struct {
 	// streamOptimized disks and a manifest, like a vSphere export). Always
 	// written: the block only changes the defaults.
 	Export *ExportConfig `mapstructure:"export"`
+	// vApp properties for the build's boot, as the `vsphere-clone`
+	// builder's `vapp` block sets them: `vapp { properties = { ... } }`.
+	VApp VAppConfig `mapstructure:"vapp"`
+
+	// Renamed (see internal/renamed): kept only so that Prepare names the
+	// replacement.
+	RenamedProperties map[string]string `mapstructure:"properties" undocumented:"true"`
 
 	ctx interpolate.Context
 }
@@ -87,7 +94,9 @@ func (c *Config) Prepare(raws ...interface{}) ([]string, error) {
 		c.SourceConfig.Prepare(),
 		c.HardwareConfig.Prepare(),
 		c.QEMUConfig.Prepare(),
-		c.VAppConfig.Prepare(),
+		c.VApp.Prepare(),
+		renamed.Refuse(renamed.Option{Old: "properties", Set: c.RenamedProperties != nil,
+			New: "vapp { properties = { ... } }", From: "vsphere-clone"}),
 		c.Comm.Prepare(&c.ctx),
 		c.ShutdownConfig.Prepare(),
 		c.Export.Prepare(),

@@ -36,15 +36,14 @@ type FlatConfig struct {
 	DiskSize                  *int64            `mapstructure:"disk_size" cty:"disk_size" hcl:"disk_size"`
 	DiskSizes                 []int64           `mapstructure:"disk_sizes" cty:"disk_sizes" hcl:"disk_sizes"`
 	Firmware                  *string           `mapstructure:"firmware" cty:"firmware" hcl:"firmware"`
-	SecureBoot                *bool             `mapstructure:"secure_boot" cty:"secure_boot" hcl:"secure_boot"`
 	DiskControllerType        []string          `mapstructure:"disk_controller_type" cty:"disk_controller_type" hcl:"disk_controller_type"`
+	RenamedSecureBoot         *string           `mapstructure:"secure_boot" undocumented:"true" cty:"secure_boot" hcl:"secure_boot"`
 	QEMUBinary                *string           `mapstructure:"qemu_binary" cty:"qemu_binary" hcl:"qemu_binary"`
 	Accelerator               *string           `mapstructure:"accelerator" cty:"accelerator" hcl:"accelerator"`
 	MachineType               *string           `mapstructure:"machine_type" cty:"machine_type" hcl:"machine_type"`
 	Headless                  *bool             `mapstructure:"headless" cty:"headless" hcl:"headless"`
 	VNCBindAddress            *string           `mapstructure:"vnc_bind_address" cty:"vnc_bind_address" hcl:"vnc_bind_address"`
 	QEMUArgs                  [][]string        `mapstructure:"qemuargs" cty:"qemuargs" hcl:"qemuargs"`
-	Properties                map[string]string `mapstructure:"properties" cty:"properties" hcl:"properties"`
 	Type                      *string           `mapstructure:"communicator" cty:"communicator" hcl:"communicator"`
 	PauseBeforeConnect        *string           `mapstructure:"pause_before_connecting" cty:"pause_before_connecting" hcl:"pause_before_connecting"`
 	SSHHost                   *string           `mapstructure:"ssh_host" cty:"ssh_host" hcl:"ssh_host"`
@@ -99,6 +98,8 @@ type FlatConfig struct {
 	DisableShutdown           *bool             `mapstructure:"disable_shutdown" cty:"disable_shutdown" hcl:"disable_shutdown"`
 	VMName                    *string           `mapstructure:"vm_name" cty:"vm_name" hcl:"vm_name"`
 	Export                    *FlatExportConfig `mapstructure:"export" cty:"export" hcl:"export"`
+	VApp                      *FlatVAppConfig   `mapstructure:"vapp" cty:"vapp" hcl:"vapp"`
+	RenamedProperties         map[string]string `mapstructure:"properties" undocumented:"true" cty:"properties" hcl:"properties"`
 }
 
 // FlatMapstructure returns a new FlatConfig.
@@ -139,15 +140,14 @@ func (*FlatConfig) HCL2Spec() map[string]hcldec.Spec {
 		"disk_size":                    &hcldec.AttrSpec{Name: "disk_size", Type: cty.Number, Required: false},
 		"disk_sizes":                   &hcldec.AttrSpec{Name: "disk_sizes", Type: cty.List(cty.Number), Required: false},
 		"firmware":                     &hcldec.AttrSpec{Name: "firmware", Type: cty.String, Required: false},
-		"secure_boot":                  &hcldec.AttrSpec{Name: "secure_boot", Type: cty.Bool, Required: false},
 		"disk_controller_type":         &hcldec.AttrSpec{Name: "disk_controller_type", Type: cty.List(cty.String), Required: false},
+		"secure_boot":                  &hcldec.AttrSpec{Name: "secure_boot", Type: cty.String, Required: false},
 		"qemu_binary":                  &hcldec.AttrSpec{Name: "qemu_binary", Type: cty.String, Required: false},
 		"accelerator":                  &hcldec.AttrSpec{Name: "accelerator", Type: cty.String, Required: false},
 		"machine_type":                 &hcldec.AttrSpec{Name: "machine_type", Type: cty.String, Required: false},
 		"headless":                     &hcldec.AttrSpec{Name: "headless", Type: cty.Bool, Required: false},
 		"vnc_bind_address":             &hcldec.AttrSpec{Name: "vnc_bind_address", Type: cty.String, Required: false},
 		"qemuargs":                     &hcldec.AttrSpec{Name: "qemuargs", Type: cty.List(cty.List(cty.String)), Required: false},
-		"properties":                   &hcldec.AttrSpec{Name: "properties", Type: cty.Map(cty.String), Required: false},
 		"communicator":                 &hcldec.AttrSpec{Name: "communicator", Type: cty.String, Required: false},
 		"pause_before_connecting":      &hcldec.AttrSpec{Name: "pause_before_connecting", Type: cty.String, Required: false},
 		"ssh_host":                     &hcldec.AttrSpec{Name: "ssh_host", Type: cty.String, Required: false},
@@ -202,6 +202,8 @@ func (*FlatConfig) HCL2Spec() map[string]hcldec.Spec {
 		"disable_shutdown":             &hcldec.AttrSpec{Name: "disable_shutdown", Type: cty.Bool, Required: false},
 		"vm_name":                      &hcldec.AttrSpec{Name: "vm_name", Type: cty.String, Required: false},
 		"export":                       &hcldec.BlockSpec{TypeName: "export", Nested: hcldec.ObjectSpec((*FlatExportConfig)(nil).HCL2Spec())},
+		"vapp":                         &hcldec.BlockSpec{TypeName: "vapp", Nested: hcldec.ObjectSpec((*FlatVAppConfig)(nil).HCL2Spec())},
+		"properties":                   &hcldec.AttrSpec{Name: "properties", Type: cty.Map(cty.String), Required: false},
 	}
 	return s
 }
@@ -233,6 +235,29 @@ func (*FlatExportConfig) HCL2Spec() map[string]hcldec.Spec {
 		"manifest":          &hcldec.AttrSpec{Name: "manifest", Type: cty.String, Required: false},
 		"output_directory":  &hcldec.AttrSpec{Name: "output_directory", Type: cty.String, Required: false},
 		"compression_level": &hcldec.AttrSpec{Name: "compression_level", Type: cty.Number, Required: false},
+	}
+	return s
+}
+
+// FlatVAppConfig is an auto-generated flat version of VAppConfig.
+// Where the contents of a field with a `mapstructure:,squash` tag are bubbled up.
+type FlatVAppConfig struct {
+	Properties map[string]string `mapstructure:"properties" cty:"properties" hcl:"properties"`
+}
+
+// FlatMapstructure returns a new FlatVAppConfig.
+// FlatVAppConfig is an auto-generated flat version of VAppConfig.
+// Where the contents a fields with a `mapstructure:,squash` tag are bubbled up.
+func (*VAppConfig) FlatMapstructure() interface{ HCL2Spec() map[string]hcldec.Spec } {
+	return new(FlatVAppConfig)
+}
+
+// HCL2Spec returns the hcl spec of a VAppConfig.
+// This spec is used by HCL to read the fields of VAppConfig.
+// The decoded values from this spec will then be applied to a FlatVAppConfig.
+func (*FlatVAppConfig) HCL2Spec() map[string]hcldec.Spec {
+	s := map[string]hcldec.Spec{
+		"properties": &hcldec.AttrSpec{Name: "properties", Type: cty.Map(cty.String), Required: false},
 	}
 	return s
 }

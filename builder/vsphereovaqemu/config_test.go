@@ -38,7 +38,7 @@ func TestPrepareErrors(t *testing.T) {
 		"accelerator":          "xen",
 		"disk_controller_type": []string{"buslogic"},
 		"vnc_bind_address":     "localhost",
-		"properties":           map[string]string{"bad key": "x"},
+		"vapp":                 map[string]interface{}{"properties": map[string]string{"bad key": "x"}},
 		"communicator":         "none",
 		"shutdown_command":     "poweroff",
 		"export":               map[string]interface{}{"name": "a/b", "manifest": "md5"},

@@ -164,8 +164,7 @@ source "vsphere-ova-qemu" "again" {
   ssh_timeout          = "20m"
   # The same disk under OVMF with Secure Boot (shim, GRUB and kernel are
   # signed), from NVMe: Debian's OVMF has no pvscsi driver.
-  firmware             = "efi"
-  secure_boot          = true
+  firmware             = "efi-secure"
   disk_controller_type = ["nvme"]
   export {
     output_directory  = %s

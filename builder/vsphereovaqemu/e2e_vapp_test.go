@@ -73,7 +73,7 @@ exit 0
 
 // properties is the source block's option.
 func (g *vappGuest) properties() string {
-	return fmt.Sprintf("properties = { hostname = %s, motd = %s, db_password = %s }",
+	return fmt.Sprintf("vapp {\n  properties = { hostname = %s, motd = %s, db_password = %s }\n}",
 		hclString(g.hostname), hclString(g.motd), hclString(g.secret))
 }
 

@@ -21,10 +21,9 @@ func generated(t *testing.T, c ovfvm.Config, disks ...ovfvm.Disk) []byte {
 // The machine is read as vSphere exports describe it (ovfvm writes what
 // vCenter writes): controllers, units, NICs, firmware, secure boot.
 func TestReadMachine(t *testing.T) {
-	sb := true
 	desc := generated(t, ovfvm.Config{
-		Name: "vm", CPUs: 4, CoresPerSocket: 2, Memory: 3072, Firmware: "efi", SecureBoot: &sb,
-		DiskController: "nvme", Networks: []ovfvm.Network{{Adapter: "e1000e"}, {Adapter: "vmxnet3"}},
+		Name: "vm", CPUs: 4, CoresPerSocket: 2, Memory: 3072, Firmware: "efi-secure",
+		DiskControllerType: []string{"nvme"}, Networks: []ovfvm.NetworkAdapter{{NetworkCard: "e1000e"}, {NetworkCard: "vmxnet3"}},
 	}, ovfvm.Disk{Href: "a.vmdk", Size: 1, Capacity: 1 << 30}, ovfvm.Disk{Href: "b.vmdk", Size: 1, Capacity: 2 << 30})
 	m, err := readMachine(mustDocument(t, desc))
 	if err != nil {
@@ -44,7 +43,7 @@ func TestReadMachine(t *testing.T) {
 	}
 
 	for _, ctl := range []struct{ opt, want string }{{"pvscsi", qemu.PVSCSI}, {"lsilogic", qemu.LSILogic}, {"sata", qemu.SATA}} {
-		m, err := readMachine(mustDocument(t, generated(t, ovfvm.Config{Name: "vm", DiskController: ctl.opt}, ovfvm.Disk{Href: "a.vmdk", Size: 1, Capacity: 1 << 20})))
+		m, err := readMachine(mustDocument(t, generated(t, ovfvm.Config{Name: "vm", DiskControllerType: []string{ctl.opt}}, ovfvm.Disk{Href: "a.vmdk", Size: 1, Capacity: 1 << 20})))
 		if err != nil || m.Controllers[0] != ctl.want || m.Firmware != "bios" {
 			t.Errorf("%s: %+v, %v", ctl.opt, m, err)
 		}

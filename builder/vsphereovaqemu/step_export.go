@@ -47,14 +47,8 @@ func (s *stepExport) Run(ctx context.Context, state multistep.StateBag) multiste
 	defer dir.Abort() // the temporary files, unless published
 
 	edits := descriptorEdits{Name: s.vmName, CPUs: s.hw.CPUs, CoresPerSocket: s.hw.CpuCores, MemoryMiB: s.hw.RAM}
-	if s.hw.Firmware != "" || s.hw.SecureBoot {
-		edits.Firmware, edits.SecureBoot = m.Firmware, m.SecureBoot || s.hw.SecureBoot
-		if s.hw.Firmware != "" {
-			edits.Firmware = s.hw.Firmware
-		}
-		if edits.Firmware == "bios" {
-			edits.SecureBoot = false
-		}
+	if fw, secure, set := s.hw.firmwareSettings(); set {
+		edits.Firmware, edits.SecureBoot = fw, secure
 	}
 	for i, d := range m.Disks {
 		// Numbered from 0, as vSphere's export lease names disks and the

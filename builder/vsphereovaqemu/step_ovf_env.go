@@ -18,7 +18,7 @@ import (
 )
 
 // stepOVFEnv writes the OVF environment (DSP0243 section 11) with the
-// vApp properties: the OVF's defaults, overridden by `properties`, as
+// vApp properties: the OVF's defaults, overridden by `vapp { properties }`, as
 // ovf-env.xml on an ISO 9660 CD labelled "OVF ENV", which is how vSphere's
 // iso transport delivers it. Nothing is made when the OVF declares no
 // properties and none are set.
@@ -41,7 +41,7 @@ func (s *stepOVFEnv) Run(ctx context.Context, state multistep.StateBag) multiste
 	}
 	xorriso, err := exec.LookPath("xorriso")
 	if err != nil {
-		return halt(state, fmt.Errorf("properties: the OVF environment CD needs xorriso (apt-get install xorriso): %w", err))
+		return halt(state, fmt.Errorf("vapp.properties: the OVF environment CD needs xorriso (apt-get install xorriso): %w", err))
 	}
 	if s.dir, err = atomicfile.TempDir("", ovfEnvDirPrefix); err != nil {
 		return halt(state, err)
@@ -98,7 +98,7 @@ func (s *stepOVFEnv) properties(src *ovasource.Source) ([]envProperty, error) {
 		sort.Strings(unknown)
 		known := append([]string(nil), order...)
 		sort.Strings(known)
-		return nil, fmt.Errorf("properties: %s not declared by the OVF's ProductSection (declared: %s); vSphere would reject them too",
+		return nil, fmt.Errorf("vapp.properties: %s not declared by the OVF's ProductSection (declared: %s); vSphere would reject them too",
 			strings.Join(unknown, ", "), strings.Join(known, ", "))
 	}
 	var out []envProperty

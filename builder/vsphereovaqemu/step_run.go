@@ -89,13 +89,9 @@ func (s *stepRun) machineConfig(state multistep.StateBag) (qemu.Config, error) {
 	if c.RAM > 0 {
 		cfg.MemoryMiB = int(c.RAM)
 	}
-	if c.Firmware != "" {
-		cfg.Firmware = c.Firmware
-		if c.Firmware == "bios" {
-			cfg.SecureBoot = false
-		}
+	if fw, secure, set := c.firmwareSettings(); set {
+		cfg.Firmware, cfg.SecureBoot = fw, secure
 	}
-	cfg.SecureBoot = cfg.SecureBoot || c.SecureBoot
 	for i, t := range m.Controllers {
 		if i < len(c.DiskControllerType) && c.DiskControllerType[i] != "" {
 			t = c.DiskControllerType[i]

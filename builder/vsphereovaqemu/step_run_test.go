@@ -13,7 +13,7 @@ import (
 // working disks, the cd_content CD and the forward to the SSH port.
 func TestMachineConfig(t *testing.T) {
 	testenv.LookPath(t, "xorriso") // the SDK's CD step runs it
-	src := smallOVA(t, ovfvm.Config{Name: "base", CPUs: 2, CoresPerSocket: 2, Memory: 1024, DiskController: "lsilogic"}, smallDisk(1, 1<<20))
+	src := smallOVA(t, ovfvm.Config{Name: "base", CPUs: 2, CoresPerSocket: 2, Memory: 1024, DiskControllerType: []string{"lsilogic"}}, smallDisk(1, 1<<20))
 	c := prepared(t, map[string]interface{}{
 		"source_path": src, "ssh_username": "u", "CPUs": 3, "RAM": 1536,
 		"disk_controller_type": []string{"pvscsi"}, "cd_content": map[string]string{"a.txt": "x"},
@@ -24,7 +24,7 @@ func TestMachineConfig(t *testing.T) {
 	r.must(&stepReadMachine{config: &c.SourceConfig})
 	r.must(&stepDecodeDisks{hw: &c.HardwareConfig})
 	r.must(&commonsteps.StepCreateCD{Files: c.CDFiles, Content: c.CDContent, Label: c.CDLabel})
-	r.must(&stepOVFEnv{config: &c.VAppConfig})
+	r.must(&stepOVFEnv{config: &c.VApp})
 	cfg, err := (&stepRun{config: c}).machineConfig(r.state)
 	if err != nil {
 		t.Fatal(err)

@@ -26,7 +26,7 @@ import (
 // whose digests match the files.
 func TestDecodeExportRoundTrip(t *testing.T) {
 	d1, d2 := smallDisk(1, 8<<20), smallDisk(2, 2<<20)
-	src := smallOVA(t, ovfvm.Config{Name: "base", CPUs: 2, CoresPerSocket: 1, Memory: 1024, DiskController: "sata"}, d1, d2)
+	src := smallOVA(t, ovfvm.Config{Name: "base", CPUs: 2, CoresPerSocket: 1, Memory: 1024, DiskControllerType: []string{"sata"}}, d1, d2)
 	out := filepath.Join(t.TempDir(), "out")
 	tmp := t.TempDir()
 	t.Setenv("TMPDIR", tmp)

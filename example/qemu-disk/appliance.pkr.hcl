@@ -80,15 +80,15 @@ build {
   post-processor "vsphere-ova" {
     output = "dist/{{.BuildName}}.ova"
     vm {
-      name            = "appliance"
-      cpus            = 2
-      memory          = 2048
-      firmware        = "efi"
-      os_type         = "debian12_64Guest"
-      disk_controller = "pvscsi"
-      network {
-        name    = "VM Network"
-        adapter = "vmxnet3"
+      name                 = "appliance"
+      CPUs                 = 2
+      RAM                  = 2048
+      firmware             = "efi"
+      guest_os_type        = "debian12_64Guest"
+      disk_controller_type = ["pvscsi"]
+      network_adapters {
+        network      = "VM Network"
+        network_card = "vmxnet3"
       }
     }
   }

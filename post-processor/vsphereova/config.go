@@ -5,12 +5,14 @@ package vsphereova
 
 import (
 	"fmt"
+	"reflect"
 	"strings"
 
 	"github.com/hashicorp/packer-plugin-sdk/common"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 	"github.com/hashicorp/packer-plugin-sdk/template/config"
 	"github.com/hashicorp/packer-plugin-sdk/template/interpolate"
+	"github.com/mitchellh/mapstructure"
 
 	"github.com/ovakit/packer-plugin-vsphere-ova/ovftarget"
 	"github.com/ovakit/packer-plugin-vsphere-ova/ovfvm"
@@ -106,6 +108,7 @@ func (c *Config) Prepare(raws ...interface{}) error {
 			// Rendered in PostProcess, when the build's data is known.
 			Exclude: []string{"output"},
 		},
+		DecodeHooks: append(append([]mapstructure.DecodeHookFunc(nil), config.DefaultDecodeHookFuncs...), exactVMKeys),
 	}, raws...)
 	if err != nil {
 		return fmt.Errorf("vsphere-ova post-processor: %w", err)
@@ -142,6 +145,30 @@ func (c *Config) Prepare(raws ...interface{}) error {
 		return errs
 	}
 	return nil
+}
+
+// exactVMKeys makes the vm block's keys match its options exactly. The
+// renamed `cpus` and its successor `CPUs` differ only in case, and
+// mapstructure falls back to a case-insensitive match for an option whose
+// key is missing: `CPUs` alone would also set `cpus` (and be refused as
+// renamed), `cpus` alone would also set `CPUs`. Giving every option a key
+// (nil: left unset) turns the fallback off, as Packer's HCL2 decoding does
+// by sending every attribute of the spec.
+func exactVMKeys(from, to reflect.Type, data interface{}) (interface{}, error) {
+	m, ok := data.(map[string]interface{})
+	if !ok || to != reflect.TypeOf(ovfvm.Config{}) {
+		return data, nil
+	}
+	out := make(map[string]interface{}, to.NumField())
+	for i := 0; i < to.NumField(); i++ {
+		if name, _, _ := strings.Cut(to.Field(i).Tag.Get("mapstructure"), ","); name != "" {
+			out[name] = nil
+		}
+	}
+	for k, v := range m {
+		out[k] = v
+	}
+	return out, nil
 }
 
 // enum normalises v (case-insensitive, "" means the first allowed value) and

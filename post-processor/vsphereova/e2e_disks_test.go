@@ -51,16 +51,17 @@ build {
       # govmomi's simulator checks SHA-1 digests only.
       manifest_algorithm = source.name == "qcow2" ? "sha1" : "sha256"
       vm {
-        name            = "appliance-${source.name}"
-        cpus            = 4
-        memory          = 3072
-        firmware        = "efi"
-        os_type         = "debian12_64Guest"
+        name                 = "appliance-${source.name}"
+        CPUs                 = 4
+        RAM                  = 3072
+        firmware             = "efi"
+        guest_os_type        = "debian12_64Guest"
+        vm_version           = 19
         # The simulator's OVF import takes SCSI controllers only.
-        disk_controller = source.name == "qcow2" ? "pvscsi" : "lsilogic"
-        network {
-          name    = "LAN"
-          adapter = "e1000e"
+        disk_controller_type = [source.name == "qcow2" ? "pvscsi" : "lsilogic"]
+        network_adapters {
+          network      = "LAN"
+          network_card = "e1000e"
         }
       }
     }
@@ -129,6 +130,10 @@ func TestPackerDiskArtifacts(t *testing.T) {
 			}
 			if info := mustRun(t, x, qemuImg, "info", vmdkFile); !strings.Contains(info, "create type: streamOptimized") {
 				t.Errorf("the OVA's disk is not streamOptimized:\n%s", info)
+			}
+			// vm_version = 19, an HCL number, reached the string option.
+			if d, err := os.ReadFile(filepath.Join(x, "appliance-"+name+".ovf")); err != nil || !strings.Contains(string(d), "<vssd:VirtualSystemType>vmx-19</vssd:VirtualSystemType>") {
+				t.Errorf("the OVF does not declare vmx-19 (%v):\n%s", err, d)
 			}
 		})
 	}
@@ -258,7 +263,7 @@ build {
     post-processor "vsphere-ova" {
       output = var.output
       vm {
-        memory = 2048 # the block wins over the .vmx's memsize
+        RAM = 2048 # the block wins over the .vmx's memsize
       }
     }
   }

@@ -216,7 +216,7 @@ func fileBase(name string) string {
 // writeOptions are the VMDK descriptor values vSphere writes for a disk of
 // this VM: the adapter type of its controller and its hardware version.
 func writeOptions(vm *ovfvm.Config) (vmdk.Options, error) {
-	controller := vm.DiskController
+	controller := vm.DiskController()
 	if controller == "" {
 		controller = ovfvm.DefaultDiskController
 	}
@@ -224,9 +224,9 @@ func writeOptions(vm *ovfvm.Config) (vmdk.Options, error) {
 	if hw == "" {
 		hw = ovfvm.DefaultHardwareVersion
 	}
-	n, err := hardware.ParseVMX(hw)
+	n, err := hardware.ParseVersion(hw)
 	if err != nil {
-		return vmdk.Options{}, fmt.Errorf("vm.hardware_version: %w", err)
+		return vmdk.Options{}, fmt.Errorf("vm.vm_version: %w", err)
 	}
 	return vmdk.Options{AdapterType: hardware.AdapterTypeFor(controller), HardwareVersion: n}, nil
 }

@@ -155,8 +155,8 @@ func TestDiskArtifactRaw(t *testing.T) {
 		size - 10: []byte("last bytes"),
 	})
 	art, out := mustPack(t, []string{disk}, map[string]interface{}{
-		"vm": map[string]interface{}{"cpus": 4, "memory": 4096, "firmware": "efi", "disk_controller": "nvme",
-			"network": []map[string]interface{}{{"name": "LAN", "adapter": "e1000e"}}},
+		"vm": map[string]interface{}{"CPUs": 4, "RAM": 4096, "firmware": "efi", "disk_controller_type": []interface{}{"nvme"},
+			"network_adapters": []map[string]interface{}{{"network": "LAN", "network_card": "e1000e"}}},
 	})
 	if want := filepath.Join(dir, "web.ova"); art.Path != want {
 		t.Errorf("OVA at %s, want %s (beside the disk, named after the VM)", art.Path, want)
@@ -303,9 +303,9 @@ func TestDiskArtifactExistingOutput(t *testing.T) {
 // The vm block is checked by Configure, naming the option.
 func TestConfigureChecksVMBlock(t *testing.T) {
 	var p PostProcessor
-	err := p.Configure(map[string]interface{}{"vm": map[string]interface{}{"memory": 1001, "disk_controller": "ide"}})
-	if err == nil || !strings.Contains(err.Error(), "vm.memory") || !strings.Contains(err.Error(), "vm.disk_controller") {
-		t.Errorf("Configure = %v; want errors naming vm.memory and vm.disk_controller", err)
+	err := p.Configure(map[string]interface{}{"vm": map[string]interface{}{"RAM": 1001, "disk_controller_type": []interface{}{"ide"}}})
+	if err == nil || !strings.Contains(err.Error(), "vm.RAM") || !strings.Contains(err.Error(), "vm.disk_controller_type") {
+		t.Errorf("Configure = %v; want errors naming vm.RAM and vm.disk_controller_type", err)
 	}
 }
 
@@ -317,7 +317,7 @@ func TestVMBlockIgnoredForExports(t *testing.T) {
 		t.Fatal(err)
 	}
 	var p PostProcessor
-	if err := p.Configure(map[string]interface{}{"vm": map[string]interface{}{"cpus": 2}}); err != nil {
+	if err := p.Configure(map[string]interface{}{"vm": map[string]interface{}{"CPUs": 2}}); err != nil {
 		t.Fatal(err)
 	}
 	ui := newRecUi()
@@ -381,10 +381,10 @@ func TestDiskArtifactBadVMFailsFirst(t *testing.T) {
 		files = append(files, disk)
 	}
 	_, out, err := pack(context.Background(), t, files, map[string]interface{}{
-		"vm": map[string]interface{}{"disk_controller": "nvme"},
+		"vm": map[string]interface{}{"disk_controller_type": []interface{}{"nvme"}},
 	})
-	if err == nil || !strings.Contains(err.Error(), "vm.disk_controller") {
-		t.Fatalf("err = %v; want vm.disk_controller named", err)
+	if err == nil || !strings.Contains(err.Error(), "vm.disk_controller_type") {
+		t.Fatalf("err = %v; want vm.disk_controller_type named", err)
 	}
 	if strings.Contains(out, "Converting") {
 		t.Errorf("converted before refusing the vm block:\n%s", out)

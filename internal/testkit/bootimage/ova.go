@@ -63,7 +63,7 @@ func (img *Image) BaseOVA(ctx context.Context) (string, error) {
 	}
 	desc, err := ovfvm.Generate(&ovfvm.Config{
 		Name: "base", CPUs: 1, CoresPerSocket: 1, Memory: 1024,
-		OSType: "debian12_64Guest", DiskController: "pvscsi",
+		OSType: "debian12_64Guest", DiskControllerType: []string{"pvscsi"},
 	}, []ovfvm.Disk{{Href: href, Size: st.Size, Capacity: st.Capacity, PopulatedSize: st.PopulatedSize}})
 	if err != nil {
 		return "", err

@@ -21,7 +21,7 @@ var layers = []struct {
 }{
 	{"base", []string{
 		"internal/atomicfile", "internal/ctxio", "internal/progress", "internal/sumfile",
-		"internal/writeback", "internal/cpuprofile",
+		"internal/writeback", "internal/cpuprofile", "internal/renamed",
 	}, true},
 	{"format and catalog", []string{
 		"hardware", "disk", "ovf", "ova", "vmdk", "ovftarget", "ovfvm", "ociarchive",
