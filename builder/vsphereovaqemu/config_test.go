@@ -1,6 +1,7 @@
 package vsphereovaqemu
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -86,5 +87,38 @@ func TestTCGWarning(t *testing.T) {
 		if got := tcgWarning(goos); !strings.Contains(got, want) {
 			t.Errorf("%s: %q lacks %q", goos, got, want)
 		}
+	}
+}
+
+// efi_firmware_code/vars: both or neither, each an existing file.
+func TestPrepareEFIFirmwareFiles(t *testing.T) {
+	dir := t.TempDir()
+	code, vars := filepath.Join(dir, "CODE.fd"), filepath.Join(dir, "VARS.fd")
+	os.WriteFile(code, []byte("c"), 0o644)
+	os.WriteFile(vars, []byte("v"), 0o644)
+	for _, tc := range []struct {
+		code, vars, want string // want "": accepted
+	}{
+		{"", "", ""}, {code, vars, ""},
+		{code, "", "set both"}, {"", vars, "set both"},
+		{code, filepath.Join(dir, "gone.fd"), "efi_firmware_vars: stat"},
+		{dir, vars, "efi_firmware_code: " + dir + " is not a file"},
+	} {
+		c := QEMUConfig{EFIFirmwareCode: tc.code, EFIFirmwareVars: tc.vars}
+		errs := c.prepare("linux")
+		switch {
+		case tc.want == "" && len(errs) > 0:
+			t.Errorf("%q %q: %v", tc.code, tc.vars, errs)
+		case tc.want != "" && (len(errs) != 1 || !strings.Contains(errs[0].Error(), tc.want)):
+			t.Errorf("%q %q: %v; want one error with %q", tc.code, tc.vars, errs, tc.want)
+		}
+	}
+}
+
+// disable_vnc is vnc_bind_address = "none": QEMU gets no -vnc.
+func TestPrepareDisableVNC(t *testing.T) {
+	c := QEMUConfig{DisableVNC: true}
+	if errs := c.prepare("linux"); len(errs) > 0 || c.vncAddress() != "" {
+		t.Errorf("disable_vnc: %v, address %q", errs, c.vncAddress())
 	}
 }
