@@ -58,6 +58,17 @@ type QEMUConfig struct {
 	// `efi_firmware_code` (`OVMF_VARS_4M.fd`, or `OVMF_VARS_4M.ms.fd` with
 	// Microsoft's keys for Secure Boot).
 	EFIFirmwareVars string `mapstructure:"efi_firmware_vars"`
+	// Folder in which each build makes its working folder
+	// (`packer-vsphere-ova-qemu-*`, removed at the end): the working copies
+	// of the disks (sparse raw files as large as the appliance's data),
+	// the OVF environment CD and QEMU's own files. Defaults to the folder
+	// holding `output_directory`, so the working disks share its file
+	// system, not TMPDIR, which Debian 13 and Fedora mount as a RAM-backed
+	// tmpfs. Created when missing. The build stops before decoding when
+	// its file system has less free space than the disks' data (the OVF's
+	// `ovf:populatedSize`). Working folders of killed builds found here
+	// are removed.
+	WorkingDirectory string `mapstructure:"working_directory"`
 	// Extra arguments appended to QEMU's command line, each a list such as
 	// `["-device", "virtio-rng-pci"]`. An escape hatch: the machine the OVF
 	// describes is still built first.

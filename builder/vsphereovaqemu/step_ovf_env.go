@@ -43,7 +43,7 @@ func (s *stepOVFEnv) Run(ctx context.Context, state multistep.StateBag) multiste
 	if err != nil {
 		return halt(state, fmt.Errorf("properties: the OVF environment CD needs xorriso (apt-get install xorriso): %w", err))
 	}
-	if s.dir, err = atomicfile.TempDir("", ovfEnvDirPrefix); err != nil {
+	if s.dir, err = s.makeDir(state); err != nil {
 		return halt(state, err)
 	}
 	root := filepath.Join(s.dir, "root")
@@ -134,6 +134,15 @@ func escapeXML(s string) string {
 	var b strings.Builder
 	_ = xml.EscapeText(&b, []byte(s))
 	return b.String() // EscapeText also escapes quotes (&#34;)
+}
+
+// makeDir makes the CD's folder in the build's working folder (alone, in
+// TMPDIR, when no step made one).
+func (s *stepOVFEnv) makeDir(state multistep.StateBag) (string, error) {
+	if w, ok := state.GetOk("work_dir"); ok {
+		return os.MkdirTemp(filepath.Join(w.(string), ovfEnvSubdir), "cd-")
+	}
+	return atomicfile.TempDir("", ovfEnvDirPrefix)
 }
 
 // Cleanup removes the CD.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log"
+	"path/filepath"
 	"runtime"
 	"strings"
 
@@ -118,6 +119,9 @@ func (s *stepRun) machineConfig(state multistep.StateBag) (qemu.Config, error) {
 	}
 	if c.Comm.Type != "none" {
 		cfg.ForwardPort = c.Comm.Port()
+	}
+	if w, ok := state.GetOk("work_dir"); ok {
+		cfg.WorkDir = filepath.Join(w.(string), qemuSubdir)
 	}
 	return cfg, nil
 }
