@@ -67,8 +67,12 @@ type ProgressFunc func(name string, size int64, r io.ReadCloser) io.ReadCloser
 type Options struct {
 	// Path is a local .ova or .ovf, or an http(s) URL of an .ova.
 	Path string
-	// Checksum is "" or source_checksum: <algorithm>:<hex>, or
-	// file:<path of a sha256sum-style file>.
+	// Local, when set, is a copy of the URL Path already downloaded and
+	// checked against Checksum (Packer's download step, into its cache):
+	// it is opened instead, and kept.
+	Local string
+	// Checksum is source_checksum: <algorithm>:<hex>, file:<path or URL
+	// of a sha256sum-style file>, or none ("" too).
 	Checksum string
 	// Progress, when set, wraps a download to show its progress.
 	Progress ProgressFunc
@@ -91,20 +95,23 @@ func Open(ctx context.Context, o Options) (_ *Source, err error) {
 	}()
 	local := o.Path
 	if IsURL(o.Path) {
-		if urlExt(o.Path) == ".ovf" {
-			return nil, fmt.Errorf("%s %s: an OVF URL is not supported (its disks would be separate downloads); use an .ova URL or a local .ovf", option, Redact(o.Path))
-		}
-		if local, err = download(ctx, o.Path, o.Progress); err != nil {
+		if err := CheckURL(o.Path, option); err != nil {
 			return nil, err
 		}
-		s.temp = local
+		if o.Local != "" {
+			local = o.Local
+		} else if local, err = download(ctx, o.Path, o.Progress); err != nil {
+			return nil, err
+		} else {
+			s.temp = local
+		}
 	}
-	if o.Checksum != "" {
+	if !NoChecksum(o.Checksum) && o.Local == "" {
 		if err := verifyChecksum(ctx, local, o.Path, o.Checksum); err != nil {
 			return nil, err
 		}
 	}
-	if s.temp == "" && strings.ToLower(filepath.Ext(local)) == ".ovf" {
+	if !IsURL(o.Path) && strings.ToLower(filepath.Ext(local)) == ".ovf" {
 		err = s.readOVF(local)
 	} else {
 		err = s.indexOVA(local)
@@ -116,6 +123,14 @@ func Open(ctx context.Context, o Options) (_ *Source, err error) {
 		return nil, fmt.Errorf("%s %s: %w", option, Redact(o.Path), err)
 	}
 	return s, nil
+}
+
+// CheckURL refuses an OVF URL (option names it in the error).
+func CheckURL(u, option string) error {
+	if urlExt(u) == ".ovf" {
+		return fmt.Errorf("%s %s: an OVF URL is not supported (its disks would be separate downloads); use an .ova URL or a local .ovf", option, Redact(u))
+	}
+	return nil
 }
 
 // urlExt is the extension of a URL's path, ignoring the query.
