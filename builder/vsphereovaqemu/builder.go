@@ -67,6 +67,7 @@ func (b *Builder) steps() []multistep.Step {
 		&commonsteps.StepCreateCD{Files: c.CDFiles, Content: c.CDContent, Label: c.CDLabel},
 		&stepOVFEnv{config: &c.VAppConfig},
 		&stepRun{config: c},
+		&stepTypeBootCommand{config: &c.QEMUConfig, vmName: c.VMName, ictx: &c.ctx},
 		&communicator.StepConnect{
 			Config:    &c.Comm,
 			Host:      func(multistep.StateBag) (string, error) { return "127.0.0.1", nil },

@@ -9,11 +9,18 @@ import (
 	"os"
 	"runtime"
 
+	"github.com/hashicorp/packer-plugin-sdk/bootcommand"
+
 	"github.com/ovakit/packer-plugin-vsphere-ova/driver/qemu"
 )
 
-// QEMUConfig is how QEMU runs the machine (step_run.go).
+// QEMUConfig is how QEMU runs the machine (step_run.go) and what is typed
+// on its console (step_type_boot_command.go).
 type QEMUConfig struct {
+	// boot_command, boot_wait, boot_key_interval, boot_keygroup_interval
+	// and disable_vnc (no VNC server: the same as vnc_bind_address =
+	// "none"), as in Packer's qemu builder.
+	bootcommand.VNCConfig `mapstructure:",squash"`
 	// The QEMU system emulator. Defaults to `qemu-system-x86_64`.
 	QEMUBinary string `mapstructure:"qemu_binary"`
 	// `auto` (default): the host's hardware accelerator when a probe shows
@@ -44,9 +51,6 @@ type QEMUConfig struct {
 	// Address the VNC console listens on (first free port from 5900, shown
 	// in the build output). Defaults to `127.0.0.1`; `none` disables VNC.
 	VNCBindAddress string `mapstructure:"vnc_bind_address"`
-	// Start no VNC server (the same as `vnc_bind_address = "none"`).
-	// `boot_command` types over VNC, so it cannot be used with this.
-	DisableVNC bool `mapstructure:"disable_vnc"`
 	// The OVMF code file (read-only firmware) for guests with EFI firmware,
 	// as in Packer's qemu builder. Defaults to the first of
 	// `OVMF_CODE_4M.fd` and `OVMF_CODE.fd` (`OVMF_CODE_4M.secboot.fd` with
@@ -105,7 +109,26 @@ func (c *QEMUConfig) prepare(goos string) []error {
 	if c.VNCBindAddress != "none" && net.ParseIP(c.VNCBindAddress) == nil {
 		errs = append(errs, fmt.Errorf("vnc_bind_address %q: expected an IP address such as 127.0.0.1, or none", c.VNCBindAddress))
 	}
+	errs = append(errs, c.prepareBoot()...)
 	return append(errs, c.prepareFirmwareFiles()...)
+}
+
+// prepareBoot checks boot_command (the SDK's syntax check) and that there
+// is a VNC server to type it into.
+func (c *QEMUConfig) prepareBoot() []error {
+	var errs []error
+	if len(c.BootCommand) > 0 && c.VNCBindAddress == "none" {
+		why := "disable_vnc = true"
+		if !c.DisableVNC {
+			why = `vnc_bind_address = "none"`
+		}
+		errs = append(errs, fmt.Errorf("boot_command is typed over QEMU's VNC console, which %s turns off: remove that, or the boot_command", why))
+	}
+	// The SDK's check, without its disable_vnc error (said above).
+	for _, err := range c.BootConfig.Prepare(nil) {
+		errs = append(errs, fmt.Errorf("boot_command: %w", err))
+	}
+	return errs
 }
 
 // prepareFirmwareFiles checks efi_firmware_code and efi_firmware_vars:

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ovakit/packer-plugin-vsphere-ova/ovfvm"
 )
@@ -117,8 +118,42 @@ func TestPrepareEFIFirmwareFiles(t *testing.T) {
 
 // disable_vnc is vnc_bind_address = "none": QEMU gets no -vnc.
 func TestPrepareDisableVNC(t *testing.T) {
-	c := QEMUConfig{DisableVNC: true}
-	if errs := c.prepare("linux"); len(errs) > 0 || c.vncAddress() != "" {
-		t.Errorf("disable_vnc: %v, address %q", errs, c.vncAddress())
+	src := smallOVA(t, ovfvm.Config{Name: "base"}, smallDisk(1, 1<<20))
+	c := prepared(t, map[string]interface{}{"source_path": src, "communicator": "none", "disable_vnc": true})
+	if c.vncAddress() != "" {
+		t.Errorf("disable_vnc: VNC address %q", c.vncAddress())
+	}
+}
+
+// boot_command: kept for the build ({{ .HTTPIP }} is rendered then, not in
+// Prepare), boot_wait defaults to 10s, its syntax is checked, and it needs
+// the VNC console.
+func TestPrepareBootCommand(t *testing.T) {
+	src := smallOVA(t, ovfvm.Config{Name: "base"}, smallDisk(1, 1<<20))
+	base := func(extra map[string]interface{}) map[string]interface{} {
+		raw := map[string]interface{}{"source_path": src, "communicator": "none"}
+		for k, v := range extra {
+			raw[k] = v
+		}
+		return raw
+	}
+	cmd := []string{"<esc><wait>linux ks=http://{{ .HTTPIP }}:{{ .HTTPPort }}/ks.cfg<enter>"}
+	c := prepared(t, base(map[string]interface{}{"boot_command": cmd}))
+	if c.FlatBootCommand() != cmd[0] || c.BootWait != 10*time.Second {
+		t.Errorf("boot_command %q, boot_wait %s", c.FlatBootCommand(), c.BootWait)
+	}
+	for _, tc := range []struct {
+		extra map[string]interface{}
+		want  string
+	}{
+		{map[string]interface{}{"boot_command": cmd, "disable_vnc": true}, "boot_command is typed over QEMU's VNC console, which disable_vnc = true turns off"},
+		{map[string]interface{}{"boot_command": cmd, "vnc_bind_address": "none"}, `which vnc_bind_address = "none" turns off`},
+		{map[string]interface{}{"boot_command": []string{"<wait0s>"}}, "boot_command: Expecting a positive wait value"},
+	} {
+		var c Config
+		_, err := c.Prepare(base(tc.extra))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: error %v, want %q", tc.extra, err, tc.want)
+		}
 	}
 }
