@@ -80,11 +80,24 @@ func ovaServer(t *testing.T, data []byte) (*httptest.Server, *atomic.Int32) {
 	return hs, &gets
 }
 
+// rawUi records what is said as it is: unlike BasicUi it does not apply
+// LogSecretFilter, as Packer's UI across the plugin connection does not.
+type rawUi struct {
+	*packersdk.BasicUi
+	out *bytes.Buffer
+}
+
+func (u *rawUi) Say(s string)     { u.out.WriteString(s + "\n") }
+func (u *rawUi) Message(s string) { u.out.WriteString(s + "\n") }
+func (u *rawUi) Error(s string)   { u.out.WriteString(s + "\n") }
+
 // openSource runs the step once on a fresh state bag, as a build would.
 func openSource(t *testing.T, s *StepOpenSource) (*ovasource.Source, string, error) {
 	t.Helper()
-	ui, out := testUI()
-	ui.PB = &packersdk.NoopProgressTracker{}
+	basic, _ := testUI()
+	basic.PB = &packersdk.NoopProgressTracker{}
+	out := new(bytes.Buffer)
+	ui := &rawUi{BasicUi: basic, out: out}
 	state := new(multistep.BasicStateBag)
 	state.Put("ui", ui)
 	a := s.Run(context.Background(), state)
