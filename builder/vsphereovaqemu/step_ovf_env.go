@@ -136,13 +136,9 @@ func escapeXML(s string) string {
 	return b.String() // EscapeText also escapes quotes (&#34;)
 }
 
-// makeDir makes the CD's folder in the build's working folder (alone, in
-// TMPDIR, when no step made one).
+// makeDir makes the CD's folder in the build's working folder.
 func (s *stepOVFEnv) makeDir(state multistep.StateBag) (string, error) {
-	if w, ok := state.GetOk("work_dir"); ok {
-		return os.MkdirTemp(filepath.Join(w.(string), ovfEnvSubdir), "cd-")
-	}
-	return atomicfile.TempDir("", ovfEnvDirPrefix)
+	return os.MkdirTemp(filepath.Join(state.Get("work_dir").(string), ovfEnvSubdir), "cd-")
 }
 
 // Cleanup removes the CD.
