@@ -55,7 +55,7 @@ func handshake(c net.Conn, secTypes []byte) bool {
 	if _, err := io.ReadFull(c, buf[:1]); err != nil || buf[0] != 1 {
 		return false
 	}
-	c.Write([]byte{0, 0, 0, 0}) // SecurityResult: OK
+	c.Write([]byte{0, 0, 0, 0})                        // SecurityResult: OK
 	if _, err := io.ReadFull(c, buf[:1]); err != nil { // ClientInit
 		return false
 	}
