@@ -55,8 +55,9 @@ func handshake(c net.Conn, secTypes []byte) bool {
 	if _, err := io.ReadFull(c, buf[:1]); err != nil || buf[0] != 1 {
 		return false
 	}
-	c.Write([]byte{0, 0, 0, 0})                        // SecurityResult: OK
-	if _, err := io.ReadFull(c, buf[:1]); err != nil { // ClientInit
+	c.Write([]byte{0, 0, 0, 0}) // SecurityResult: OK
+	// ClientInit (the shared flag)
+	if _, err := io.ReadFull(c, buf[:1]); err != nil {
 		return false
 	}
 	init := make([]byte, 24, 28) // ServerInit, 0x0 screen, name "qemu"
