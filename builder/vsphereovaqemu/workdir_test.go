@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/ovasource"
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/leftover"
 	"github.com/ovakit/packer-plugin-vsphere-ova/ovfvm"
 )
@@ -124,5 +125,35 @@ func TestWorkDirRemovesStaleBesideOutput(t *testing.T) {
 	defer r.cleanup()
 	if _, err := os.Stat(stale); !os.IsNotExist(err) || !strings.Contains(r.out.String(), "Removed "+stale) {
 		t.Errorf("stale working folder: %v\n%s", err, r.out)
+	}
+}
+
+// Without ovf:populatedSize a disk needs at least its compressed VMDK's
+// size (a lower bound); with it, the declared size.
+func TestDiskNeed(t *testing.T) {
+	r, _, _, _ := decodeSetup(t, nil)
+	defer r.cleanup()
+	m := *r.state.Get("ovf_machine").(*ovfMachine)
+	src := r.state.Get("source").(*ovasource.Source)
+	m.Disks = append([]ovfDisk(nil), m.Disks...)
+	var members int64
+	for i := range m.Disks {
+		n, err := src.Stat(m.Disks[i].Href)
+		if err != nil {
+			t.Fatal(err)
+		}
+		members += n
+		if m.Disks[i].PopulatedBytes <= n {
+			t.Errorf("disk %d: populatedSize %d not above its compressed size %d: the test proves nothing", i, m.Disks[i].PopulatedBytes, n)
+		}
+	}
+	if got, want := diskNeed(&m, src), m.Disks[0].PopulatedBytes+m.Disks[1].PopulatedBytes; got != want {
+		t.Errorf("with populatedSize: need %d, want %d", got, want)
+	}
+	for i := range m.Disks {
+		m.Disks[i].PopulatedBytes = 0
+	}
+	if got := diskNeed(&m, src); got != members {
+		t.Errorf("without populatedSize: need %d, want the members' %d bytes", got, members)
 	}
 }
