@@ -77,7 +77,7 @@ func (s *stepDecodeDisks) Run(ctx context.Context, state multistep.StateBag) mul
 	}
 	removeStaleWork(ui, parent)
 	if err := os.MkdirAll(parent, 0o755); err != nil {
-		return halt(state, fmt.Errorf("creating the working directory (%s): %w", where, err))
+		return halt(state, fmt.Errorf("creating the folder for the build's working files (%s): %w (set working_directory to a writable folder)", where, err))
 	}
 	if err := checkSpace(parent, where, diskNeed(m, src)); err != nil {
 		return halt(state, err)

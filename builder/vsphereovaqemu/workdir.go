@@ -107,7 +107,7 @@ func checkSpace(parent, where string, need int64) error {
 func makeWorkDir(parent string) (string, error) {
 	dir, err := atomicfile.TempDir(parent, workDirPrefix)
 	if err != nil {
-		return "", fmt.Errorf("creating the build's working folder: %w", err)
+		return "", fmt.Errorf("creating the build's working folder: %w (set working_directory to a writable folder)", err)
 	}
 	for _, sub := range []string{ovfEnvSubdir, qemuSubdir} {
 		if err := os.Mkdir(filepath.Join(dir, sub), 0o700); err != nil {
