@@ -68,21 +68,7 @@ func (s *stepDecodeDisks) Run(ctx context.Context, state multistep.StateBag) mul
 			return halt(state, fmt.Errorf("disk_sizes has %d entries but the OVF has %d disks", len(s.hw.DiskSizes), len(m.Disks)))
 		}
 	}
-	parent, where := s.parent, s.where
-	if parent == "" {
-		parent, where = os.TempDir(), "TMPDIR"
-	}
-	if abs, err := filepath.Abs(parent); err == nil {
-		parent = abs
-	}
-	removeStaleWork(ui, parent)
-	if err := os.MkdirAll(parent, 0o755); err != nil {
-		return halt(state, fmt.Errorf("creating the folder for the build's working files (%s): %w (set working_directory to a writable folder)", where, err))
-	}
-	if err := checkSpace(parent, where, diskNeed(m, src)); err != nil {
-		return halt(state, err)
-	}
-	dir, err := makeWorkDir(parent)
+	dir, err := s.workFolder(ui, diskNeed(m, src))
 	if err != nil {
 		return halt(state, err)
 	}
@@ -112,6 +98,26 @@ func (s *stepDecodeDisks) Run(ctx context.Context, state multistep.StateBag) mul
 	}
 	state.Put("work_disks", disks)
 	return multistep.ActionContinue
+}
+
+// workFolder removes stale work in the parent folder, checks its room for
+// need bytes, and makes the build's working folder there.
+func (s *stepDecodeDisks) workFolder(ui packersdk.Ui, need int64) (string, error) {
+	parent, where := s.parent, s.where
+	if parent == "" {
+		parent, where = os.TempDir(), "TMPDIR"
+	}
+	if abs, err := filepath.Abs(parent); err == nil {
+		parent = abs
+	}
+	removeStaleWork(ui, parent)
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return "", fmt.Errorf("creating the folder for the build's working files (%s): %w (set working_directory to a writable folder)", where, err)
+	}
+	if err := checkSpace(parent, where, need); err != nil {
+		return "", err
+	}
+	return makeWorkDir(parent)
 }
 
 func sizeOption(i int) string {
