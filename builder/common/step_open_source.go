@@ -3,14 +3,12 @@ package common
 import (
 	"context"
 	"fmt"
-	"io"
 	"log"
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/ovasource"
-	"github.com/ovakit/packer-plugin-vsphere-ova/internal/progress"
 )
 
 // StepOpenSource downloads (URLs, through the SDK's download step into
@@ -37,9 +35,6 @@ func (s *StepOpenSource) Run(ctx context.Context, state multistep.StateBag) mult
 		Path:     s.Path,
 		Local:    local,
 		Checksum: s.Checksum,
-		Progress: func(name string, size int64, r io.ReadCloser) io.ReadCloser {
-			return progress.Track(ui, name, size, r)
-		},
 	})
 	if err != nil {
 		return Halt(state, err)
