@@ -2,7 +2,11 @@
 
 package common
 
-import "github.com/ovakit/packer-plugin-vsphere-ova/internal/ovasource"
+import (
+	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
+
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/ovasource"
+)
 
 // SourceConfig is the OVA or OVF a build starts from (StepOpenSource).
 type SourceConfig struct {
@@ -27,8 +31,13 @@ type SourceConfig struct {
 	SourceChecksum string `mapstructure:"source_checksum"`
 }
 
-// Prepare checks the section; a local source must exist now.
+// Prepare checks the section; a local source must exist now. A URL's
+// secrets (user info, query values) are registered with Packer's secret
+// filter here, before the build logs anything.
 func (c *SourceConfig) Prepare() []error {
+	if ovasource.IsURL(c.SourcePath) {
+		packersdk.LogSecretFilter.Set(urlSecrets(c.SourcePath)...)
+	}
 	return ovasource.Check(ovasource.Options{Path: c.SourcePath, Checksum: c.SourceChecksum})
 }
 

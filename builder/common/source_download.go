@@ -24,15 +24,12 @@ const downloadKey = "source_download_path"
 // downloads nothing), with Packer's progress bar, and checked against
 // source_checksum by go-getter (sha256:..., file:<url or path>, none).
 // The URL's secrets (user info, query values: basic auth, signed URLs)
-// are kept out of the output and the log.
+// are kept out of the output.
 func (s *StepOpenSource) downloadSource(ctx context.Context, state multistep.StateBag) (string, error) {
 	if err := ovasource.CheckURL(s.Path, "source_path"); err != nil {
 		return "", err
 	}
-	secrets := urlSecrets(s.Path)
-	for _, v := range secrets {
-		packersdk.LogSecretFilter.Set(v)
-	}
+	secrets := urlSecrets(s.Path) // in LogSecretFilter since Prepare
 	ui := state.Get("ui").(packersdk.Ui)
 	state.Put("ui", &redactingUi{Ui: ui, secrets: secrets})
 	defer state.Put("ui", ui)
