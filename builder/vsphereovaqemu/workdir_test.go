@@ -15,6 +15,13 @@ import (
 // a fresh folder and TMPDIR set to another, and runs the steps up to the
 // decode, which it returns unrun.
 func decodeSetup(t *testing.T, extra map[string]interface{}) (r *stepRunner, dec *stepDecodeDisks, base, tmp string) {
+	r, dec, base, tmp, _ = decodeSetupBuilder(t, extra)
+	return r, dec, base, tmp
+}
+
+// decodeSetupBuilder is decodeSetup that also returns the builder, with its
+// prepared configuration.
+func decodeSetupBuilder(t *testing.T, extra map[string]interface{}) (r *stepRunner, dec *stepDecodeDisks, base, tmp string, b *Builder) {
 	t.Helper()
 	src := smallOVA(t, ovfvm.Config{Name: "base"}, smallDisk(1, 4<<20), smallDisk(2, 2<<20))
 	base, tmp = t.TempDir(), t.TempDir()
@@ -24,8 +31,7 @@ func decodeSetup(t *testing.T, extra map[string]interface{}) (r *stepRunner, dec
 		raw[k] = v
 	}
 	c := prepared(t, raw)
-	var b Builder
-	b.config = *c
+	b = &Builder{config: *c}
 	for _, s := range b.steps() {
 		if d, ok := s.(*stepDecodeDisks); ok {
 			dec = d // the step as the builder wires it
@@ -34,7 +40,7 @@ func decodeSetup(t *testing.T, extra map[string]interface{}) (r *stepRunner, dec
 	r = newStepRunner(t)
 	r.must(b.config.SourceConfig.OpenStep())
 	r.must(&stepReadMachine{config: &b.config.SourceConfig})
-	return r, dec, base, tmp
+	return r, dec, base, tmp, b
 }
 
 // The working disks, the OVF environment's folder and QEMU's folder are
