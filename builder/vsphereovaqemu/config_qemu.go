@@ -49,7 +49,8 @@ type QEMUConfig struct {
 	// console.
 	Headless bool `mapstructure:"headless"`
 	// Address the VNC console listens on (first free port from 5900, shown
-	// in the build output). Defaults to `127.0.0.1`; `none` disables VNC.
+	// in the build output). Defaults to `127.0.0.1`; `none` disables VNC,
+	// as `disable_vnc` does. `boot_command` is typed through it.
 	VNCBindAddress string `mapstructure:"vnc_bind_address"`
 	// The OVMF code file (read-only firmware) for guests with EFI firmware,
 	// as in Packer's qemu builder. Defaults to the first of
