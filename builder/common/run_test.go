@@ -83,6 +83,7 @@ func TestStepOpenSourceHalts(t *testing.T) {
 	hs := httptest.NewServer(http.NotFoundHandler())
 	defer hs.Close()
 	t.Setenv("TMPDIR", t.TempDir())
+	t.Setenv("PACKER_CACHE_DIR", t.TempDir())
 	ui, out := testUI()
 	state := new(multistep.BasicStateBag)
 	state.Put("ui", ui)

@@ -3,20 +3,19 @@ package common
 import (
 	"context"
 	"fmt"
-	"io"
 	"log"
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/ovasource"
-	"github.com/ovakit/packer-plugin-vsphere-ova/internal/progress"
 )
 
-// StepOpenSource downloads (URLs), checks and indexes the source
+// StepOpenSource downloads (URLs, through the SDK's download step into
+// Packer's cache: source_download.go), checks and indexes the source
 // (internal/ovasource) before anything is created, so every error here is
 // cheap. It puts the *ovasource.Source in state as "source"; Cleanup closes
-// it and removes a downloaded copy.
+// it (the cached download stays for the next build).
 type StepOpenSource struct {
 	Path     string // source_path
 	Checksum string // source_checksum
@@ -25,12 +24,17 @@ type StepOpenSource struct {
 func (s *StepOpenSource) Run(ctx context.Context, state multistep.StateBag) multistep.StepAction {
 	ui := state.Get("ui").(packersdk.Ui)
 	ui.Say(fmt.Sprintf("Opening source %s ...", ovasource.Redact(s.Path)))
+	var local string
+	if ovasource.IsURL(s.Path) {
+		var err error
+		if local, err = s.downloadSource(ctx, state); err != nil {
+			return Halt(state, err)
+		}
+	}
 	src, err := ovasource.Open(ctx, ovasource.Options{
 		Path:     s.Path,
+		Local:    local,
 		Checksum: s.Checksum,
-		Progress: func(name string, size int64, r io.ReadCloser) io.ReadCloser {
-			return progress.Track(ui, name, size, r)
-		},
 	})
 	if err != nil {
 		return Halt(state, err)

@@ -49,6 +49,7 @@ func (b *Builder) Prepare(raws ...interface{}) ([]string, []string, error) {
 //
 //	source        *ovasource.Source  common.StepOpenSource
 //	ovf_machine   *ovfMachine        stepReadMachine
+//	work_dir      string             stepDecodeDisks (the build's working folder, workdir.go)
 //	work_disks    []workDisk         stepDecodeDisks
 //	http_port     int                the SDK's HTTP server step
 //	cd_path       string             the SDK's CD step (cd_files/cd_content)
@@ -61,11 +62,12 @@ func (b *Builder) steps() []multistep.Step {
 	return []multistep.Step{
 		c.SourceConfig.OpenStep(),
 		&stepReadMachine{config: &c.SourceConfig},
-		&stepDecodeDisks{hw: &c.HardwareConfig},
+		newStepDecodeDisks(c),
 		commonsteps.HTTPServerFromHTTPConfig(&c.HTTPConfig),
 		&commonsteps.StepCreateCD{Files: c.CDFiles, Content: c.CDContent, Label: c.CDLabel},
 		&stepOVFEnv{config: &c.VApp},
 		&stepRun{config: c},
+		&stepTypeBootCommand{config: &c.QEMUConfig, vmName: c.VMName, ictx: &c.ctx},
 		&communicator.StepConnect{
 			Config:    &c.Comm,
 			Host:      func(multistep.StateBag) (string, error) { return "127.0.0.1", nil },

@@ -58,7 +58,7 @@ func (c *Config) Prepare(raws ...interface{}) ([]string, error) {
 		PluginType:         BuilderId,
 		Interpolate:        true,
 		InterpolateContext: &c.ctx,
-		InterpolateFilter:  &interpolate.RenderFilter{Exclude: []string{"shutdown_command", "qemuargs"}},
+		InterpolateFilter:  &interpolate.RenderFilter{Exclude: []string{"shutdown_command", "qemuargs", "boot_command"}},
 	}, raws...)
 	if err != nil {
 		return nil, err

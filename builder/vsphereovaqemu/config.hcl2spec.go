@@ -38,11 +38,20 @@ type FlatConfig struct {
 	Firmware                  *string           `mapstructure:"firmware" cty:"firmware" hcl:"firmware"`
 	DiskControllerType        []string          `mapstructure:"disk_controller_type" cty:"disk_controller_type" hcl:"disk_controller_type"`
 	RenamedSecureBoot         *string           `mapstructure:"secure_boot" undocumented:"true" cty:"secure_boot" hcl:"secure_boot"`
+	BootGroupInterval         *string           `mapstructure:"boot_keygroup_interval" cty:"boot_keygroup_interval" hcl:"boot_keygroup_interval"`
+	BootWait                  *string           `mapstructure:"boot_wait" cty:"boot_wait" hcl:"boot_wait"`
+	BootCommand               []string          `mapstructure:"boot_command" cty:"boot_command" hcl:"boot_command"`
+	DisableVNC                *bool             `mapstructure:"disable_vnc" cty:"disable_vnc" hcl:"disable_vnc"`
+	BootKeyInterval           *string           `mapstructure:"boot_key_interval" cty:"boot_key_interval" hcl:"boot_key_interval"`
 	QEMUBinary                *string           `mapstructure:"qemu_binary" cty:"qemu_binary" hcl:"qemu_binary"`
 	Accelerator               *string           `mapstructure:"accelerator" cty:"accelerator" hcl:"accelerator"`
+	CPUModel                  *string           `mapstructure:"cpu_model" cty:"cpu_model" hcl:"cpu_model"`
 	MachineType               *string           `mapstructure:"machine_type" cty:"machine_type" hcl:"machine_type"`
 	Headless                  *bool             `mapstructure:"headless" cty:"headless" hcl:"headless"`
 	VNCBindAddress            *string           `mapstructure:"vnc_bind_address" cty:"vnc_bind_address" hcl:"vnc_bind_address"`
+	EFIFirmwareCode           *string           `mapstructure:"efi_firmware_code" cty:"efi_firmware_code" hcl:"efi_firmware_code"`
+	EFIFirmwareVars           *string           `mapstructure:"efi_firmware_vars" cty:"efi_firmware_vars" hcl:"efi_firmware_vars"`
+	WorkingDirectory          *string           `mapstructure:"working_directory" cty:"working_directory" hcl:"working_directory"`
 	QEMUArgs                  [][]string        `mapstructure:"qemuargs" cty:"qemuargs" hcl:"qemuargs"`
 	Type                      *string           `mapstructure:"communicator" cty:"communicator" hcl:"communicator"`
 	PauseBeforeConnect        *string           `mapstructure:"pause_before_connecting" cty:"pause_before_connecting" hcl:"pause_before_connecting"`
@@ -142,11 +151,20 @@ func (*FlatConfig) HCL2Spec() map[string]hcldec.Spec {
 		"firmware":                     &hcldec.AttrSpec{Name: "firmware", Type: cty.String, Required: false},
 		"disk_controller_type":         &hcldec.AttrSpec{Name: "disk_controller_type", Type: cty.List(cty.String), Required: false},
 		"secure_boot":                  &hcldec.AttrSpec{Name: "secure_boot", Type: cty.String, Required: false},
+		"boot_keygroup_interval":       &hcldec.AttrSpec{Name: "boot_keygroup_interval", Type: cty.String, Required: false},
+		"boot_wait":                    &hcldec.AttrSpec{Name: "boot_wait", Type: cty.String, Required: false},
+		"boot_command":                 &hcldec.AttrSpec{Name: "boot_command", Type: cty.List(cty.String), Required: false},
+		"disable_vnc":                  &hcldec.AttrSpec{Name: "disable_vnc", Type: cty.Bool, Required: false},
+		"boot_key_interval":            &hcldec.AttrSpec{Name: "boot_key_interval", Type: cty.String, Required: false},
 		"qemu_binary":                  &hcldec.AttrSpec{Name: "qemu_binary", Type: cty.String, Required: false},
 		"accelerator":                  &hcldec.AttrSpec{Name: "accelerator", Type: cty.String, Required: false},
+		"cpu_model":                    &hcldec.AttrSpec{Name: "cpu_model", Type: cty.String, Required: false},
 		"machine_type":                 &hcldec.AttrSpec{Name: "machine_type", Type: cty.String, Required: false},
 		"headless":                     &hcldec.AttrSpec{Name: "headless", Type: cty.Bool, Required: false},
 		"vnc_bind_address":             &hcldec.AttrSpec{Name: "vnc_bind_address", Type: cty.String, Required: false},
+		"efi_firmware_code":            &hcldec.AttrSpec{Name: "efi_firmware_code", Type: cty.String, Required: false},
+		"efi_firmware_vars":            &hcldec.AttrSpec{Name: "efi_firmware_vars", Type: cty.String, Required: false},
+		"working_directory":            &hcldec.AttrSpec{Name: "working_directory", Type: cty.String, Required: false},
 		"qemuargs":                     &hcldec.AttrSpec{Name: "qemuargs", Type: cty.List(cty.List(cty.String)), Required: false},
 		"communicator":                 &hcldec.AttrSpec{Name: "communicator", Type: cty.String, Required: false},
 		"pause_before_connecting":      &hcldec.AttrSpec{Name: "pause_before_connecting", Type: cty.String, Required: false},

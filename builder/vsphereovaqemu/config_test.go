@@ -1,9 +1,11 @@
 package vsphereovaqemu
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ovakit/packer-plugin-vsphere-ova/ovfvm"
 )
@@ -85,6 +87,73 @@ func TestTCGWarning(t *testing.T) {
 	for goos, want := range map[string]string{"linux": "no usable KVM,", "darwin": "no usable HVF,", "windows": "no usable WHPX,", "freebsd": "no usable hardware accelerator,"} {
 		if got := tcgWarning(goos); !strings.Contains(got, want) {
 			t.Errorf("%s: %q lacks %q", goos, got, want)
+		}
+	}
+}
+
+// efi_firmware_code/vars: both or neither, each an existing file.
+func TestPrepareEFIFirmwareFiles(t *testing.T) {
+	dir := t.TempDir()
+	code, vars := filepath.Join(dir, "CODE.fd"), filepath.Join(dir, "VARS.fd")
+	os.WriteFile(code, []byte("c"), 0o644)
+	os.WriteFile(vars, []byte("v"), 0o644)
+	for _, tc := range []struct {
+		code, vars, want string // want "": accepted
+	}{
+		{"", "", ""}, {code, vars, ""},
+		{code, "", "set both"}, {"", vars, "set both"},
+		{code, filepath.Join(dir, "gone.fd"), "efi_firmware_vars: stat"},
+		{dir, vars, "efi_firmware_code: " + dir + " is not a file"},
+	} {
+		c := QEMUConfig{EFIFirmwareCode: tc.code, EFIFirmwareVars: tc.vars}
+		errs := c.prepare("linux")
+		switch {
+		case tc.want == "" && len(errs) > 0:
+			t.Errorf("%q %q: %v", tc.code, tc.vars, errs)
+		case tc.want != "" && (len(errs) != 1 || !strings.Contains(errs[0].Error(), tc.want)):
+			t.Errorf("%q %q: %v; want one error with %q", tc.code, tc.vars, errs, tc.want)
+		}
+	}
+}
+
+// disable_vnc is vnc_bind_address = "none": QEMU gets no -vnc.
+func TestPrepareDisableVNC(t *testing.T) {
+	src := smallOVA(t, ovfvm.Config{Name: "base"}, smallDisk(1, 1<<20))
+	c := prepared(t, map[string]interface{}{"source_path": src, "communicator": "none", "disable_vnc": true})
+	if c.vncAddress() != "" {
+		t.Errorf("disable_vnc: VNC address %q", c.vncAddress())
+	}
+}
+
+// boot_command: kept for the build ({{ .HTTPIP }} is rendered then, not in
+// Prepare), boot_wait defaults to 10s, its syntax is checked, and it needs
+// the VNC console.
+func TestPrepareBootCommand(t *testing.T) {
+	src := smallOVA(t, ovfvm.Config{Name: "base"}, smallDisk(1, 1<<20))
+	base := func(extra map[string]interface{}) map[string]interface{} {
+		raw := map[string]interface{}{"source_path": src, "communicator": "none"}
+		for k, v := range extra {
+			raw[k] = v
+		}
+		return raw
+	}
+	cmd := []string{"<esc><wait>linux ks=http://{{ .HTTPIP }}:{{ .HTTPPort }}/ks.cfg<enter>"}
+	c := prepared(t, base(map[string]interface{}{"boot_command": cmd}))
+	if c.FlatBootCommand() != cmd[0] || c.BootWait != 10*time.Second {
+		t.Errorf("boot_command %q, boot_wait %s", c.FlatBootCommand(), c.BootWait)
+	}
+	for _, tc := range []struct {
+		extra map[string]interface{}
+		want  string
+	}{
+		{map[string]interface{}{"boot_command": cmd, "disable_vnc": true}, "boot_command is typed over QEMU's VNC console, which disable_vnc = true turns off"},
+		{map[string]interface{}{"boot_command": cmd, "vnc_bind_address": "none"}, `which vnc_bind_address = "none" turns off`},
+		{map[string]interface{}{"boot_command": []string{"<wait0s>"}}, "boot_command: Expecting a positive wait value"},
+	} {
+		var c Config
+		_, err := c.Prepare(base(tc.extra))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: error %v, want %q", tc.extra, err, tc.want)
 		}
 	}
 }

@@ -21,7 +21,8 @@ var qemuPIDRE = regexp.MustCompile(`QEMU is running \(pid (\d+)`)
 // TestPackerCancel sends SIGINT (Ctrl-C) to packer's process group while
 // the guest boots, and (a second build) while the export is written:
 // afterwards QEMU is gone (checked by its PID), the working disks are
-// removed (TMPDIR is empty) and there is no output folder, so no half
+// removed (nothing is left beside output_directory, nor in TMPDIR) and
+// there is no output folder, so no half
 // export.
 func TestPackerCancel(t *testing.T) {
 	env := packerEnv(t)
@@ -105,7 +106,10 @@ build {
 		t.Errorf("QEMU (pid %d) still runs after the cancelled build", pid)
 	}
 	if ents, _ := os.ReadDir(tmp); len(ents) != 0 {
-		t.Errorf("TMPDIR holds %v after the cancelled build (working disks?)", entryNames(ents))
+		t.Errorf("TMPDIR holds %v after the cancelled build", entryNames(ents))
+	}
+	if ents, _ := os.ReadDir(filepath.Dir(out)); len(ents) != 0 {
+		t.Errorf("beside output_directory: %v after the cancelled build (the working folder?)", entryNames(ents))
 	}
 	if _, err := os.Stat(out); !os.IsNotExist(err) {
 		ents, _ := os.ReadDir(out)

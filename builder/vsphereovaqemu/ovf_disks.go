@@ -109,6 +109,10 @@ func readDisk(d *ovf.Element, files map[string]string) (ovfDisk, error) {
 	if disk.CapacityBytes, err = hardware.ScaleBytes(n, units); err != nil {
 		return disk, fmt.Errorf("disk %q: %w", id, err)
 	}
+	// In bytes (DSP0243), optional: vSphere's exports have it.
+	if v, ok := ovf.OVFAttr(d, "populatedSize"); ok {
+		disk.PopulatedBytes, _ = strconv.ParseInt(v, 10, 64)
+	}
 	return disk, nil
 }
 

@@ -33,8 +33,11 @@ type ovfDisk struct {
 	DiskID        string
 	Href          string // References/File href of its VMDK
 	CapacityBytes int64
-	Controller    int // index into ovfMachine.Controllers
-	Unit          int
+	// PopulatedBytes is Disk/@ovf:populatedSize, the data the disk holds
+	// (0: not declared).
+	PopulatedBytes int64
+	Controller     int // index into ovfMachine.Controllers
+	Unit           int
 }
 
 // readMachine reads the first VirtualSystem's hardware through the same

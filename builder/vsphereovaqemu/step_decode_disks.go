@@ -13,7 +13,6 @@ import (
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 
-	"github.com/ovakit/packer-plugin-vsphere-ova/driver/qemu"
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/atomicfile"
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/ctxio"
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/ovasource"
@@ -28,8 +27,9 @@ type workDisk struct {
 
 // stepDecodeDisks decodes every streamOptimized disk straight out of the
 // source (a section of the OVA, its manifest digest checked at EOF) into a
-// raw sparse working copy in a temporary folder, then grows it to
-// disk_size/disk_sizes.
+// raw sparse working copy in the build's working folder (workdir.go), then
+// grows it to disk_size/disk_sizes. The folder's file system must have room
+// for the disks' data, checked before anything is decoded.
 //
 // Raw, not qcow2: the decoder yields the disk front to back, and a raw file
 // takes it with plain writes, skipping all-zero blocks so they stay holes.
@@ -39,28 +39,21 @@ type workDisk struct {
 // guest's discards punch holes back (discard=unmap), growing is a truncate,
 // and the export reads it with SEEK_DATA so holes are never compressed.
 type stepDecodeDisks struct {
-	hw  *HardwareConfig
-	dir string
+	hw *HardwareConfig
+	// parent is where the working folder is made (workParent; "" for
+	// TMPDIR), where the option that chose it, for errors.
+	parent, where string
+	dir           string
 }
 
-// The builder's temporary folders (in TMPDIR), each locked while its build
-// lives (atomicfile.TempDir): the working disks, the OVF environment CD
-// (and QEMU's own, qemu.WorkDirPrefix).
-const (
-	workDirPrefix   = "packer-vsphere-ova-qemu-"
-	ovfEnvDirPrefix = "packer-ovf-env-"
-)
-
-// removeStaleWork removes the temporary folders of builds that were killed
-// before they could clean up (kill -9, the OOM killer), and says so.
-func removeStaleWork(ui packersdk.Ui) {
-	gone, err := atomicfile.RemoveStale(os.TempDir(), workDirPrefix, ovfEnvDirPrefix, qemu.WorkDirPrefix)
-	for _, r := range gone {
-		ui.Say(fmt.Sprintf("Removed %s, left by an interrupted build", r))
+// newStepDecodeDisks is the step for c: working folder in
+// working_directory, else beside output_directory.
+func newStepDecodeDisks(c *Config) *stepDecodeDisks {
+	where := fmt.Sprintf("beside output_directory %q", c.Export.OutputDir)
+	if c.WorkingDirectory != "" {
+		where = "working_directory"
 	}
-	if err != nil {
-		ui.Error(fmt.Sprintf("Warning: %v", err))
-	}
+	return &stepDecodeDisks{hw: &c.HardwareConfig, parent: workParent(&c.QEMUConfig, c.Export.OutputDir), where: where}
 }
 
 // readBuffer is how much of the OVA member each read takes.
@@ -75,12 +68,12 @@ func (s *stepDecodeDisks) Run(ctx context.Context, state multistep.StateBag) mul
 			return halt(state, fmt.Errorf("disk_sizes has %d entries but the OVF has %d disks", len(s.hw.DiskSizes), len(m.Disks)))
 		}
 	}
-	removeStaleWork(ui)
-	dir, err := atomicfile.TempDir("", workDirPrefix)
+	dir, err := s.workFolder(ui, diskNeed(m, src))
 	if err != nil {
-		return halt(state, fmt.Errorf("creating the folder for the working disks: %w", err))
+		return halt(state, err)
 	}
 	s.dir = dir
+	state.Put("work_dir", dir)
 	ui.Say(fmt.Sprintf("Working disks in %s (removed at the end; kept with -on-error=abort until the next build)", dir))
 	var disks []workDisk
 	for i, d := range m.Disks {
@@ -105,6 +98,26 @@ func (s *stepDecodeDisks) Run(ctx context.Context, state multistep.StateBag) mul
 	}
 	state.Put("work_disks", disks)
 	return multistep.ActionContinue
+}
+
+// workFolder removes stale work in the parent folder, checks its room for
+// need bytes, and makes the build's working folder there.
+func (s *stepDecodeDisks) workFolder(ui packersdk.Ui, need int64) (string, error) {
+	parent, where := s.parent, s.where
+	if parent == "" {
+		parent, where = os.TempDir(), "TMPDIR"
+	}
+	if abs, err := filepath.Abs(parent); err == nil {
+		parent = abs
+	}
+	removeStaleWork(ui, parent)
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return "", fmt.Errorf("creating the folder for the build's working files (%s): %w (set working_directory to a writable folder)", where, err)
+	}
+	if err := checkSpace(parent, where, need); err != nil {
+		return "", err
+	}
+	return makeWorkDir(parent)
 }
 
 func sizeOption(i int) string {

@@ -43,7 +43,7 @@ func (s *stepOVFEnv) Run(ctx context.Context, state multistep.StateBag) multiste
 	if err != nil {
 		return halt(state, fmt.Errorf("vapp.properties: the OVF environment CD needs xorriso (apt-get install xorriso): %w", err))
 	}
-	if s.dir, err = atomicfile.TempDir("", ovfEnvDirPrefix); err != nil {
+	if s.dir, err = s.makeDir(state); err != nil {
 		return halt(state, err)
 	}
 	root := filepath.Join(s.dir, "root")
@@ -134,6 +134,11 @@ func escapeXML(s string) string {
 	var b strings.Builder
 	_ = xml.EscapeText(&b, []byte(s))
 	return b.String() // EscapeText also escapes quotes (&#34;)
+}
+
+// makeDir makes the CD's folder in the build's working folder.
+func (s *stepOVFEnv) makeDir(state multistep.StateBag) (string, error) {
+	return os.MkdirTemp(filepath.Join(state.Get("work_dir").(string), ovfEnvSubdir), "cd-")
 }
 
 // Cleanup removes the CD.

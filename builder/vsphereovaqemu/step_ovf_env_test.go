@@ -10,6 +10,7 @@ import (
 
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/atomicfile"
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/ovasource"
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/testenv"
 	"github.com/ovakit/packer-plugin-vsphere-ova/ovfvm"
@@ -58,14 +59,24 @@ func TestOVFEnvProperties(t *testing.T) {
 }
 
 // The CD is an ISO 9660 image labelled "OVF ENV" with ovf-env.xml at its
-// root, as vSphere's iso transport makes it.
+// root, as vSphere's iso transport makes it, in the build's working
+// folder.
 func TestOVFEnvCD(t *testing.T) {
 	xorriso := testenv.LookPath(t, "xorriso")
 	r := newStepRunner(t)
 	r.state.Put("source", sourceWithProperties(t))
+	work, err := makeWorkDir(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer atomicfile.RemoveTemp(work)
+	r.state.Put("work_dir", work)
 	s := &stepOVFEnv{config: &VAppConfig{Properties: map[string]string{"app.hostname": "web1"}}}
 	r.must(s)
 	iso := r.state.Get("ovf_env_path").(string)
+	if !strings.HasPrefix(iso, filepath.Join(work, ovfEnvSubdir)+string(filepath.Separator)) {
+		t.Errorf("the CD %s is not in the working folder %s", iso, work)
+	}
 	out, err := exec.Command(xorriso, "-indev", iso, "-pvd_info").CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "Volume Id    : OVF ENV") {
 		t.Errorf("volume label: %v\n%s", err, out)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log"
+	"path/filepath"
 	"runtime"
 	"strings"
 
@@ -69,9 +70,12 @@ func (s *stepRun) machineConfig(state multistep.StateBag) (qemu.Config, error) {
 		MachineType:    c.MachineType,
 		CPUs:           m.CPUs,
 		CoresPerSocket: m.CoresPerSocket,
+		CPUModel:       c.CPUModel,
 		MemoryMiB:      int(m.MemoryMiB),
 		Firmware:       m.Firmware,
 		SecureBoot:     m.SecureBoot,
+		OVMFCode:       c.EFIFirmwareCode,
+		OVMFVars:       c.EFIFirmwareVars,
 		NICs:           m.NICs,
 		VNCBindAddress: c.vncAddress(),
 		ExtraArgs:      c.extraArgs(),
@@ -111,6 +115,9 @@ func (s *stepRun) machineConfig(state multistep.StateBag) (qemu.Config, error) {
 	}
 	if c.Comm.Type != "none" {
 		cfg.ForwardPort = c.Comm.Port()
+	}
+	if w, ok := state.GetOk("work_dir"); ok {
+		cfg.WorkDir = filepath.Join(w.(string), qemuSubdir)
 	}
 	return cfg, nil
 }

@@ -1,6 +1,8 @@
 package vsphereovaqemu
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep/commonsteps"
@@ -40,5 +42,23 @@ func TestMachineConfig(t *testing.T) {
 	}
 	if cfg.ForwardPort != 22 || cfg.VNCBindAddress != "127.0.0.1" {
 		t.Errorf("forward %d, VNC %q", cfg.ForwardPort, cfg.VNCBindAddress)
+	}
+}
+
+// cpu_model and the named OVMF files reach QEMU's configuration.
+func TestMachineConfigCPUAndFirmware(t *testing.T) {
+	dir := t.TempDir()
+	code, vars := filepath.Join(dir, "CODE.fd"), filepath.Join(dir, "VARS.fd")
+	os.WriteFile(code, []byte("c"), 0o644)
+	os.WriteFile(vars, []byte("v"), 0o644)
+	r, dec, _, _, b := decodeSetupBuilder(t, map[string]interface{}{"cpu_model": "EPYC", "efi_firmware_code": code, "efi_firmware_vars": vars})
+	defer r.cleanup()
+	r.must(dec)
+	cfg, err := (&stepRun{config: &b.config}).machineConfig(r.state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.CPUModel != "EPYC" || cfg.OVMFCode != code || cfg.OVMFVars != vars {
+		t.Errorf("cpu model %q, OVMF %q %q", cfg.CPUModel, cfg.OVMFCode, cfg.OVMFVars)
 	}
 }

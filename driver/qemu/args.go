@@ -39,8 +39,8 @@ func commandLine(c *Config, rt runtime) ([]string, error) {
 		"-chardev", "file,id=serial0,path=" + escapeOpt(rt.serialLog),
 		"-serial", "chardev:serial0",
 	}
-	if rt.accel == "kvm" || rt.accel == "hvf" { // WHPX has no -cpu host
-		args = append(args, "-cpu", "host")
+	if cpu := cpuModel(c.CPUModel, rt.accel); cpu != "" {
+		args = append(args, "-cpu", cpu)
 	}
 	fw, err := firmwareArgs(c, rt.workDir)
 	if err != nil {
@@ -63,4 +63,22 @@ func commandLine(c *Config, rt runtime) ([]string, error) {
 		args = append(args, "-vnc", host+":0,to=200")
 	}
 	return append(args, c.ExtraArgs...), nil
+}
+
+// cpuModel is the -cpu model: the user's, else the host's own CPU under a
+// hardware accelerator, and under TCG "max" (every feature TCG emulates).
+// QEMU's own default, qemu64, lacks SSE4.2, POPCNT and SSSE3, so guests
+// built for x86-64-v2 (RHEL 9 and its rebuilds) stop in early boot. WHPX
+// has no "host" model: QEMU's default there ("" adds no -cpu).
+func cpuModel(model, accel string) string {
+	if model != "" {
+		return model
+	}
+	switch accel {
+	case "kvm", "hvf":
+		return "host"
+	case "tcg":
+		return "max"
+	}
+	return ""
 }

@@ -163,8 +163,31 @@ func TestFindOVMFMissing(t *testing.T) {
 	ovmfDirs = []string{t.TempDir()}
 	defer func() { ovmfDirs = old }()
 	_, _, err := findOVMF(&Config{Firmware: "efi", SecureBoot: true})
-	if err == nil || !strings.Contains(err.Error(), "install Debian's ovmf package") {
-		t.Fatalf("error %v", err)
+	for _, want := range []string{"install Debian's ovmf package", "efi_firmware_code and efi_firmware_vars"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v lacks %q", err, want)
+		}
+	}
+}
+
+// Named OVMF files are used as named, wherever the installed OVMF is; a
+// missing one, or only one of the two, is an error naming the options.
+func TestFindOVMFNamed(t *testing.T) {
+	old := ovmfDirs
+	ovmfDirs = []string{t.TempDir()} // no installed OVMF
+	defer func() { ovmfDirs = old }()
+	dir := t.TempDir()
+	code, vars := filepath.Join(dir, "my_CODE.fd"), filepath.Join(dir, "my_VARS.fd")
+	os.WriteFile(code, []byte("c"), 0o644)
+	os.WriteFile(vars, []byte("v"), 0o644)
+	if gc, gv, err := findOVMF(&Config{Firmware: "efi", OVMFCode: code, OVMFVars: vars}); err != nil || gc != code || gv != vars {
+		t.Errorf("named files: %q %q %v", gc, gv, err)
+	}
+	for _, c := range []Config{{OVMFCode: code}, {OVMFVars: vars}, {OVMFCode: code, OVMFVars: filepath.Join(dir, "gone.fd")}} {
+		_, _, err := findOVMF(&c)
+		if err == nil || !strings.Contains(err.Error(), "efi_firmware_code and efi_firmware_vars") {
+			t.Errorf("%+v: error %v", c, err)
+		}
 	}
 }
 

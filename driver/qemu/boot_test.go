@@ -173,6 +173,19 @@ func checkGuest(t *testing.T, c *ssh.Client, diskDriver, nicDriver string) {
 	}
 }
 
+// checkX86_64v2 asserts the guest's CPU has the x86-64-v2 features RHEL 9
+// kernels require (the default CPU model: QEMU's own, qemu64, has none of
+// sse4_2, popcnt, ssse3 under TCG).
+func checkX86_64v2(t *testing.T, c *ssh.Client, accel string) {
+	t.Helper()
+	flags := " " + sh(t, c, "grep -m1 '^flags' /proc/cpuinfo") + " "
+	for _, f := range []string{"sse4_2", "popcnt", "ssse3", "cx16", "sse4_1"} {
+		if !strings.Contains(flags, " "+f+" ") {
+			t.Errorf("the guest CPU (%s) lacks %s, an x86-64-v2 feature:\n%s", accel, f, flags)
+		}
+	}
+}
+
 // powerOff presses the ACPI button and waits for QEMU to exit cleanly.
 func powerOff(t *testing.T, m *Machine) {
 	t.Helper()
@@ -214,6 +227,7 @@ func TestBootAHCIE1000e(t *testing.T) {
 	e := newBootEnv(t)
 	m, c := e.boot(t, e.config(t, SATA, E1000E))
 	checkGuest(t, c, "ahci", "e1000e")
+	checkX86_64v2(t, c, m.Accelerator)
 	powerOff(t, m)
 }
 

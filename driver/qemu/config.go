@@ -27,6 +27,9 @@ type Config struct {
 	// them into sockets as vSphere's cpu_cores does (default: one socket).
 	CPUs           int
 	CoresPerSocket int
+	// CPUModel is QEMU's -cpu model; default "host" under KVM and HVF,
+	// "max" under TCG, QEMU's default under WHPX (cpuModel).
+	CPUModel string
 	// MemoryMiB is the guest's RAM (default 1024).
 	MemoryMiB int
 	// Firmware is "bios" (default, SeaBIOS) or "efi" (OVMF). SecureBoot

@@ -23,7 +23,12 @@ var ovmfPairs = map[bool][][2]string{
 func findOVMF(c *Config) (code, vars string, err error) {
 	if c.OVMFCode != "" || c.OVMFVars != "" {
 		if c.OVMFCode == "" || c.OVMFVars == "" {
-			return "", "", fmt.Errorf("set both OVMF code and vars files, or neither")
+			return "", "", fmt.Errorf("firmware efi: set both OVMF files (efi_firmware_code and efi_firmware_vars), or neither")
+		}
+		for _, p := range []string{c.OVMFCode, c.OVMFVars} {
+			if !exists(p) {
+				return "", "", fmt.Errorf("firmware efi: OVMF file %s not found: check efi_firmware_code and efi_firmware_vars", p)
+			}
 		}
 		return c.OVMFCode, c.OVMFVars, nil
 	}
@@ -39,7 +44,7 @@ func findOVMF(c *Config) (code, vars string, err error) {
 	if c.SecureBoot {
 		kind = "OVMF with Secure Boot (OVMF_CODE_4M.secboot.fd, OVMF_VARS_4M.ms.fd)"
 	}
-	return "", "", fmt.Errorf("firmware efi: %s not found in %v: install Debian's ovmf package, or set the OVMF code and vars files", kind, ovmfDirs)
+	return "", "", fmt.Errorf("firmware efi: %s not found in %v: install Debian's ovmf package (Fedora: edk2-ovmf), or name the files with efi_firmware_code and efi_firmware_vars", kind, ovmfDirs)
 }
 
 // firmwareArgs returns the pflash arguments for efi (none for bios, SeaBIOS

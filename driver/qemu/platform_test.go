@@ -79,20 +79,27 @@ func TestProbeHostWithoutProbe(t *testing.T) {
 	}
 }
 
-// -cpu host only where the accelerator supports it.
-func TestCPUHost(t *testing.T) {
+// The CPU model per accelerator: the host's CPU where the accelerator has
+// it, TCG's "max" (x86-64-v2 and more; QEMU's qemu64 default is not), and a
+// model set by the user everywhere.
+func TestCPUModel(t *testing.T) {
 	disk := diskFile(t)
-	for accel, want := range map[string]bool{"kvm": true, "hvf": true, "whpx": false, "tcg": false} {
-		c, err := Config{Controllers: []Controller{{Type: PVSCSI}}, Disks: []Disk{{Path: disk}}}.withDefaults()
+	cases := []struct{ model, accel, want string }{
+		{"", "kvm", "-cpu host"}, {"", "hvf", "-cpu host"}, {"", "tcg", "-cpu max"}, {"", "whpx", ""},
+		{"Skylake-Server", "kvm", "-cpu Skylake-Server"}, {"qemu64,+sse4.2", "tcg", "-cpu qemu64,+sse4.2"}, {"EPYC", "whpx", "-cpu EPYC"},
+	}
+	for _, tc := range cases {
+		c, err := Config{CPUModel: tc.model, Controllers: []Controller{{Type: PVSCSI}}, Disks: []Disk{{Path: disk}}}.withDefaults()
 		if err != nil {
 			t.Fatal(err)
 		}
-		args, err := commandLine(&c, runtime{accel: accel, workDir: t.TempDir(), serialLog: "s", qmpChardev: "fd=3"})
+		args, err := commandLine(&c, runtime{accel: tc.accel, workDir: t.TempDir(), serialLog: "s", qmpChardev: "fd=3"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := strings.Contains(strings.Join(args, " "), "-cpu host"); got != want {
-			t.Errorf("%s: -cpu host %v, want %v", accel, got, want)
+		line := strings.Join(args, " ")
+		if n := strings.Count(line, "-cpu "); tc.want == "" && n != 0 || tc.want != "" && (n != 1 || !strings.Contains(line+" ", tc.want+" ")) {
+			t.Errorf("cpu model %q under %s: want %q once in\n%s", tc.model, tc.accel, tc.want, line)
 		}
 	}
 }

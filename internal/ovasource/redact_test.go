@@ -22,9 +22,10 @@ func TestRedact(t *testing.T) {
 	}
 }
 
-// No download error carries the URL's secrets: an HTTP error status, and a
-// server that cannot be reached (net/http puts the whole URL into that one).
-func TestDownloadErrorsRedactURL(t *testing.T) {
+// No error fetching a checksum file carries the URL's secrets: an HTTP
+// error status, and a server that cannot be reached (net/http puts the
+// whole URL into that one).
+func TestChecksumFileErrorsRedactURL(t *testing.T) {
 	hs := httptest.NewServer(http.NotFoundHandler())
 	defer hs.Close()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -33,18 +34,31 @@ func TestDownloadErrorsRedactURL(t *testing.T) {
 	}
 	closed := "http://" + l.Addr().String()
 	l.Close()
-	t.Setenv("TMPDIR", t.TempDir())
 	for _, base := range []string{hs.URL, closed} {
-		u := strings.Replace(base, "http://", "http://user:pa55word@", 1) + "/base.ova?token=s3cret"
-		_, err := download(context.Background(), u, nil)
+		u := strings.Replace(base, "http://", "http://user:pa55word@", 1) + "/SHA256SUMS?token=s3cret"
+		_, _, err := resolveChecksum(context.Background(), "file:"+u, "base.ova")
 		if err == nil {
-			t.Fatalf("download(%s) succeeded", base)
+			t.Fatalf("fetching %s succeeded", base)
 		}
 		if msg := err.Error(); strings.Contains(msg, "s3cret") || strings.Contains(msg, "pa55word") {
 			t.Errorf("the error carries a secret: %s", msg)
 		}
-		if !strings.Contains(err.Error(), base+"/base.ova") {
-			t.Errorf("the error %q does not name the source %s/base.ova", err, base)
+		if !strings.Contains(err.Error(), base+"/SHA256SUMS") {
+			t.Errorf("the error %q does not name the checksum file %s/SHA256SUMS", err, base)
+		}
+	}
+}
+
+// A URL source is opened from its downloaded copy; an .ovf URL is refused
+// before anything is fetched.
+func TestOpenURLNeedsLocal(t *testing.T) {
+	for u, want := range map[string]string{
+		"https://h/base.ova?t=secret": "a URL source is opened from its downloaded copy",
+		"https://h/disks.ovf":         "an OVF URL is not supported",
+	} {
+		_, err := Open(context.Background(), Options{Path: u})
+		if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "secret") {
+			t.Errorf("%s: %v, want %q", u, err, want)
 		}
 	}
 }

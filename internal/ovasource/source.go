@@ -1,6 +1,7 @@
 // Package ovasource opens the OVA or OVF a build starts from: a local .ova
 // (read in place, no extracted copy), a local .ovf folder, or an http(s) URL
-// of an .ova (downloaded once to a temporary file). It checks
+// of an .ova, downloaded beforehand (Options.Local: the builders use
+// Packer's download step, which caches it). It checks
 // source_checksum and the source's own manifest, and streams each file the
 // descriptor references with its manifest digest verified at EOF. Both
 // builders (vsphere-ova and vsphere-ova-qemu) use it; it has no Packer
@@ -41,42 +42,34 @@ type Source struct {
 
 	archive *ova.Archive // OVA only
 	dir     string       // OVF only: the descriptor's folder
-	temp    string       // downloaded copy of a URL source, removed by Close
 }
 
-// Close releases the source and removes a downloaded copy.
+// Close releases the source.
 func (s *Source) Close() error {
 	var err error
 	if s.archive != nil {
 		err = s.archive.Close()
 		s.archive = nil
 	}
-	if s.temp != "" {
-		if rerr := os.Remove(s.temp); rerr != nil && !os.IsNotExist(rerr) && err == nil {
-			err = rerr
-		}
-		s.temp = ""
-	}
 	return err
 }
-
-// ProgressFunc wraps a reader to show a transfer's progress.
-type ProgressFunc func(name string, size int64, r io.ReadCloser) io.ReadCloser
 
 // Options say what to open.
 type Options struct {
 	// Path is a local .ova or .ovf, or an http(s) URL of an .ova.
 	Path string
-	// Checksum is "" or source_checksum: <algorithm>:<hex>, or
-	// file:<path of a sha256sum-style file>.
+	// Local is the downloaded copy of a URL Path, already checked against
+	// Checksum (the builders use Packer's download step, which caches it):
+	// it is opened instead. Required with a URL.
+	Local string
+	// Checksum is source_checksum: <algorithm>:<hex>, file:<path or URL
+	// of a sha256sum-style file>, or none ("" too).
 	Checksum string
-	// Progress, when set, wraps a download to show its progress.
-	Progress ProgressFunc
 	// Option names Path in errors; "" means source_path (the builders').
 	Option string
 }
 
-// Open downloads (URLs), checks the checksum, indexes the archive and
+// Open checks the checksum (local sources), indexes the archive and
 // checks that every file the OVF references exists.
 func Open(ctx context.Context, o Options) (_ *Source, err error) {
 	s := &Source{Path: o.Path}
@@ -91,20 +84,20 @@ func Open(ctx context.Context, o Options) (_ *Source, err error) {
 	}()
 	local := o.Path
 	if IsURL(o.Path) {
-		if urlExt(o.Path) == ".ovf" {
-			return nil, fmt.Errorf("%s %s: an OVF URL is not supported (its disks would be separate downloads); use an .ova URL or a local .ovf", option, Redact(o.Path))
-		}
-		if local, err = download(ctx, o.Path, o.Progress); err != nil {
+		if err := CheckURL(o.Path, option); err != nil {
 			return nil, err
 		}
-		s.temp = local
+		if o.Local == "" {
+			return nil, fmt.Errorf("%s %s: a URL source is opened from its downloaded copy (Options.Local), which is missing", option, Redact(o.Path))
+		}
+		local = o.Local
 	}
-	if o.Checksum != "" {
+	if !NoChecksum(o.Checksum) && o.Local == "" {
 		if err := verifyChecksum(ctx, local, o.Path, o.Checksum); err != nil {
 			return nil, err
 		}
 	}
-	if s.temp == "" && strings.ToLower(filepath.Ext(local)) == ".ovf" {
+	if !IsURL(o.Path) && strings.ToLower(filepath.Ext(local)) == ".ovf" {
 		err = s.readOVF(local)
 	} else {
 		err = s.indexOVA(local)
@@ -116,6 +109,14 @@ func Open(ctx context.Context, o Options) (_ *Source, err error) {
 		return nil, fmt.Errorf("%s %s: %w", option, Redact(o.Path), err)
 	}
 	return s, nil
+}
+
+// CheckURL refuses an OVF URL (option names it in the error).
+func CheckURL(u, option string) error {
+	if urlExt(u) == ".ovf" {
+		return fmt.Errorf("%s %s: an OVF URL is not supported (its disks would be separate downloads); use an .ova URL or a local .ovf", option, Redact(u))
+	}
+	return nil
 }
 
 // urlExt is the extension of a URL's path, ignoring the query.
