@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log"
 	"net/url"
 	"strings"
 
@@ -33,6 +34,11 @@ func (s *StepOpenSource) downloadSource(ctx context.Context, state multistep.Sta
 	ui := state.Get("ui").(packersdk.Ui)
 	state.Put("ui", &redactingUi{Ui: ui, secrets: secrets})
 	defer state.Put("ui", ui)
+	// The SDK's step and go-getter log the URL ("Acquiring lock for: ...")
+	// to the plugin's log, which Packer writes to PACKER_LOG unfiltered.
+	prevLog := log.Writer()
+	log.SetOutput(&redactingWriter{w: prevLog, secrets: secrets})
+	defer log.SetOutput(prevLog)
 	checksum := s.Checksum
 	if ovasource.NoChecksum(checksum) {
 		checksum = "none"
@@ -105,6 +111,20 @@ func redact(s string, secrets []string) string {
 type redactingUi struct {
 	packersdk.Ui
 	secrets []string
+}
+
+// redactingWriter removes secrets from what the standard logger writes
+// (one Write per log line).
+type redactingWriter struct {
+	w       io.Writer
+	secrets []string
+}
+
+func (r *redactingWriter) Write(p []byte) (int, error) {
+	if _, err := io.WriteString(r.w, redact(string(p), r.secrets)); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }
 
 func (u *redactingUi) Say(s string)     { u.Ui.Say(redact(s, u.secrets)) }

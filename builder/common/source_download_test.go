@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -158,7 +159,18 @@ func TestSourceDownloadWrongChecksum(t *testing.T) {
 	cache := t.TempDir()
 	t.Setenv("PACKER_CACHE_DIR", cache)
 	wrong := "sha256:" + strings.Repeat("ab", 32)
+	// What reaches PACKER_LOG: the plugin's standard logger.
+	var logged bytes.Buffer
+	prev := log.Writer()
+	log.SetOutput(&logged)
 	_, out, err := openSource(t, &StepOpenSource{Path: hs.URL + "/base.ova?token=Sekr3t-t0ken", Checksum: wrong})
+	log.SetOutput(prev)
+	if !strings.Contains(logged.String(), "base.ova") {
+		t.Errorf("the download logged nothing about the URL, so the log check below proves nothing:\n%s", logged.String())
+	}
+	if strings.Contains(logged.String(), "Sekr3t") {
+		t.Errorf("the URL's token reaches the log:\n%s", logged.String())
+	}
 	if err == nil {
 		t.Fatal("a wrong checksum was accepted")
 	}
