@@ -140,6 +140,16 @@ func TestStreamReadBack(t *testing.T) {
 	if err != nil || st.Size() != res.Size || st.Size()%blockSize != 0 {
 		t.Fatalf("OVA size %v (%v), result says %d", st, err, res.Size)
 	}
+	// The last member (padded to a block), then the two zero blocks that end
+	// a tar archive, then nothing.
+	last := a.Members()[len(a.Members())-1]
+	if end := last.Offset + last.Size + padding(last.Size); st.Size() != end+2*blockSize {
+		t.Errorf("OVA is %d bytes, want %d: the last member ends at %d", st.Size(), end+2*blockSize, end)
+	}
+	raw2, _ := os.ReadFile(res.Path)
+	if !bytes.Equal(raw2[len(raw2)-2*blockSize:], make([]byte, 2*blockSize)) {
+		t.Error("the OVA does not end with two zero blocks")
+	}
 	assertNoLeftovers(t, dir, "vm.ova", "vm.ova.sha256")
 }
 
@@ -252,20 +262,23 @@ func TestStreamCancelLeavesNothing(t *testing.T) {
 	s.Abort()
 	assertEmpty(t, dir)
 
-	fs := streamFiles(10)
-	s, err = CreateStream(filepath.Join(dir, "vm.ova"), StreamOptions{Name: "vm", Manifest: "sha256", Checksum: "sha256"})
-	if err != nil {
-		t.Fatal(err)
+	// With and without the checksum pass, which also stops on a cancel.
+	for _, sum := range []string{"sha256", "none"} {
+		fs := streamFiles(10)
+		s, err = CreateStream(filepath.Join(dir, "vm.ova"), StreamOptions{Name: "vm", Manifest: "sha256", Checksum: sum})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range fs {
+			m, _ := s.Create(f.name)
+			m.Write(f.data)
+			m.Close()
+		}
+		if _, err := s.Finish(ctx, streamDescriptor(fs, realSizes(fs))); !errors.Is(err, context.Canceled) {
+			t.Fatalf("Finish with a cancelled context (checksum %s): %v", sum, err)
+		}
+		assertEmpty(t, dir)
 	}
-	for _, f := range fs {
-		m, _ := s.Create(f.name)
-		m.Write(f.data)
-		m.Close()
-	}
-	if _, err := s.Finish(ctx, streamDescriptor(fs, realSizes(fs))); !errors.Is(err, context.Canceled) {
-		t.Fatalf("Finish with a cancelled context: %v", err)
-	}
-	assertEmpty(t, dir)
 }
 
 // cancelAfter yields zeros and cancels once n bytes were read.
