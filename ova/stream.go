@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"hash"
 	"io"
-	"strings"
 	"time"
 
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/atomicfile"
@@ -235,29 +234,41 @@ func (s *Stream) Abort() {
 
 func roundBlock(n int64) int64 { return n + padding(n) }
 
-// check says how the descriptor's References disagree with the members
-// written: the OVA must hold exactly the files it references, in that order,
-// with the sizes it states.
-func (s *Stream) check(desc []byte) error {
+// check matches the descriptor's References with the members written and
+// returns the members in References order: the OVA must hold exactly the
+// files the descriptor references, with the sizes it states (an order of
+// its own costs Finish one copy of the archive).
+func (s *Stream) check(desc []byte) ([]*StreamMember, error) {
 	d, err := ovf.Parse(desc)
 	if err != nil {
-		return fmt.Errorf("OVA %s: the descriptor: %w", s.path, err)
+		return nil, fmt.Errorf("OVA %s: the descriptor: %w", s.path, err)
 	}
-	files := d.Files()
-	var refs, have []string
-	for _, f := range files {
-		refs = append(refs, f.Href)
-	}
+	byName := map[string]*StreamMember{}
+	var have []string
 	for _, m := range s.members {
+		byName[m.name] = m
 		have = append(have, m.name)
 	}
-	if strings.Join(refs, "\x00") != strings.Join(have, "\x00") {
-		return fmt.Errorf("OVA %s: the descriptor references %q but the files written were %q, in that order", s.path, refs, have)
-	}
-	for i, f := range files {
-		if f.Size >= 0 && f.Size != s.members[i].size {
-			return fmt.Errorf("OVA %s: the descriptor gives %s ovf:size=%d but %d bytes were written", s.path, f.Href, f.Size, s.members[i].size)
+	var ordered []*StreamMember
+	for _, f := range d.Files() {
+		m := byName[f.Href]
+		if m == nil {
+			return nil, fmt.Errorf("OVA %s: the descriptor references %s, which was not written (written: %q)", s.path, f.Href, have)
 		}
+		if f.Size >= 0 && f.Size != m.size {
+			return nil, fmt.Errorf("OVA %s: the descriptor gives %s ovf:size=%d but %d bytes were written", s.path, f.Href, f.Size, m.size)
+		}
+		ordered = append(ordered, m)
+		delete(byName, f.Href)
 	}
-	return nil
+	if len(byName) > 0 {
+		var extra []string
+		for _, m := range s.members {
+			if byName[m.name] != nil {
+				extra = append(extra, m.name)
+			}
+		}
+		return nil, fmt.Errorf("OVA %s: %q written but not referenced by the descriptor", s.path, extra)
+	}
+	return ordered, nil
 }

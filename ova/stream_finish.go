@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -30,16 +31,17 @@ type StreamResult struct {
 	// checksum file ("" with Checksum "none").
 	Digest, DigestAlgorithm string
 	Members                 []string // in archive order
-	// Relocated says the descriptor outgrew the reserved head, so the
-	// archive was copied once behind a larger one.
+	// Relocated says the archive was copied once: the descriptor outgrew
+	// the reserved head, or references the files in another order than
+	// they were written.
 	Relocated bool
 	// ChecksumTime is the re-read of the finished OVA for the checksum file.
 	ChecksumTime time.Duration
 }
 
 // Finish writes the descriptor desc (whose References must list the
-// members written, in order, with their sizes) and the manifest into the
-// reserved head, ends the archive, writes the checksum file and publishes
+// members written, with their sizes) and the manifest into the reserved
+// head, ends the archive, writes the checksum file and publishes
 // both. The .ovf member is padded to the room the head has with whitespace
 // after the root element (XML allows it there), so the disks never move.
 // The checksum needs one sequential re-read of the finished OVA: its head
@@ -61,7 +63,8 @@ func (s *Stream) finish(ctx context.Context, desc []byte) (*StreamResult, error)
 	case s.open != nil:
 		return nil, fmt.Errorf("OVA stream: member %s is still open", s.open.name)
 	}
-	if err := s.check(desc); err != nil {
+	ordered, err := s.check(desc)
+	if err != nil {
 		return nil, err
 	}
 	res := &StreamResult{Path: s.path}
@@ -70,8 +73,9 @@ func (s *Stream) finish(ctx context.Context, desc []byte) (*StreamResult, error)
 	if s.o.Manifest != "none" {
 		mfRoom = blockSize + roundBlock(int64(len(s.manifest(""))))
 	}
-	if need := blockSize + roundBlock(int64(len(desc))) + mfRoom; need > s.head {
-		if err := s.relocate(ctx, need); err != nil {
+	need := blockSize + roundBlock(int64(len(desc))) + mfRoom
+	if need > s.head || !slices.Equal(ordered, s.members) {
+		if err := s.relocate(ctx, max(need, s.head), ordered); err != nil {
 			return nil, err
 		}
 		res.Relocated = true
@@ -172,31 +176,42 @@ func padDescriptor(desc []byte, n int64) []byte {
 	return append(out, '\n')
 }
 
-// relocate moves the members behind a head of need bytes: a copy of the
-// archive's data into a new temporary file (copy_file_range where the
-// kernel has it), for a descriptor larger than the reserve.
-func (s *Stream) relocate(ctx context.Context, need int64) error {
+// relocate copies the members, in the given order, behind a head of head
+// bytes into a new temporary file (copy_file_range where the kernel has
+// it): for a descriptor larger than the reserve, or one that references the
+// files in another order than they were written.
+func (s *Stream) relocate(ctx context.Context, head int64, order []*StreamMember) error {
 	nf, err := atomicfile.Create(s.path, 0o644)
 	if err != nil {
 		return err
 	}
 	s.wb.Close()
 	s.wb = nil
-	n := s.off - s.head
-	if _, err = nf.Seek(need, io.SeekStart); err == nil {
-		if _, err = s.f.Seek(s.head, io.SeekStart); err == nil {
-			_, err = io.Copy(nf.File, &io.LimitedReader{R: s.f.File, N: n})
+	off := head
+	_, err = nf.Seek(head, io.SeekStart)
+	for _, m := range order {
+		if err != nil {
+			break
 		}
-	}
-	if err == nil {
-		err = ctx.Err()
+		n := blockSize + m.size + padding(m.size)
+		if _, err = s.f.Seek(m.hdrOff, io.SeekStart); err == nil {
+			var c int64
+			c, err = io.Copy(nf.File, &io.LimitedReader{R: s.f.File, N: n})
+			if err == nil && c != n {
+				err = fmt.Errorf("%s: %d of %d bytes copied", m.name, c, n)
+			}
+		}
+		if err == nil {
+			err = ctx.Err()
+		}
+		m.hdrOff, off = off, off+n
 	}
 	if err != nil {
 		nf.Abort()
-		return fmt.Errorf("OVA %s: making room for a %d-byte head: %w", s.path, need, err)
+		return fmt.Errorf("OVA %s: copying the members behind a %d-byte head: %w", s.path, head, err)
 	}
 	s.f.Abort()
-	s.f, s.head, s.off = nf, need, need+n
+	s.f, s.head, s.off, s.members = nf, head, off, order
 	s.wb = writeback.New(nf.File)
 	return nil
 }

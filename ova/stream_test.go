@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -219,18 +220,18 @@ func TestStreamRelocatesAndNone(t *testing.T) {
 }
 
 // A descriptor that disagrees with what was written (a huge ovf:size, a
-// missing or reordered file) is refused with what differs, and nothing is
-// published.
+// file written but not referenced, one referenced but not written) is
+// refused with what differs, and nothing is published.
 func TestStreamRefusesWrongDescriptor(t *testing.T) {
 	fs := streamFiles(1000, 2000)
-	swapped := []streamFile{fs[1], fs[0], fs[2]}
+	withISO := append(slices.Clone(fs), streamFile{name: "vm.iso"})
 	for name, c := range map[string]struct {
 		desc []byte
 		want string
 	}{
-		"huge size": {streamDescriptor(fs, func(i int) int64 { return 1<<63 - 1 }), "ovf:size=9223372036854775807 but 1000 bytes"},
-		"missing":   {streamDescriptor(fs[:2], realSizes(fs)), "references"},
-		"reordered": {streamDescriptor(swapped, realSizes(swapped)), "in that order"},
+		"huge size":      {streamDescriptor(fs, func(i int) int64 { return 1<<63 - 1 }), "ovf:size=9223372036854775807 but 1000 bytes"},
+		"not referenced": {streamDescriptor(fs[:2], realSizes(fs)), `["vm-file1.nvram"] written but not referenced`},
+		"not written":    {streamDescriptor(withISO, realSizes(withISO)), "references vm.iso, which was not written"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -241,6 +242,46 @@ func TestStreamRefusesWrongDescriptor(t *testing.T) {
 			assertEmpty(t, dir)
 		})
 	}
+}
+
+// A descriptor that references the files in another order than they were
+// written (as an exporter's descriptor may) gets its order in the OVA, at
+// the cost of one copy.
+func TestStreamReorders(t *testing.T) {
+	dir := t.TempDir()
+	fs := streamFiles(3000, 700)
+	order := []streamFile{fs[2], fs[0], fs[1]}
+	res, err := writeStream(t, dir, StreamOptions{Name: "vm", Manifest: "sha256", Checksum: "sha256"}, fs, streamDescriptor(order, realSizes(order)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Relocated {
+		t.Error("Relocated = false")
+	}
+	a, err := OpenArchive(res.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	want := []string{"vm.ovf", "vm.mf", order[0].name, order[1].name, order[2].name}
+	var got []string
+	for _, m := range a.Members() {
+		got = append(got, m.Name)
+	}
+	if strings.Join(got, " ") != strings.Join(want, " ") || strings.Join(res.Members, " ") != strings.Join(want, " ") {
+		t.Fatalf("members %q (result %q), want %q", got, res.Members, want)
+	}
+	for _, f := range fs {
+		rc, _, _ := a.Open(f.name)
+		b, err := io.ReadAll(rc)
+		if err != nil || !bytes.Equal(b, f.data) {
+			t.Fatalf("%s after reordering: %d bytes, %v", f.name, len(b), err)
+		}
+	}
+	if _, err := a.Descriptor(); err != nil {
+		t.Fatal(err)
+	}
+	assertNoLeftovers(t, dir, "vm.ova", "vm.ova.sha256")
 }
 
 // A cancel in the middle of a disk, and a cancelled Finish, leave nothing.
