@@ -127,7 +127,7 @@ func (s *stepExport) runOVA(ctx context.Context, state multistep.StateBag, ui pa
 		len(res.Members), res.Path, written>>20, took.Seconds(), float64(written)/(1<<20)/max(took.Seconds(), 1e-3),
 		res.ChecksumTime.Seconds()))
 	if res.Relocated {
-		ui.Say("The descriptor outgrew the room reserved for it: the OVA was copied once more to make room")
+		ui.Say("The OVA was copied once more: its descriptor outgrew the room reserved for it, or lists the files in another order than they were written")
 	}
 	return multistep.ActionContinue
 }

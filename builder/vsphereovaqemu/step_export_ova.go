@@ -62,7 +62,7 @@ func (s *stepExport) runOVA(ctx context.Context, state multistep.StateBag, ui pa
 	s.success = true
 	ui.Say(fmt.Sprintf("Exported %s (%d members, %d MiB; checksum pass %.2fs)", res.Path, len(res.Members), res.Size>>20, res.ChecksumTime.Seconds()))
 	if res.Relocated {
-		ui.Say("The descriptor outgrew the room reserved for it: the OVA was copied once more to make room")
+		ui.Say("The OVA was copied once more: its descriptor outgrew the room reserved for it, or lists the files in another order than they were written")
 	}
 	return multistep.ActionContinue
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/atomicfile"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/testkit/virtv2v"
 	"github.com/ovakit/packer-plugin-vsphere-ova/ova"
 	"github.com/ovakit/packer-plugin-vsphere-ova/ovfvm"
 	"github.com/ovakit/packer-plugin-vsphere-ova/vmdk"
@@ -88,6 +89,9 @@ func TestDecodeExportOVA(t *testing.T) {
 	if _, err := os.Stat(files[0]); err != nil {
 		t.Errorf("a successful export was removed by cleanup: %v", err)
 	}
+	t.Run("virt-v2v", func(t *testing.T) {
+		virtv2v.Check(t, files[0], "nr vCPUs: 4", "memory: 2147483648")
+	})
 }
 
 // A failure in the middle (the second disk's working copy is gone) leaves
