@@ -83,6 +83,11 @@ func TestPackerDemoTemplateOVA(t *testing.T) {
 			t.Errorf("packer output lacks %q:\n%s", want, out)
 		}
 	}
+	// One pass: the descriptor fit its room and lists the files in the
+	// order the lease delivered them.
+	if strings.Contains(out, "The OVA was copied once more") {
+		t.Errorf("the export copied the OVA a second time:\n%s", out)
+	}
 	ovaPath := filepath.Join(outDir, "demo-appliance.ova")
 	checkSumFile(t, ovaPath)
 	checkBuiltOVA(t, ovaPath)
