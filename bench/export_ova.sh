@@ -16,7 +16,9 @@
 #   export   the export step's own duration, from its "Exported N files ...
 #            in Xs" line (for two-step the folder only, without the packing);
 #   written  bytes the packer process tree wrote: write_bytes (to the
-#            storage layer) and wchar (passed to write(2)) from /proc/<pid>/io
+#            storage layer: the files) and wchar (passed to write(2),
+#            sockets included, so the import's upload of the base disk to
+#            the simulator counts in both paths) from /proc/<pid>/io
 #            of the shell that ran and reaped `packer build` (reaped
 #            children's counts add up in their parent: Packer's, the
 #            plugin's); the simulator's own writes are not counted.
