@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 status=0
-for b in bench/ova.sh bench/export.sh bench/targets.sh bench/images.sh bench/vmdk.sh bench/qemu.sh; do
+for b in bench/ova.sh bench/export.sh bench/export_ova.sh bench/targets.sh bench/images.sh bench/vmdk.sh bench/qemu.sh; do
 	if [ -f "$b" ]; then
 		echo "=== $b"
 		bash "$b" || { echo "=== $b: target missed or failed"; status=1; }

@@ -23,7 +23,8 @@ type Artifact struct {
 func (a *Artifact) BuilderId() string { return BuilderId }
 
 // Files are the export's .ovf, .mf and disks: exactly what the `vsphere-ova`
-// post-processor packs into an OVA.
+// post-processor packs into an OVA; with output_format = "ova", the OVA and
+// its checksum file, which it re-targets.
 func (a *Artifact) Files() []string { return a.files }
 
 func (a *Artifact) Id() string { return a.name }
@@ -67,6 +68,9 @@ func (a *Artifact) registryImage() *registryimage.Image {
 		for _, f := range a.files {
 			if strings.HasSuffix(f, ".ovf") {
 				labels["export_ovf"] = f
+			}
+			if strings.HasSuffix(f, ".ova") {
+				labels["export_ova"] = f
 			}
 		}
 	}

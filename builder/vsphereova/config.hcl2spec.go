@@ -211,14 +211,16 @@ func (*FlatConfig) HCL2Spec() map[string]hcldec.Spec {
 // FlatExportConfig is an auto-generated flat version of ExportConfig.
 // Where the contents of a field with a `mapstructure:,squash` tag are bubbled up.
 type FlatExportConfig struct {
-	Name          *string  `mapstructure:"name" cty:"name" hcl:"name"`
-	Force         *bool    `mapstructure:"force" cty:"force" hcl:"force"`
-	Manifest      *string  `mapstructure:"manifest" cty:"manifest" hcl:"manifest"`
-	OutputDir     *string  `mapstructure:"output_directory" cty:"output_directory" hcl:"output_directory"`
-	ImageFiles    *bool    `mapstructure:"image_files" cty:"image_files" hcl:"image_files"`
-	NVRAM         *bool    `mapstructure:"nvram" cty:"nvram" hcl:"nvram"`
-	Options       []string `mapstructure:"options" cty:"options" hcl:"options"`
-	RenamedImages *string  `mapstructure:"images" undocumented:"true" cty:"images" hcl:"images"`
+	Name              *string  `mapstructure:"name" cty:"name" hcl:"name"`
+	Force             *bool    `mapstructure:"force" cty:"force" hcl:"force"`
+	Manifest          *string  `mapstructure:"manifest" cty:"manifest" hcl:"manifest"`
+	OutputDir         *string  `mapstructure:"output_directory" cty:"output_directory" hcl:"output_directory"`
+	OutputFormat      *string  `mapstructure:"output_format" cty:"output_format" hcl:"output_format"`
+	ChecksumAlgorithm *string  `mapstructure:"checksum_algorithm" cty:"checksum_algorithm" hcl:"checksum_algorithm"`
+	ImageFiles        *bool    `mapstructure:"image_files" cty:"image_files" hcl:"image_files"`
+	NVRAM             *bool    `mapstructure:"nvram" cty:"nvram" hcl:"nvram"`
+	Options           []string `mapstructure:"options" cty:"options" hcl:"options"`
+	RenamedImages     *string  `mapstructure:"images" undocumented:"true" cty:"images" hcl:"images"`
 }
 
 // FlatMapstructure returns a new FlatExportConfig.
@@ -233,14 +235,16 @@ func (*ExportConfig) FlatMapstructure() interface{ HCL2Spec() map[string]hcldec.
 // The decoded values from this spec will then be applied to a FlatExportConfig.
 func (*FlatExportConfig) HCL2Spec() map[string]hcldec.Spec {
 	s := map[string]hcldec.Spec{
-		"name":             &hcldec.AttrSpec{Name: "name", Type: cty.String, Required: false},
-		"force":            &hcldec.AttrSpec{Name: "force", Type: cty.Bool, Required: false},
-		"manifest":         &hcldec.AttrSpec{Name: "manifest", Type: cty.String, Required: false},
-		"output_directory": &hcldec.AttrSpec{Name: "output_directory", Type: cty.String, Required: false},
-		"image_files":      &hcldec.AttrSpec{Name: "image_files", Type: cty.Bool, Required: false},
-		"nvram":            &hcldec.AttrSpec{Name: "nvram", Type: cty.Bool, Required: false},
-		"options":          &hcldec.AttrSpec{Name: "options", Type: cty.List(cty.String), Required: false},
-		"images":           &hcldec.AttrSpec{Name: "images", Type: cty.String, Required: false},
+		"name":               &hcldec.AttrSpec{Name: "name", Type: cty.String, Required: false},
+		"force":              &hcldec.AttrSpec{Name: "force", Type: cty.Bool, Required: false},
+		"manifest":           &hcldec.AttrSpec{Name: "manifest", Type: cty.String, Required: false},
+		"output_directory":   &hcldec.AttrSpec{Name: "output_directory", Type: cty.String, Required: false},
+		"output_format":      &hcldec.AttrSpec{Name: "output_format", Type: cty.String, Required: false},
+		"checksum_algorithm": &hcldec.AttrSpec{Name: "checksum_algorithm", Type: cty.String, Required: false},
+		"image_files":        &hcldec.AttrSpec{Name: "image_files", Type: cty.Bool, Required: false},
+		"nvram":              &hcldec.AttrSpec{Name: "nvram", Type: cty.Bool, Required: false},
+		"options":            &hcldec.AttrSpec{Name: "options", Type: cty.List(cty.String), Required: false},
+		"images":             &hcldec.AttrSpec{Name: "images", Type: cty.String, Required: false},
 	}
 	return s
 }

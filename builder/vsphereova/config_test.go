@@ -26,7 +26,8 @@ var wantOptions = map[string][]string{
 		"ip_settle_timeout", "ip_wait_address", "ip_wait_timeout", "keep_vm", "network_mapping",
 		"password", "properties", "resource_pool", "shutdown_command", "shutdown_timeout",
 		"source_checksum", "source_path", "username", "vapp", "vcenter_server", "vm_name"},
-	"export":          {"force", "image_files", "images", "manifest", "name", "nvram", "options", "output_directory"},
+	"export": {"checksum_algorithm", "force", "image_files", "images", "manifest", "name", "nvram", "options",
+		"output_directory", "output_format"},
 	"network_mapping": {"name", "network"},
 }
 

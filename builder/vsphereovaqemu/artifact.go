@@ -7,7 +7,8 @@ import (
 )
 
 // Artifact is the exported OVF folder: what the `vsphere-ova`
-// post-processor packs into an OVA.
+// post-processor packs into an OVA; with output_format = "ova", the OVA and
+// its checksum file.
 type Artifact struct {
 	name  string
 	dir   string
@@ -18,7 +19,7 @@ type Artifact struct {
 
 func (a *Artifact) BuilderId() string { return BuilderId }
 
-// Files are the export's .ovf, .mf and disks.
+// Files are the export's .ovf, .mf and disks, or its .ova and checksum file.
 func (a *Artifact) Files() []string { return a.files }
 
 func (a *Artifact) Id() string { return a.name }

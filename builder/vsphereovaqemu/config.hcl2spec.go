@@ -229,11 +229,13 @@ func (*FlatConfig) HCL2Spec() map[string]hcldec.Spec {
 // FlatExportConfig is an auto-generated flat version of ExportConfig.
 // Where the contents of a field with a `mapstructure:,squash` tag are bubbled up.
 type FlatExportConfig struct {
-	Name             *string `mapstructure:"name" cty:"name" hcl:"name"`
-	Force            *bool   `mapstructure:"force" cty:"force" hcl:"force"`
-	Manifest         *string `mapstructure:"manifest" cty:"manifest" hcl:"manifest"`
-	OutputDir        *string `mapstructure:"output_directory" cty:"output_directory" hcl:"output_directory"`
-	CompressionLevel *int    `mapstructure:"compression_level" cty:"compression_level" hcl:"compression_level"`
+	Name              *string `mapstructure:"name" cty:"name" hcl:"name"`
+	Force             *bool   `mapstructure:"force" cty:"force" hcl:"force"`
+	Manifest          *string `mapstructure:"manifest" cty:"manifest" hcl:"manifest"`
+	OutputDir         *string `mapstructure:"output_directory" cty:"output_directory" hcl:"output_directory"`
+	OutputFormat      *string `mapstructure:"output_format" cty:"output_format" hcl:"output_format"`
+	ChecksumAlgorithm *string `mapstructure:"checksum_algorithm" cty:"checksum_algorithm" hcl:"checksum_algorithm"`
+	CompressionLevel  *int    `mapstructure:"compression_level" cty:"compression_level" hcl:"compression_level"`
 }
 
 // FlatMapstructure returns a new FlatExportConfig.
@@ -248,11 +250,13 @@ func (*ExportConfig) FlatMapstructure() interface{ HCL2Spec() map[string]hcldec.
 // The decoded values from this spec will then be applied to a FlatExportConfig.
 func (*FlatExportConfig) HCL2Spec() map[string]hcldec.Spec {
 	s := map[string]hcldec.Spec{
-		"name":              &hcldec.AttrSpec{Name: "name", Type: cty.String, Required: false},
-		"force":             &hcldec.AttrSpec{Name: "force", Type: cty.Bool, Required: false},
-		"manifest":          &hcldec.AttrSpec{Name: "manifest", Type: cty.String, Required: false},
-		"output_directory":  &hcldec.AttrSpec{Name: "output_directory", Type: cty.String, Required: false},
-		"compression_level": &hcldec.AttrSpec{Name: "compression_level", Type: cty.Number, Required: false},
+		"name":               &hcldec.AttrSpec{Name: "name", Type: cty.String, Required: false},
+		"force":              &hcldec.AttrSpec{Name: "force", Type: cty.Bool, Required: false},
+		"manifest":           &hcldec.AttrSpec{Name: "manifest", Type: cty.String, Required: false},
+		"output_directory":   &hcldec.AttrSpec{Name: "output_directory", Type: cty.String, Required: false},
+		"output_format":      &hcldec.AttrSpec{Name: "output_format", Type: cty.String, Required: false},
+		"checksum_algorithm": &hcldec.AttrSpec{Name: "checksum_algorithm", Type: cty.String, Required: false},
+		"compression_level":  &hcldec.AttrSpec{Name: "compression_level", Type: cty.Number, Required: false},
 	}
 	return s
 }

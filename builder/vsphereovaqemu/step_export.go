@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 
+	"github.com/ovakit/packer-plugin-vsphere-ova/builder/common"
 	"github.com/ovakit/packer-plugin-vsphere-ova/hardware"
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/exportdir"
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/ovasource"
@@ -22,12 +23,14 @@ import (
 // Other files the source references (an NVRAM, an ISO) are copied as they
 // are. Every file is written to a temporary name and all are published
 // together at the end (internal/exportdir's CommitAll): a failed or
-// cancelled export leaves nothing under a final name.
+// cancelled export leaves nothing under a final name. With output_format =
+// "ova" the same files go into one OVA instead (step_export_ova.go).
 type stepExport struct {
 	config  *ExportConfig
 	vmName  string
 	hw      *HardwareConfig
 	dir     *exportdir.Dir
+	ova     *common.OVAExport
 	success bool
 }
 
@@ -37,6 +40,10 @@ func (s *stepExport) Run(ctx context.Context, state multistep.StateBag) multiste
 	m := state.Get("ovf_machine").(*ovfMachine)
 	disks := state.Get("work_disks").([]workDisk)
 	e := s.config
+	edits := s.baseEdits()
+	if e.OutputFormat == common.FormatOVA {
+		return s.runOVA(ctx, state, ui, src, m, disks, edits)
+	}
 
 	dir, err := e.OpenFolder(ui.Say)
 	if err != nil {
@@ -46,26 +53,13 @@ func (s *stepExport) Run(ctx context.Context, state multistep.StateBag) multiste
 	ui.Say(fmt.Sprintf("Exporting to %s ...", e.OutputDir))
 	defer dir.Abort() // the temporary files, unless published
 
-	edits := descriptorEdits{Name: s.vmName, CPUs: s.hw.CPUs, CoresPerSocket: s.hw.CpuCores, MemoryMiB: s.hw.RAM}
-	if fw, secure, set := s.hw.firmwareSettings(); set {
-		edits.Firmware, edits.SecureBoot = fw, secure
-	}
 	for i, d := range m.Disks {
-		// Numbered from 0, as vSphere's export lease names disks and the
-		// vsphere-ova builder writes them.
-		name := fmt.Sprintf("%s-disk-%d.vmdk", e.Name, i)
-		st, err := encodeDisk(ctx, ui, dir, name, disks[i], vmdk.Options{
-			Level:           e.CompressionLevel,
-			AdapterType:     hardware.AdapterTypeFor(m.Controllers[d.Controller]),
-			HardwareVersion: m.HardwareVersion,
-		})
+		name := s.diskName(i)
+		st, err := encodeDisk(ctx, ui, dir, name, disks[i], s.diskOptions(m, d))
 		if err != nil {
 			return halt(state, fmt.Errorf("encoding disk %d to %s: %w", i, name, err))
 		}
-		edits.Disks = append(edits.Disks, diskEdit{
-			DiskID: d.DiskID, OldHref: d.Href, NewHref: name,
-			FileSize: st.Size, Capacity: st.Capacity, PopulatedSize: st.PopulatedSize,
-		})
+		edits.Disks = append(edits.Disks, newDiskEdit(d, name, st))
 	}
 	if err := copyOthers(ctx, src, m, dir); err != nil {
 		return halt(state, err)
@@ -98,6 +92,37 @@ func (s *stepExport) Run(ctx context.Context, state multistep.StateBag) multiste
 	s.success = true
 	ui.Say(fmt.Sprintf("Exported %d files to %s", len(files), e.OutputDir))
 	return multistep.ActionContinue
+}
+
+// baseEdits are the descriptor edits that do not depend on the disks
+// written: name, CPUs, memory, firmware.
+func (s *stepExport) baseEdits() descriptorEdits {
+	edits := descriptorEdits{Name: s.vmName, CPUs: s.hw.CPUs, CoresPerSocket: s.hw.CpuCores, MemoryMiB: s.hw.RAM}
+	if fw, secure, set := s.hw.firmwareSettings(); set {
+		edits.Firmware, edits.SecureBoot = fw, secure
+	}
+	return edits
+}
+
+// diskName names disk i of the export, numbered from 0 as vSphere's export
+// lease names disks and the vsphere-ova builder writes them.
+func (s *stepExport) diskName(i int) string { return fmt.Sprintf("%s-disk-%d.vmdk", s.config.Name, i) }
+
+// diskOptions are the VMDK writer's options for disk d.
+func (s *stepExport) diskOptions(m *ovfMachine, d ovfDisk) vmdk.Options {
+	return vmdk.Options{
+		Level:           s.config.CompressionLevel,
+		AdapterType:     hardware.AdapterTypeFor(m.Controllers[d.Controller]),
+		HardwareVersion: m.HardwareVersion,
+	}
+}
+
+// newDiskEdit is the descriptor edit for disk d written as name.
+func newDiskEdit(d ovfDisk, name string, st vmdk.Stats) diskEdit {
+	return diskEdit{
+		DiskID: d.DiskID, OldHref: d.Href, NewHref: name,
+		FileSize: st.Size, Capacity: st.Capacity, PopulatedSize: st.PopulatedSize,
+	}
 }
 
 // encodeDisk writes a working disk into dir as the streamOptimized VMDK
@@ -141,10 +166,17 @@ func copyOthers(ctx context.Context, src *ovasource.Source, m *ovfMachine, dir *
 
 // Cleanup removes what Run published unless the whole build succeeded.
 func (s *stepExport) Cleanup(state multistep.StateBag) {
-	if s.dir == nil || s.success && !failed(state) {
+	if s.success && !failed(state) {
 		return
 	}
-	if err := s.dir.Remove(); err != nil {
+	var err error
+	switch {
+	case s.dir != nil:
+		err = s.dir.Remove()
+	case s.ova != nil:
+		err = s.ova.Remove()
+	}
+	if err != nil {
 		state.Get("ui").(packersdk.Ui).Error(fmt.Sprintf("removing partial export: %v", err))
 	}
 }
