@@ -52,18 +52,8 @@ rm -rf "$work" && mkdir -p "$work/bin" "$PACKER_CONFIG_DIR" "$PACKER_PLUGIN_PATH
 (cd "$root" && go build -o "$work/bin/packer-plugin-vsphere-ova" . && go build -o "$work/bin/vcsim" ./internal/testkit/cmd/vcsim)
 install_plugin "$work/bin/packer-plugin-vsphere-ova"
 
-echo "generating a base OVA with one $mib MiB disk of random data"
-(cd "$root" && go run ./internal/testkit/cmd/mkexport -dir "$work/base" -name base -disk-mib "$mib" -data-mib "$mib" -manifest > /dev/null)
-files=(base.ovf base.mf)
-for d in "$work"/base/base-disk-*.vmdk; do files+=("$(basename "$d")"); done
-tar --format=ustar -cf "$work/base.ova" -C "$work/base" "${files[@]}"
-rm -rf "$work/base"
-
-"$work/bin/vcsim" -mode vcenter -listen 127.0.0.1:0 -auto-ip 127.0.0.1 > "$work/vcsim.env" 2> "$work/vcsim.log" &
-vcsim_pid=$!
-for _ in $(seq 1 100); do grep -q '^VCSIM_PASSWORD=' "$work/vcsim.env" 2> /dev/null && break; sleep 0.1; done
-host=$(sed -n 's/^VCSIM_HOST=//p' "$work/vcsim.env")
-[[ -n $host ]] || { cat "$work/vcsim.log" >&2; echo "vcsim did not start" >&2; exit 1; }
+base_ova "$work" "$mib"
+start_vcsim "$work"
 
 # template KIND FORMAT POSTPROCESSOR: $work/tmpl-KIND, `packer init`ed.
 template() {

@@ -80,3 +80,27 @@ le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a <= b) }'; }
 
 # loadavg: the 1, 5 and 15 minute load averages, for the run lines.
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
+
+# base_ova WORK MIB writes WORK/base.ova: one MIB MiB disk of random data
+# (incompressible, so the VMDK is that big), .ovf first, as an OVA must be.
+base_ova() {
+  local work=$1 mib=$2 d files=(base.ovf base.mf)
+  echo "generating a base OVA with one $mib MiB disk of random data"
+  (cd "$root" && go run ./internal/testkit/cmd/mkexport -dir "$work/base" -name base -disk-mib "$mib" -data-mib "$mib" -manifest > /dev/null)
+  for d in "$work"/base/base-disk-*.vmdk; do files+=("$(basename "$d")"); done
+  tar --format=ustar -cf "$work/base.ova" -C "$work/base" "${files[@]}"
+  rm -rf "$work/base"
+}
+
+# start_vcsim WORK starts WORK/bin/vcsim (vCenter mode, guest IPs on) on
+# 127.0.0.1 and sets vcsim_pid and host (for the caller); WORK/vcsim.env has
+# its URL and login.
+start_vcsim() {
+  local work=$1
+  "$work/bin/vcsim" -mode vcenter -listen 127.0.0.1:0 -auto-ip 127.0.0.1 > "$work/vcsim.env" 2> "$work/vcsim.log" &
+  # shellcheck disable=SC2034 # read by the sourcing script
+  vcsim_pid=$!
+  for _ in $(seq 1 100); do grep -q '^VCSIM_PASSWORD=' "$work/vcsim.env" 2> /dev/null && break; sleep 0.1; done
+  host=$(sed -n 's/^VCSIM_HOST=//p' "$work/vcsim.env")
+  [[ -n $host ]] || { cat "$work/vcsim.log" >&2; echo "vcsim did not start" >&2; exit 1; }
+}

@@ -7,7 +7,9 @@ import (
 	"os"
 	"path/filepath"
 
+	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 	"github.com/ovakit/packer-plugin-vsphere-ova/internal/atomicfile"
+	"github.com/ovakit/packer-plugin-vsphere-ova/internal/exportdir"
 	"github.com/ovakit/packer-plugin-vsphere-ova/ova"
 )
 
@@ -93,4 +95,20 @@ func (x *OVAExport) Remove() error {
 		_ = os.Remove(x.dir) // only if empty
 	}
 	return errors.Join(errs...)
+}
+
+// RemovePartialExport undoes an export step that did not succeed: the
+// export folder's files (dir) or the OVA (x), whichever the step started.
+// A failure to remove is shown, not returned: cleanup runs on the way out.
+func RemovePartialExport(ui packersdk.Ui, dir *exportdir.Dir, x *OVAExport) {
+	var err error
+	switch {
+	case dir != nil:
+		err = dir.Remove()
+	case x != nil:
+		err = x.Remove()
+	}
+	if err != nil {
+		ui.Error(fmt.Sprintf("removing partial export: %v", err))
+	}
 }

@@ -137,14 +137,5 @@ func (s *stepExport) Cleanup(state multistep.StateBag) {
 	if s.success && !failed(state) {
 		return
 	}
-	var err error
-	switch {
-	case s.dir != nil:
-		err = s.dir.Remove()
-	case s.ova != nil:
-		err = s.ova.Remove()
-	}
-	if err != nil {
-		state.Get("ui").(packersdk.Ui).Error(fmt.Sprintf("removing partial export: %v", err))
-	}
+	common.RemovePartialExport(state.Get("ui").(packersdk.Ui), s.dir, s.ova)
 }
