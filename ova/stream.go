@@ -92,7 +92,7 @@ func CreateStream(path string, o StreamOptions) (*Stream, error) {
 		return nil, err
 	}
 	s := &Stream{o: o, path: path, f: f, mtime: o.ModTime.Unix(), head: roundBlock(max(o.HeadReserve, 2*blockSize))}
-	s.wb = writeback.New(f.File)
+	s.wb = writeback.NewKeepCache(f.File)
 	// The head is written as zeros through the writeback writer, so that
 	// the file stays written in order and its pacing sees real offsets.
 	if err := s.write(make([]byte, s.head)); err != nil {

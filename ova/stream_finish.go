@@ -45,7 +45,9 @@ type StreamResult struct {
 // both. The .ovf member is padded to the room the head has with whitespace
 // after the root element (XML allows it there), so the disks never move.
 // The checksum needs one sequential re-read of the finished OVA: its head
-// is written last, so it cannot be hashed while it is written. On error
+// is written last, so it cannot be hashed while it is written. The stream
+// leaves its pages cached (writeback.NewKeepCache) so that the re-read
+// comes from memory when the OVA fits there. On error
 // or a cancelled ctx nothing is published; the Stream is done either way.
 func (s *Stream) Finish(ctx context.Context, desc []byte) (*StreamResult, error) {
 	res, err := s.finish(ctx, desc)
@@ -212,7 +214,7 @@ func (s *Stream) relocate(ctx context.Context, head int64, order []*StreamMember
 	}
 	s.f.Abort()
 	s.f, s.head, s.off, s.members = nf, head, off, order
-	s.wb = writeback.New(nf.File)
+	s.wb = writeback.NewKeepCache(nf.File)
 	return nil
 }
 

@@ -34,6 +34,12 @@ type kernel struct {
 // it. Close it before the final fsync.
 func New(f *os.File) *Writer { return newWriter(f, kernel{start, await}) }
 
+// NewKeepCache is New for a file its writer reads back at once (the
+// streamed OVA's checksum pass): the writeback is paced the same, but the
+// written pages stay in the page cache, so the read-back comes from memory
+// when the file fits there.
+func NewKeepCache(f *os.File) *Writer { return newWriter(f, kernel{start, awaitKeep}) }
+
 func newWriter(f *os.File, k kernel) *Writer {
 	start, await := k.start, k.await
 	w := &Writer{f: f, windows: make(chan [2]int64, 4), done: make(chan struct{})}
