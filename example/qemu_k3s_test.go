@@ -20,8 +20,9 @@ import (
 // k3s-bundle provisioner installs a STAND-IN k3s binary and air-gap archive
 // (internal/testkit/k3sstandin: real k3s cannot be downloaded here, so this
 // proves the offline install, verify under systemd and the identity
-// removal, not that Kubernetes runs), and the post-processor writes the
-// three targets' OVAs. HCP_PACKER_REGISTRY=off: no HCP credentials here.
+// removal, not that Kubernetes runs), the builder exports straight into one
+// OVA, and the post-processor re-targets that OVA into the three targets'.
+// HCP_PACKER_REGISTRY=off: no HCP credentials here.
 func TestPackerQemuK3sExample(t *testing.T) {
 	testenv.LookPath(t, "qemu-system-x86_64")
 	env := packertest.New(t)
@@ -56,7 +57,10 @@ func TestPackerQemuK3sExample(t *testing.T) {
 			t.Errorf("build output lacks %q:\n%s", want, log)
 		}
 	}
-	for _, ova := range []string{"k3s-appliance.ova", "k3s-appliance-workstation.ova", "k3s-appliance-virtualbox.ova"} {
+	if entries, _ := filepath.Glob(filepath.Join(out, "*.vmdk")); len(entries) != 0 {
+		t.Errorf("output_format = \"ova\" left an export folder's disks: %v", entries)
+	}
+	for _, ova := range []string{"k3s-appliance.ova", "k3s-appliance-vsphere.ova", "k3s-appliance-workstation.ova", "k3s-appliance-virtualbox.ova"} {
 		cmd := exec.CommandContext(context.Background(), testenv.LookPath(t, "sha256sum"), "-c", ova+".sha256")
 		cmd.Dir = out
 		if b, err := cmd.CombinedOutput(); err != nil {

@@ -2,7 +2,9 @@
 # network: boots a base OVA under QEMU (vsphere-ova-qemu), installs k3s from
 # files already on the build host (k3s_binary, airgap_images) with the
 # manifests beside this file, starts it once to verify, removes the identity
-# that start created, and packs the result as one OVA per import target.
+# that start created, exports it straight into one OVA (output_format =
+# "ova": each disk byte written once) and re-targets that OVA, one per
+# import target, with the product information.
 # Each imported copy makes its own cluster CA, token and node password at
 # first boot.
 #
@@ -75,6 +77,7 @@ source "vsphere-ova-qemu" "k3s" {
 
   export {
     output_directory = var.output_directory
+    output_format    = "ova" # <output_directory>/k3s-appliance.ova, no export folder
     force            = true
   }
 }
@@ -108,6 +111,8 @@ build {
     cleanup = true
   }
 
+  # Reads the builder's OVA once: k3s-appliance-vsphere.ova,
+  # k3s-appliance-workstation.ova and k3s-appliance-virtualbox.ova beside it.
   post-processor "vsphere-ova" {
     target = ["vsphere", "workstation", "virtualbox"]
     product {

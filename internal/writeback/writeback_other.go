@@ -4,6 +4,6 @@ package writeback
 
 import "os"
 
-func start(*os.File, int64, int64) {}
-func await(*os.File, int64, int64) {}
+func start(*os.File, int64, int64)     {}
+func await(*os.File, int64, int64)     {}
 func awaitKeep(*os.File, int64, int64) {}
