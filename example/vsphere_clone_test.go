@@ -65,10 +65,7 @@ func TestPackerVSphereCloneExample(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer a.Close()
-	var names []string
-	for _, m := range a.Members() {
-		names = append(names, m.Name)
-	}
+	names := a.Names()
 	if len(names) < 3 || names[0] != "appliance.ovf" || names[1] != "appliance.mf" || !strings.HasSuffix(names[2], ".vmdk") {
 		t.Errorf("OVA members %v, want appliance.ovf, appliance.mf, then the disk", names)
 	}

@@ -126,6 +126,15 @@ func NewArchive(r io.ReaderAt, size int64) (*Archive, error) {
 // Members lists the regular-file members in archive order.
 func (a *Archive) Members() []Member { return append([]Member(nil), a.members...) }
 
+// Names are the members' names, in archive order.
+func (a *Archive) Names() []string {
+	names := make([]string, len(a.members))
+	for i, m := range a.members {
+		names[i] = m.Name
+	}
+	return names
+}
+
 // DescriptorName is the name of the .ovf member.
 func (a *Archive) DescriptorName() string { return a.descName }
 

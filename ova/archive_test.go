@@ -36,6 +36,9 @@ func TestArchiveRoundTrip(t *testing.T) {
 	if fmt.Sprint(names) != fmt.Sprint(res.Members) {
 		t.Errorf("Members %q, want %q", names, res.Members)
 	}
+	if fmt.Sprint(a.Names()) != fmt.Sprint(res.Members) {
+		t.Errorf("Names %q, want %q", a.Names(), res.Members)
+	}
 	d, err := a.Descriptor()
 	if err != nil {
 		t.Fatal(err)

@@ -69,10 +69,7 @@ func TestPackAllSigned(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer a.Close()
-	var names []string
-	for _, m := range a.Members() {
-		names = append(names, m.Name)
-	}
+	names := a.Names()
 	if fmt.Sprint(names) != fmt.Sprint(want) {
 		t.Fatalf("archive holds %q, want %q", names, want)
 	}

@@ -52,10 +52,7 @@ func TestExportOVA(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer arc.Close()
-	var names []string
-	for _, m := range arc.Members() {
-		names = append(names, m.Name)
-	}
+	names := arc.Names()
 	if got := strings.Join(names, " "); got != "app.ovf app.mf app-disk-0.vmdk app-disk-1.vmdk app-disk-2.vmdk" {
 		t.Fatalf("members %s", got)
 	}

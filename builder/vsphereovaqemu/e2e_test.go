@@ -102,10 +102,7 @@ build {
 	if err != nil {
 		t.Fatalf("output OVA: %v", err)
 	}
-	var names []string
-	for _, m := range a.Members() {
-		names = append(names, m.Name)
-	}
+	names := a.Names()
 	a.Close()
 	if want := "app.ovf app.mf app-disk-0.vmdk"; strings.Join(names, " ") != want {
 		t.Errorf("OVA members %q, want %q", strings.Join(names, " "), want)

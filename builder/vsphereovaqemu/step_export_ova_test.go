@@ -48,10 +48,7 @@ func TestDecodeExportOVA(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer a.Close()
-	var names []string
-	for _, m := range a.Members() {
-		names = append(names, m.Name)
-	}
+	names := a.Names()
 	if strings.Join(names, " ") != "app.ovf app.mf app-disk-0.vmdk app-disk-1.vmdk" {
 		t.Fatalf("members %v", names)
 	}
